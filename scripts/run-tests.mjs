@@ -1,0 +1,44 @@
+// Runs every test suite and ends with one line: `N passed, N failed`.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const outDir = path.join(root, 'test-results');
+mkdirSync(outDir, { recursive: true });
+
+const suites = [
+  {
+    name: 'server (vitest: unit, libvirt test driver, PostgreSQL, QEMU guest)',
+    cwd: path.join(root, 'server'),
+    cmd: 'pnpm',
+    args: ['exec', 'vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${path.join(outDir, 'server.json')}`],
+    report: path.join(outDir, 'server.json'),
+    count: (r) => ({ passed: r.numPassedTests ?? 0, failed: (r.numFailedTests ?? 0) + (r.numFailedTestSuites ?? 0) - failedSuitesWithFailedTests(r) }),
+  },
+];
+
+// A suite file that fails to load has no failed tests of its own: count it once as a failure.
+function failedSuitesWithFailedTests(r) {
+  return (r.testResults ?? []).filter((s) => s.status === 'failed' && s.assertionResults?.some((a) => a.status === 'failed')).length;
+}
+
+let passed = 0;
+let failed = 0;
+for (const s of suites) {
+  console.log(`\n=== ${s.name} ===`);
+  rmSync(s.report, { force: true });
+  const run = spawnSync(s.cmd, s.args, { cwd: s.cwd, stdio: 'inherit', env: process.env });
+  if (existsSync(s.report)) {
+    const c = s.count(JSON.parse(readFileSync(s.report, 'utf8')));
+    passed += c.passed;
+    failed += c.failed;
+    if (run.status !== 0 && c.failed === 0) failed += 1; // the runner failed without a failing test: count it
+  } else {
+    console.error(`suite "${s.name}" produced no report (exit ${run.status})`);
+    failed += 1;
+  }
+}
+console.log(`\n${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,94 @@
+// Every setting vmpulse reads: its environment name, default and unit, validated at start.
+// A bad value stops the start with a message naming the variable.
+import path from 'node:path';
+import { z } from 'zod';
+
+const seconds = (def: number, min = 0.01) =>
+  z.coerce.number({ error: 'must be a number of seconds' }).min(min, `must be at least ${min} s`).default(def);
+const positiveInt = (def: number, max = Number.MAX_SAFE_INTEGER) =>
+  z.coerce.number({ error: 'must be an integer' }).int('must be an integer').min(1, 'must be at least 1').max(max).default(def);
+const url = (protocols: string[]) =>
+  z.string().refine((v) => {
+    try {
+      return protocols.includes(new URL(v).protocol);
+    } catch {
+      return false;
+    }
+  }, `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`);
+const optional = <T extends z.ZodTypeAny>(t: T) =>
+  z.preprocess((v) => (v === '' ? undefined : v), t.optional());
+
+/** One entry per environment variable: what README's configuration table lists. */
+export const settings = {
+  LIBVIRT_URI: {
+    unit: 'URI list',
+    default: 'qemu:///system if its daemon answers, else a demo fleet on the test driver',
+    help: 'libvirt connection URI, or a comma-separated list (one connection per host)',
+    schema: optional(
+      z.string().transform((v, ctx) => {
+        const uris = v.split(',').map((s) => s.trim()).filter(Boolean);
+        for (const u of uris) {
+          if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(u)) ctx.addIssue({ code: 'custom', message: `"${u}" is not a libvirt URI (e.g. qemu:///system)` });
+        }
+        return uris;
+      }),
+    ),
+  },
+  INFLUX_URL: { unit: 'URL', default: 'unset (history in PostgreSQL)', help: 'InfluxDB 3 base URL', schema: optional(url(['http:', 'https:'])) },
+  INFLUX_DB: { unit: 'name', default: 'vmstats', help: 'InfluxDB 3 database', schema: z.string().min(1).default('vmstats') },
+  INFLUX_TOKEN: { unit: 'secret', default: 'unset', help: 'InfluxDB 3 token', secret: true, schema: optional(z.string()) },
+  POLL_INTERVAL: { unit: 's', default: '1.0', help: 'collector tick interval', schema: seconds(1.0, 0.1) },
+  BATCH_MAX_LINES: { unit: 'lines', default: '2000', help: 'InfluxDB write batch size limit', schema: positiveInt(2000) },
+  BATCH_MAX_SEC: { unit: 's', default: '1.0', help: 'InfluxDB write batch age limit', schema: seconds(1.0) },
+  DEVICE_CACHE_TTL: { unit: 's', default: '300', help: 'how long NIC and disk lists are cached', schema: seconds(300, 0) },
+  LIBVIRT_TIMEOUT: { unit: 's', default: '30.0', help: 'bound on each libvirt call', schema: seconds(30.0, 0.1) },
+  INVENTORY_INTERVAL: { unit: 's', default: '30', help: 'periodic re-list of domains (events keep it live in between)', schema: seconds(30, 1) },
+  PORT: { unit: 'port', default: '8000', help: 'HTTP port (API, GraphQL, SPA)', schema: positiveInt(8000, 65535) },
+  HOST: { unit: 'address', default: '0.0.0.0', help: 'address to listen on', schema: z.string().min(1).default('0.0.0.0') },
+  DATA_DIR: { unit: 'path', default: './data', help: 'embedded PostgreSQL data, admin token file, demo fleet XML', schema: z.string().min(1).default('./data').transform((p) => path.resolve(p)) },
+  DATABASE_URL: { unit: 'URL', default: 'unset (embedded PostgreSQL under DATA_DIR)', help: 'external PostgreSQL', secret: 'password', schema: optional(url(['postgres:', 'postgresql:'])) },
+  REDIS_URL: { unit: 'URL', default: 'unset (in-process pubsub)', help: 'Redis for pubsub across replicas', secret: 'password', schema: optional(url(['redis:', 'rediss:'])) },
+  AUTH: { unit: 'on|off', default: 'on', help: 'require API tokens', schema: z.enum(['on', 'off'], { error: 'must be "on" or "off"' }).default('on') },
+  VMPULSE_ADMIN_TOKEN: { unit: 'secret', default: 'unset (first start creates one)', help: 'a token accepted as admin, for automation', secret: true, schema: optional(z.string().min(8, 'must be at least 8 characters')) },
+  LOG_LEVEL: { unit: 'level', default: 'info', help: 'fatal, error, warn, info, debug, trace', schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') },
+} as const;
+
+type Settings = typeof settings;
+export type Config = { [K in keyof Settings]: z.output<Settings[K]['schema']> };
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const out: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const [name, s] of Object.entries(settings)) {
+    const r = (s.schema as z.ZodTypeAny).safeParse(env[name]);
+    if (r.success) out[name] = r.data;
+    else problems.push(`${name}=${JSON.stringify(env[name])}: ${r.error.issues.map((i) => i.message).join('; ')}`);
+  }
+  if (problems.length) throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
+  return out as Config;
+}
+
+/** The configuration with secrets shown as *** (tokens whole, passwords inside URLs). */
+export function safeConfig(config: Config): Record<string, unknown> {
+  const view: Record<string, unknown> = {};
+  for (const [name, s] of Object.entries(settings)) {
+    const value = config[name as keyof Config];
+    const secret = 'secret' in s ? s.secret : false;
+    if (value === undefined || !secret) view[name] = value ?? null;
+    else if (secret === true) view[name] = '***';
+    else view[name] = maskUrlPassword(String(value));
+  }
+  return view;
+}
+
+function maskUrlPassword(raw: string): string {
+  try {
+    const u = new URL(raw);
+    if (u.password) u.password = '***';
+    return u.toString().replace('%2A%2A%2A', '***');
+  } catch {
+    return '***';
+  }
+}

