@@ -1,0 +1,31 @@
+{
+  "targets": [
+    {
+      "target_name": "vmpulse_libvirt",
+      "sources": [
+        "src/addon.cc",
+        "src/errors.cc",
+        "src/worker.cc",
+        "src/typed_params.cc",
+        "src/connection.cc",
+        "src/domain.cc",
+        "src/stats.cc",
+        "src/per_domain_stats.cc",
+        "src/events.cc",
+        "src/dump_job.cc"
+      ],
+      "include_dirs": [
+        "<!(node -p \"require('node-addon-api').include_dir\")"
+      ],
+      "defines": [
+        "NAPI_VERSION=8",
+        "NODE_ADDON_API_DISABLE_DEPRECATED",
+        "NAPI_CPP_EXCEPTIONS"
+      ],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions"],
+      "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Wno-unused-parameter", "<!@(pkg-config --cflags libvirt)"],
+      "libraries": ["<!@(pkg-config --libs libvirt)"]
+    }
+  ]
+}

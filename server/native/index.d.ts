@@ -1,0 +1,110 @@
+// Raw shape of the native addon. Use the typed wrapper in server/src/libvirt
+// instead of calling this directly: it maps option objects to libvirt flags.
+
+export type NativeParams = Record<string, number | bigint | string | boolean>;
+
+export interface NativeDomainInfo {
+  uuid: string;
+  name: string;
+  /** -1 when inactive */
+  id: number;
+  state: 'nostate' | 'running' | 'blocked' | 'paused' | 'shutdown' | 'shutoff' | 'crashed' | 'pmsuspended';
+  stateCode: number;
+  maxMemKiB: bigint;
+  memoryKiB: bigint;
+  nrVirtCpu: number;
+  cpuTimeNs: bigint;
+  persistent: boolean;
+  active: boolean;
+}
+
+export interface NativeStatsRecord {
+  uuid: string;
+  name: string;
+  params: NativeParams;
+}
+
+export interface NativeErrorInfo {
+  code: number;
+  domain: number;
+  message: string;
+}
+
+export interface NativeBatchRecord extends NativeStatsRecord {
+  devices: { interfaces: string[]; blocks: string[] };
+  /** the whole domain failed (lookup/info); params then is empty */
+  error?: NativeErrorInfo;
+  /** individual calls that failed for this domain; their keys are absent */
+  partial?: Array<NativeErrorInfo & { call: string }>;
+}
+
+export interface NativeBatchItem {
+  uuid: string;
+  interfaces?: string[];
+  blocks?: string[];
+}
+
+export interface NativeVcpu {
+  number: number;
+  state: number;
+  cpuTime: bigint;
+  cpu: number;
+}
+
+export interface NativeLifecyclePayload {
+  uuid: string;
+  name: string;
+  event: string;
+  eventCode: number;
+  detail: number;
+}
+
+export interface NativeClosePayload {
+  reason: number;
+  reasonName: 'error' | 'eof' | 'keepalive' | 'client' | 'unknown';
+}
+
+export type NativeSink = (
+  kind: 'lifecycle' | 'close',
+  payload: NativeLifecyclePayload | NativeClosePayload,
+) => void;
+
+export interface NativeConnection {
+  /** set when lifecycle events could not be registered for this driver */
+  readonly eventsError?: string;
+  close(): Promise<void>;
+  isAlive(): boolean;
+  isClosed(): boolean;
+  hostname(): Promise<string>;
+  uri(): Promise<string>;
+  listAllDomains(flags?: number): Promise<NativeDomainInfo[]>;
+  domainInfo(uuid: string): Promise<NativeDomainInfo>;
+  domainXml(uuid: string, flags?: number): Promise<string>;
+  lifecycle(op: 'create' | 'destroy' | 'shutdown' | 'suspend' | 'resume' | 'reboot', uuid: string, flags?: number): Promise<void>;
+  defineXML(xml: string, flags?: number): Promise<string>;
+  createXML(xml: string, flags?: number): Promise<string>;
+  undefine(uuid: string, flags?: number): Promise<void>;
+  getAllDomainStats(groups: number, flags: number, uuids?: string[]): Promise<NativeStatsRecord[]>;
+  memoryStats(uuid: string): Promise<Record<string, bigint>>;
+  interfaceStats(uuid: string, dev: string): Promise<Record<string, bigint>>;
+  blockStats(uuid: string, dev: string): Promise<NativeParams>;
+  vcpus(uuid: string): Promise<NativeVcpu[]>;
+  cpuStats(uuid: string): Promise<NativeParams>;
+  domainStatsPerCall(
+    items: Array<string | NativeBatchItem>,
+    opts?: { memory?: boolean; interfaces?: boolean; blocks?: boolean; vcpus?: boolean; cpu?: boolean },
+  ): Promise<NativeBatchRecord[]>;
+  coreDump(uuid: string, path: string, format: number, flags: number): Promise<void>;
+  jobStats(uuid: string, flags?: number): Promise<{ type: number; params: NativeParams; fromJobInfo: boolean }>;
+  abortJob(uuid: string): Promise<void>;
+}
+
+export interface NativeModule {
+  open(uri: string, readOnly: boolean, sink?: NativeSink, events?: boolean): Promise<NativeConnection>;
+  libVersion(): number;
+  /** C++ device extraction used by domainStatsPerCall (exposed for tests) */
+  targetDevs(xml: string, element: 'interface' | 'disk'): string[];
+}
+
+declare const native: NativeModule;
+export = native;
