@@ -93,6 +93,11 @@ class BatchTask : public Task {
       : Task(c), items_(std::move(items)), want_(want) {}
 
   void Run() override {
+    // The test driver's virDomainGetCPUStats is a constant; its
+    // virDomainGetInfo cpuTime moves with the clock, so use that there.
+    const char* type = virConnectGetType(conn());
+    if (type == nullptr) virResetLastError();
+    cpuTimeFromInfo_ = type != nullptr && strcmp(type, "TEST") == 0;
     out_.resize(items_.size());
     for (size_t i = 0; i < items_.size(); i++) One(items_[i], out_[i]);
   }
@@ -197,7 +202,10 @@ class BatchTask : public Task {
                             : c.key == VIR_DOMAIN_CPU_STATS_SYSTEMTIME ? "cpu.system"
                                                                        : nullptr;
           if (!key) continue;
-          if (strcmp(key, "cpu.time") == 0) haveTime = true;
+          if (strcmp(key, "cpu.time") == 0) {
+            if (cpuTimeFromInfo_) continue;
+            haveTime = true;
+          }
           c.key = key;
           p.push_back(std::move(c));
         }
@@ -289,6 +297,7 @@ class BatchTask : public Task {
 
   std::vector<Item> items_;
   Want want_;
+  bool cpuTimeFromInfo_ = false;
   std::vector<Out> out_;
 };
 
