@@ -4,7 +4,8 @@
 // What the test driver (libvirt 9.0) answers for these XML-defined domains,
 // checked by test/demo-fleet.test.ts:
 // - virConnectGetAllDomainStats: only the `state` group (state.state,
-//   state.reason), whatever groups are asked for.
+//   state.reason); other groups are silently empty (a record with no params
+//   when `state` is not asked for), with enforceStats the call fails.
 // - virDomainGetInfo: yes; cpuTime is derived from the wall clock (ns since
 //   1970 / vcpus…) so it is huge (> 2^53) and rises between calls.
 // - virDomainGetCPUStats (total): yes (cpu_time, user_time, system_time),
