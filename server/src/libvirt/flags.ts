@@ -51,7 +51,7 @@ export function statsGroupsMask(groups: GetAllDomainStatsOptions['groups']): num
 }
 
 export function listFlags(filter: ListDomainsFilter = {}): number {
-  let flags = 0;
+  let flags = filter.rawFlags ?? 0;
   for (const [key, bit] of Object.entries(LIST_BITS)) {
     if (filter[key as keyof ListDomainsFilter]) flags |= bit;
   }

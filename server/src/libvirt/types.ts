@@ -36,6 +36,8 @@ export interface ListDomainsFilter {
   paused?: boolean;
   shutoff?: boolean;
   other?: boolean;
+  /** extra raw VIR_CONNECT_LIST_DOMAINS_* bits (managedsave, autostart, snapshot …) */
+  rawFlags?: number;
 }
 
 export type StatsGroup =
