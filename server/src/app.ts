@@ -64,15 +64,17 @@ export async function buildApp(config: Config, log: Logger): Promise<App> {
       debug: (...a) => log.debug(a.map(String).join(' ')),
       info: (...a) => log.info(a.map(String).join(' ')),
       warn: (...a) => log.warn(a.map(String).join(' ')),
-      error: (...a) => log.error({ err: a[0] }, 'graphql'),
+      // Resolver errors users cause are answered, not logged; unexpected ones are logged in maskError.
+      error: (...a) => log.debug({ err: a[0] }, 'graphql'),
     },
     maskedErrors: {
-      maskError: (err, message, isDev) => {
+      maskError: (err, message) => {
         const mapped = toGraphQLError(err);
         if (mapped) return mapped;
         const original = err instanceof GraphQLError ? err.originalError : err;
-        if (original && !(original instanceof GraphQLError)) log.error({ err: original }, 'unexpected error in a resolver');
-        return err instanceof GraphQLError && !err.originalError ? err : new GraphQLError(message, { extensions: isDev ? { original: String(original) } : {} });
+        if (err instanceof GraphQLError && (!original || original instanceof GraphQLError)) return err; // meant for the client
+        log.error({ err: original }, 'unexpected error in a resolver');
+        return new GraphQLError(message);
       },
     },
     context: async ({ request, connectionParams }) => {

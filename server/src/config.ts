@@ -5,8 +5,8 @@ import { z } from 'zod';
 
 const seconds = (def: number, min = 0.01) =>
   z.coerce.number({ error: 'must be a number of seconds' }).min(min, `must be at least ${min} s`).default(def);
-const positiveInt = (def: number, max = Number.MAX_SAFE_INTEGER) =>
-  z.coerce.number({ error: 'must be an integer' }).int('must be an integer').min(1, 'must be at least 1').max(max).default(def);
+const integer = (def: number, min = 1, max = Number.MAX_SAFE_INTEGER) =>
+  z.coerce.number({ error: 'must be an integer' }).int('must be an integer').min(min, `must be at least ${min}`).max(max, `must be at most ${max}`).default(def);
 const url = (protocols: string[]) =>
   z.string().refine((v) => {
     try {
@@ -38,18 +38,18 @@ export const settings = {
   INFLUX_DB: { unit: 'name', default: 'vmstats', help: 'InfluxDB 3 database', schema: z.string().min(1).default('vmstats') },
   INFLUX_TOKEN: { unit: 'secret', default: 'unset', help: 'InfluxDB 3 token', secret: true, schema: optional(z.string()) },
   POLL_INTERVAL: { unit: 's', default: '1.0', help: 'collector tick interval', schema: seconds(1.0, 0.1) },
-  BATCH_MAX_LINES: { unit: 'lines', default: '2000', help: 'InfluxDB write batch size limit', schema: positiveInt(2000) },
+  BATCH_MAX_LINES: { unit: 'lines', default: '2000', help: 'InfluxDB write batch size limit', schema: integer(2000) },
   BATCH_MAX_SEC: { unit: 's', default: '1.0', help: 'InfluxDB write batch age limit', schema: seconds(1.0) },
   DEVICE_CACHE_TTL: { unit: 's', default: '300', help: 'how long NIC and disk lists are cached', schema: seconds(300, 0) },
   LIBVIRT_TIMEOUT: { unit: 's', default: '30.0', help: 'bound on each libvirt call', schema: seconds(30.0, 0.1) },
   INVENTORY_INTERVAL: { unit: 's', default: '30', help: 'periodic re-list of domains (events keep it live in between)', schema: seconds(30, 1) },
-  PORT: { unit: 'port', default: '8000', help: 'HTTP port (API, GraphQL, SPA)', schema: positiveInt(8000, 65535) },
+  PORT: { unit: 'port', default: '8000', help: 'HTTP port (API, GraphQL, SPA); 0 picks a free one', schema: integer(8000, 0, 65535) },
   HOST: { unit: 'address', default: '0.0.0.0', help: 'address to listen on', schema: z.string().min(1).default('0.0.0.0') },
   DATA_DIR: { unit: 'path', default: './data', help: 'embedded PostgreSQL data, admin token file, demo fleet XML', schema: z.string().min(1).default('./data').transform((p) => path.resolve(p)) },
   DATABASE_URL: { unit: 'URL', default: 'unset (embedded PostgreSQL under DATA_DIR)', help: 'external PostgreSQL', secret: 'password', schema: optional(url(['postgres:', 'postgresql:'])) },
   REDIS_URL: { unit: 'URL', default: 'unset (in-process pubsub)', help: 'Redis for pubsub across replicas', secret: 'password', schema: optional(url(['redis:', 'rediss:'])) },
   AUTH: { unit: 'on|off', default: 'on', help: 'require API tokens', schema: z.enum(['on', 'off'], { error: 'must be "on" or "off"' }).default('on') },
-  VMPULSE_ADMIN_TOKEN: { unit: 'secret', default: 'unset (first start creates one)', help: 'a token accepted as admin, for automation', secret: true, schema: optional(z.string().min(8, 'must be at least 8 characters')) },
+  VMPULSE_ADMIN_TOKEN: { unit: 'secret', default: 'unset (first start creates one)', help: 'a token accepted as admin, for automation', secret: true, schema: optional(z.string()) },
   LOG_LEVEL: { unit: 'level', default: 'info', help: 'fatal, error, warn, info, debug, trace', schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') },
 } as const;
 

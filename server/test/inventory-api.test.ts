@@ -12,7 +12,7 @@ let fleetUri: string;
 
 beforeAll(async () => {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'vmpulse-test-'));
-  fleetUri = await writeDemoFleet(path.join(dataDir, 'fleet.xml'));
+  fleetUri = writeDemoFleet(path.join(dataDir, 'fleet.xml'));
   t = await startTestApp({ LIBVIRT_URI: fleetUri }, dataDir);
 });
 afterAll(() => t?.stop());
@@ -110,6 +110,7 @@ describe('GraphQL over HTTP', () => {
     const created = await t.gql(`mutation { createToken(name: "viewer", role: viewer) { token } }`);
     const viewer = created.body.data.createToken.token;
     const denied = await t.gql(`{ tokens { id } }`, undefined, viewer);
+    expect(denied.status).toBe(403);
     expect(denied.body.errors[0].extensions.code).toBe('FORBIDDEN');
     expect(denied.body.data).toBeNull();
   });

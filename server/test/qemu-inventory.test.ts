@@ -41,7 +41,7 @@ describe('real QEMU guest', () => {
     expect(row).toMatchObject({ id: Number(id), uuid: guest.uuid, state: 'running', cpu_count: 1, memory_max: 128 * 1024 });
 
     await destroyGuest(NAME);
-    const stopped = await mine.next((m: any) => m.vmStateChanged.state === 'shutoff');
+    const stopped = await mine.next((m: any) => m.vmStateChanged.state === 'shutoff' && m.vmStateChanged.event !== 'current');
     expect(stopped.vmStateChanged.event).toBe('stopped');
     const after = await (await t.api('/api/telemetry/live-vms')).json();
     expect(after.vms.map((v: any) => v.name)).not.toContain(NAME);

@@ -7,8 +7,8 @@ import type { PrismaClient } from '../lib/db.js';
 import type { Logger } from '../lib/logger.js';
 import { LibvirtConnection } from '../libvirt/connection.js';
 import { writeDemoFleet } from '../libvirt/demo-fleet.js';
-import { withTimeout } from '../libvirt/errors.js';
-import type { DomainEvent } from '../libvirt/types.js';
+import { withTimeout } from '../libvirt/timeout.js';
+import type { DomainLifecycleEvent } from '../libvirt/types.js';
 
 export interface Host {
   id: number;
@@ -24,7 +24,7 @@ export interface Host {
 
 export interface HostListener {
   connected(host: Host): void | Promise<void>;
-  domainEvent(host: Host, event: DomainEvent): void | Promise<void>;
+  domainEvent(host: Host, event: DomainLifecycleEvent): void | Promise<void>;
 }
 
 const PROBE_TIMEOUT_MS = 3000;
@@ -38,7 +38,7 @@ export async function chooseHostUris(config: Config, log: Logger): Promise<{ uri
     log.info('LIBVIRT_URI unset: using the local qemu:///system');
     return [{ uri: 'qemu:///system', demo: false }];
   } catch {
-    const file = await writeDemoFleet(path.join(config.DATA_DIR, 'demo-fleet.xml'));
+    const file = writeDemoFleet(path.join(config.DATA_DIR, 'demo-fleet.xml'));
     log.warn({ uri: file }, 'LIBVIRT_URI unset and no local libvirtd answers: serving a DEMO FLEET of simulated VMs (libvirt test driver). Set LIBVIRT_URI to monitor real hosts.');
     return [{ uri: file, demo: true }];
   }
@@ -75,7 +75,7 @@ export function createHostService(deps: { prisma: PrismaClient; log: Logger; tim
         log.warn({ host: host.name, err: String(err) }, 'read-write connection refused; connected read-only');
       }
       host.conn = conn;
-      conn.onClose((reason) => lost(host, `connection closed (${reason})`));
+      conn.onClose(({ reason }) => lost(host, `connection closed (${reason})`));
       conn.onDomainEvent((ev) => {
         for (const l of listeners) void Promise.resolve(l.domainEvent(host, ev)).catch((e) => log.error({ err: e }, 'domain event handler failed'));
       });

@@ -6,7 +6,7 @@ import { AppError, badRequest, notFound } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { PubSub } from '../lib/pubsub.js';
 import { isNoDomain } from '../libvirt/errors.js';
-import type { DomainEvent, DomainInfo } from '../libvirt/types.js';
+import type { DomainInfo, DomainLifecycleEvent } from '../libvirt/types.js';
 import type { Host, HostService } from './hosts.js';
 
 export interface Vm {
@@ -43,6 +43,22 @@ export interface VmFilter {
   state?: string;
   name?: string;
   includeUndefined?: boolean;
+}
+
+const INACTIVE = new Set(['shutoff', 'crashed', 'undefined']);
+
+/**
+ * QEMU reports a start as `resumed` then `started`, a destroy as `shutdown` then `stopped`; the state
+ * we read after the first event already shows both. Name a crossing between inactive and active
+ * for what it was; other changes keep libvirt's event name.
+ */
+export function transitionEvent(previous: string | null, state: string, libvirtEvent: string): string {
+  if (previous === null) return libvirtEvent;
+  const was = !INACTIVE.has(previous);
+  const is = !INACTIVE.has(state);
+  if (!was && is) return 'started';
+  if (was && !is) return state === 'crashed' ? 'crashed' : 'stopped';
+  return libvirtEvent;
 }
 
 const UUID_RE = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
@@ -145,7 +161,7 @@ export function createVmService(deps: { prisma: PrismaClient; pubsub: PubSub; ho
     });
   }
 
-  function onDomainEvent(host: Host, ev: DomainEvent) {
+  function onDomainEvent(host: Host, ev: DomainLifecycleEvent) {
     return serial(host.id, async () => {
       const conn = host.conn;
       if (!conn) return;
@@ -163,7 +179,7 @@ export function createVmService(deps: { prisma: PrismaClient; pubsub: PubSub; ho
       }
       const [vm] = await upsertDomains(host, [info]);
       const previous = remember(vm!);
-      if (previous !== undefined) publishStateChange(vm!, previous, ev.event);
+      if (previous !== undefined) publishStateChange(vm!, previous, transitionEvent(previous, vm!.state, ev.event));
     });
   }
 

@@ -16,7 +16,7 @@ export interface TestApp {
   dataDir: string;
   /** fetch with the admin token unless `token` is given (null: no header) */
   api(pathname: string, init?: RequestInit & { token?: string | null }): Promise<Response>;
-  gql<T = any>(query: string, variables?: Record<string, unknown>, token?: string | null): Promise<{ status: number; body: { data?: T; errors?: any[] } }>;
+  gql<T = any>(query: string, variables?: Record<string, unknown>, token?: string | null): Promise<{ status: number; body: { data?: T; errors?: any } }>;
   ws(token?: string | null): Client;
   stop(): Promise<void>;
 }

@@ -32,13 +32,13 @@ builder.mutationFields((t) => ({
   createToken: t.field({
     type: CreatedToken,
     authScopes: { admin: true },
-    args: { name: t.arg.string(), role: t.arg({ type: RoleEnum }) },
+    args: { name: t.arg.string({ required: true }), role: t.arg({ type: RoleEnum, required: true }) },
     resolve: (_r, { name, role }, ctx) => ctx.services.tokens.create(name, role),
   }),
   revokeToken: t.field({
     type: ApiTokenRef,
     authScopes: { admin: true },
-    args: { id: t.arg.id() },
+    args: { id: t.arg.id({ required: true }) },
     resolve: (_r, { id }, ctx) => ctx.services.tokens.revoke(Number(id)),
   }),
 }));
