@@ -17,6 +17,7 @@ import type { GraphQLContext } from './graphql/builder.js';
 import { schema } from './graphql/schema.js';
 import { createRestHandler } from './rest/router.js';
 import { sendJson } from './rest/send.js';
+import { metricsRoutes } from './rest/metrics.js';
 import { telemetryRoutes } from './rest/telemetry.js';
 import { chooseHostUris } from './services/hosts.js';
 import { createServices, type Services } from './services/container.js';
@@ -87,7 +88,7 @@ export async function buildApp(config: Config, log: Logger): Promise<App> {
     },
   });
 
-  const rest = createRestHandler([telemetryRoutes], services, log.child({ part: 'rest' }));
+  const rest = createRestHandler([telemetryRoutes, metricsRoutes], services, log.child({ part: 'rest' }));
   const serveStatic = createStaticHandler(webDist);
   let ready = false;
 
@@ -161,6 +162,7 @@ export async function buildApp(config: Config, log: Logger): Promise<App> {
       await hosts.register(targets);
       await vms.start(config.INVENTORY_INTERVAL * 1000);
       await hosts.connectAll();
+      services.collector.start();
       ready = true;
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
@@ -173,12 +175,15 @@ export async function buildApp(config: Config, log: Logger): Promise<App> {
     },
     async stop() {
       ready = false;
+      await services.collector.stop();
+      services.metrics.stop();
       vms.stop();
       await wsServer.dispose();
       wss.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await hosts.stop();
+      await services.store.close();
       await bus.close();
       await db.close();
     },

@@ -24,3 +24,9 @@ builder.scalarType('DateTime', {
     return d;
   },
 });
+
+builder.scalarType('JSON', {
+  description: 'Any JSON value',
+  serialize: (v) => v,
+  parseValue: (v) => v,
+});

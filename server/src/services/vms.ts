@@ -69,6 +69,7 @@ export function createVmService(deps: { prisma: PrismaClient; pubsub: PubSub; ho
   const byId = new Map<number, Vm>();
   const byHostUuid = new Map<string, Vm>();
   const hostQueues = new Map<number, Promise<unknown>>();
+  const runningSince = new Map<number, number>();
   const key = (hostId: number, uuid: string) => `${hostId}/${uuid.toLowerCase()}`;
 
   /** Writes for one host run one after another, so an event and a re-list never race. */
@@ -81,6 +82,9 @@ export function createVmService(deps: { prisma: PrismaClient; pubsub: PubSub; ho
 
   function remember(vm: Vm) {
     const prev = byId.get(vm.id);
+    // Uptime counts from the start we saw (or, for a VM already running, from when we first saw it).
+    if (vm.state !== 'running') runningSince.delete(vm.id);
+    else if (!runningSince.has(vm.id) || (prev && prev.state !== 'running')) runningSince.set(vm.id, Date.now());
     byId.set(vm.id, vm);
     byHostUuid.set(key(vm.hostId, vm.uuid), vm);
     if (prev && prev.state !== vm.state) return prev.state;
@@ -249,6 +253,24 @@ export function createVmService(deps: { prisma: PrismaClient; pubsub: PubSub; ho
 
     get(id: number): Vm | undefined {
       return byId.get(id);
+    },
+
+    /** Seconds since the VM started running (as far as this server saw); null when not running. */
+    uptimeSeconds(id: number): number | null {
+      const since = runningSince.get(id);
+      return since === undefined ? null : Math.floor((Date.now() - since) / 1000);
+    },
+
+    byHostUuid(hostId: number, uuid: string): Vm | undefined {
+      return byHostUuid.get(key(hostId, uuid));
+    },
+
+    /** The collector's fresher usage figures (kept in memory; the database keeps the inventory's). */
+    noteUsage(id: number, cputime: bigint, memoryUsed: bigint | undefined) {
+      const vm = byId.get(id);
+      if (!vm) return;
+      vm.cputime = cputime;
+      if (memoryUsed !== undefined) vm.memoryUsed = memoryUsed;
     },
 
     list(filter: VmFilter = {}): Vm[] {

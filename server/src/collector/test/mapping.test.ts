@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { mapStats } from '../mapping.js';
+
+describe('mapStats', () => {
+  it('maps bulk stats to the seed names, summing every NIC and disk', () => {
+    const big = 2n ** 60n + 7n; // past 2^53: must stay exact
+    const m = mapStats({
+      'state.state': 1,
+      'cpu.time': big,
+      'cpu.user': 1_000_000_000n,
+      'cpu.system': 500_000_000n,
+      'balloon.current': 4_194_304n,
+      'balloon.rss': 3_145_728n,
+      'balloon.available': 1_048_576n,
+      'balloon.usable': 2_097_152n,
+      'balloon.swap_in': 0n,
+      'balloon.major_fault': 10n,
+      'balloon.disk_caches': 512_000n,
+      'vcpu.current': 4,
+      'net.count': 2,
+      'net.0.name': 'vnet0',
+      'net.0.rx.bytes': 100n,
+      'net.0.tx.bytes': 10n,
+      'net.0.rx.pkts': 1n,
+      'net.1.name': 'vnet1',
+      'net.1.rx.bytes': 200n,
+      'net.1.tx.bytes': 20n,
+      'net.1.rx.pkts': 2n,
+      'block.count': 2,
+      'block.0.name': 'vda',
+      'block.0.rd.reqs': 5n,
+      'block.0.rd.bytes': 4096n,
+      'block.0.wr.reqs': 3n,
+      'block.0.wr.bytes': 8192n,
+      'block.0.allocation': 1000n,
+      'block.0.capacity': 4000n,
+      'block.1.name': 'vdb',
+      'block.1.rd.reqs': 1n,
+      'block.1.rd.bytes': 512n,
+      'block.1.wr.reqs': 0n,
+      'block.1.wr.bytes': 0n,
+    });
+    expect(m.metrics.cputime).toBe(big);
+    expect(m.metrics.timeusr).toBe(1_000_000_000n);
+    expect(m.metrics.memactual).toBe(4_194_304n);
+    expect(m.metrics.memdisk_cache).toBe(512_000n);
+    expect(m.metrics.net_rxbytes).toBe(300n);
+    expect(m.metrics.net_txbytes).toBe(30n);
+    expect(m.metrics.net_rxpackets).toBe(3n);
+    expect(m.metrics.disk_rd_req).toBe(6n);
+    expect(m.metrics.disk_rd_bytes).toBe(4608n);
+    expect(m.metrics.disk_wr_reqs).toBe(3n);
+    expect(m.cpus).toBe(4);
+    expect(m.nics.map((n) => n.name)).toEqual(['vnet0', 'vnet1']);
+    expect(m.disks[0]).toMatchObject({ name: 'vda', allocation: 1000n, capacity: 4000n });
+  });
+
+  it('leaves out what the hypervisor does not report instead of inventing zeros', () => {
+    const m = mapStats({ 'state.state': 1, 'cpu.time': 5n, 'block.count': 1, 'block.0.name': 'vda', 'block.0.rd.reqs': 1n, 'block.0.errors': -1n });
+    expect(m.metrics).toEqual({ cputime: 5n, disk_rd_req: 1n });
+    expect('memrss' in m.metrics).toBe(false);
+    expect('disk_errors' in m.metrics).toBe(false); // -1 = not supported by the driver
+    expect('net_rxbytes' in m.metrics).toBe(false);
+  });
+
+  it('handles a domain with state only (inactive, or the test driver bulk call)', () => {
+    expect(mapStats({ 'state.state': 5, 'state.reason': 1 })).toEqual({ metrics: {}, nics: [], disks: [] });
+  });
+});

@@ -1,0 +1,150 @@
+// services/metrics.ingest() per host per tick: update the in-memory latest cache, write the store,
+// publish. Nothing else publishes metrics. "Latest metrics of VM X" is answered from here.
+import { derive } from '../collector/rates.js';
+import type { MappedStats } from '../collector/mapping.js';
+import type { MetricSnapshot } from '../collector/snapshot.js';
+import type { Logger } from '../lib/logger.js';
+import type { PubSub } from '../lib/pubsub.js';
+import type { HistoryField, HistoryPoint, MetricStore } from '../stores/store.js';
+import { badRequest } from '../lib/errors.js';
+import type { Vm, VmService } from './vms.js';
+
+/** What the collector read for one VM at one tick: a sample, or why there is none. */
+export interface VmReading {
+  vm: Vm;
+  state: string;
+  cpus: number;
+  sample?: MappedStats;
+  error?: string;
+}
+
+/** The compact per-VM line of `fleetMetrics`. */
+export interface FleetEntry {
+  vmId: number;
+  name: string;
+  host: string;
+  state: string;
+  cpuPct: number | null;
+  memPct: number | null;
+  netRxBps: number | null;
+  netTxBps: number | null;
+  diskReadBps: number | null;
+  diskWriteBps: number | null;
+  stale: boolean;
+  ts: number;
+}
+
+export interface FleetTick {
+  ts: number;
+  vms: FleetEntry[];
+}
+
+export const HISTORY_RANGES: Record<string, number> = { '15m': 900, '1h': 3600, '6h': 21_600, '24h': 86_400, '7d': 604_800, '30d': 2_592_000 };
+const MAX_POINTS = 2000;
+
+export function toFleetEntry(s: MetricSnapshot): FleetEntry {
+  return {
+    vmId: s.vmId,
+    name: s.vmName,
+    host: s.hostName,
+    state: s.state,
+    cpuPct: s.cpuPct.total,
+    memPct: s.memPct,
+    netRxBps: s.rates.net_rxbytes ?? null,
+    netTxBps: s.rates.net_txbytes ?? null,
+    diskReadBps: s.rates.disk_rd_bytes ?? null,
+    diskWriteBps: s.rates.disk_wr_bytes ?? null,
+    stale: s.stale,
+    ts: s.ts,
+  };
+}
+
+export function createMetricsService(deps: { pubsub: PubSub; store: MetricStore; vms: VmService; log: Logger }) {
+  const { pubsub, store, vms, log } = deps;
+  const latest = new Map<number, MetricSnapshot>();
+  let fleetTimer: NodeJS.Timeout | undefined;
+
+  function snapshotOf(r: VmReading, ts: number): MetricSnapshot {
+    const prev = latest.get(r.vm.id);
+    const base = { vmId: r.vm.id, hostId: r.vm.hostId, hostName: r.vm.hostName, vmName: r.vm.name, uuid: r.vm.uuid, memoryMax: r.vm.memoryMax };
+    if (!r.sample) {
+      // Keep the last good values, say how old they are; the VM recovers on its own next tick.
+      // `ts` stays the time of the last good sample.
+      if (prev) return { ...prev, ...base, state: r.state, stale: true, ageMs: ts - prev.ts, error: r.error };
+      return { ...base, ts, state: r.state, cpus: r.cpus, metrics: {}, nics: [], disks: [], rates: {}, angles: {}, cpuPct: { user: null, system: null, total: null }, memPct: null, stale: !!r.error, ageMs: 0, ...(r.error ? { error: r.error } : {}) };
+    }
+    const cur = { ts, metrics: r.sample.metrics, cpus: r.sample.cpus ?? r.cpus, memoryMax: r.vm.memoryMax };
+    const derived = derive(prev, cur);
+    return { ...base, ...cur, state: r.state, nics: r.sample.nics, disks: r.sample.disks, ...derived, stale: false, ageMs: 0 };
+  }
+
+  function publishFleet() {
+    fleetTimer = undefined;
+    const tick: FleetTick = { ts: Date.now(), vms: [...latest.values()].filter((s) => vms.get(s.vmId)?.present).map(toFleetEntry) };
+    pubsub.publish('fleet:metrics', tick);
+  }
+
+  return {
+    /** One host's tick: cache, store (one write), publish. Returns the snapshots. */
+    async ingest(readings: VmReading[], ts = Date.now()): Promise<MetricSnapshot[]> {
+      const snapshots = readings.map((r) => snapshotOf(r, ts));
+      for (const s of snapshots) {
+        latest.set(s.vmId, s);
+        if (!s.stale && s.metrics.cputime !== undefined) vms.noteUsage(s.vmId, s.metrics.cputime, s.metrics.memactual);
+        pubsub.publish('vm:metrics', s.vmId, s);
+      }
+      // Several hosts tick close together: one fleet message for all of them.
+      fleetTimer ??= setTimeout(publishFleet, 20);
+      const fresh = snapshots.filter((s) => !s.stale);
+      if (fresh.length) {
+        await store.write(fresh).catch((err: unknown) => log.error({ err }, 'metric store write failed'));
+      }
+      return snapshots;
+    },
+
+    latest(vmId: number): MetricSnapshot | undefined {
+      return latest.get(vmId);
+    },
+
+    fleet(): FleetTick {
+      return { ts: Date.now(), vms: [...latest.values()].filter((s) => vms.get(s.vmId)?.present).map(toFleetEntry) };
+    },
+
+    /** History for a range name (15m … 30d) or from/to; step defaults to about 300 points. */
+    async history(vmId: number, opts: { range?: string | null; from?: Date | null; to?: Date | null; stepSec?: number | null; fields: HistoryField[] }) {
+      const now = new Date();
+      let from: Date;
+      let to: Date;
+      if (opts.range != null) {
+        const seconds = HISTORY_RANGES[opts.range];
+        if (!seconds) throw badRequest(`range must be one of ${Object.keys(HISTORY_RANGES).join(', ')}`);
+        to = now;
+        from = new Date(now.getTime() - seconds * 1000);
+      } else if (opts.from && opts.to) {
+        from = opts.from;
+        to = opts.to;
+      } else throw badRequest('give a range (15m, 1h, 6h, 24h, 7d, 30d) or both from and to');
+      if (!(from < to)) throw badRequest('from must be before to');
+      const span = (to.getTime() - from.getTime()) / 1000;
+      const stepSec = opts.stepSec ?? Math.max(1, Math.ceil(span / 300));
+      if (!Number.isInteger(stepSec) || stepSec < 1) throw badRequest('step must be a whole number of seconds ≥ 1');
+      if (span / stepSec > MAX_POINTS) throw badRequest(`that is ${Math.ceil(span / stepSec)} points; use a step of at least ${Math.ceil(span / MAX_POINTS)} s`);
+      const points: HistoryPoint[] = await store.history({ vmId, from, to, stepSec, fields: opts.fields });
+      return { from, to, stepSec, points };
+    },
+
+    latestValues(vmId: number, field: HistoryField, limit: number, since: Date) {
+      return store.latestValues(vmId, field, limit, since);
+    },
+
+    storeStatus() {
+      return store.status();
+    },
+
+    stop() {
+      clearTimeout(fleetTimer);
+    },
+  };
+}
+
+export type MetricsService = ReturnType<typeof createMetricsService>;
