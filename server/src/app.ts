@@ -10,6 +10,7 @@ import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { Config } from './config.js';
 import { openDatabase } from './lib/db.js';
+import { createCors } from './lib/cors.js';
 import { AppError } from './lib/errors.js';
 import type { Logger } from './lib/logger.js';
 import { createEventBus } from './lib/pubsub.js';
@@ -60,6 +61,7 @@ export async function buildApp(config: Config, log: Logger): Promise<App> {
     schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
+    cors: false, // handled for REST and GraphQL alike below (CORS_ORIGINS)
     graphiql: { title: 'vmpulse GraphQL', subscriptionsProtocol: 'WS' },
     logging: {
       debug: (...a) => log.debug(a.map(String).join(' ')),
@@ -90,10 +92,12 @@ export async function buildApp(config: Config, log: Logger): Promise<App> {
 
   const rest = createRestHandler([telemetryRoutes, metricsRoutes], services, log.child({ part: 'rest' }));
   const serveStatic = createStaticHandler(webDist);
+  const cors = createCors(config.CORS_ORIGINS);
   let ready = false;
 
   async function handle(req: IncomingMessage, res: ServerResponse) {
     const url = new URL(req.url ?? '/', 'http://localhost');
+    if ((url.pathname === '/graphql' || url.pathname.startsWith('/api/')) && cors(req, res)) return;
     if (url.pathname === '/graphql') return yoga(req, res);
     if (url.pathname === '/healthz') return sendJson(req, res, 200, { status: 'ok' });
     if (url.pathname === '/readyz') {

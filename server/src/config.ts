@@ -45,6 +45,12 @@ export const settings = {
   INVENTORY_INTERVAL: { unit: 's', default: '30', help: 'periodic re-list of domains (events keep it live in between)', schema: seconds(30, 1) },
   PORT: { unit: 'port', default: '8000', help: 'HTTP port (API, GraphQL, SPA); 0 picks a free one', schema: integer(8000, 0, 65535) },
   HOST: { unit: 'address', default: '0.0.0.0', help: 'address to listen on', schema: z.string().min(1).default('0.0.0.0') },
+  CORS_ORIGINS: {
+    unit: 'origin list',
+    default: 'unset (same origin only)',
+    help: 'origins allowed to call the API from a browser, comma-separated, or *',
+    schema: optional(z.string().transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))),
+  },
   DATA_DIR: { unit: 'path', default: './data', help: 'embedded PostgreSQL data, admin token file, demo fleet XML', schema: z.string().min(1).default('./data').transform((p) => path.resolve(p)) },
   DATABASE_URL: { unit: 'URL', default: 'unset (embedded PostgreSQL under DATA_DIR)', help: 'external PostgreSQL', secret: 'password', schema: optional(url(['postgres:', 'postgresql:'])) },
   REDIS_URL: { unit: 'URL', default: 'unset (in-process pubsub)', help: 'Redis for pubsub across replicas', secret: 'password', schema: optional(url(['redis:', 'rediss:'])) },

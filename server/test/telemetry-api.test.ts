@@ -13,7 +13,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 beforeAll(async () => {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'vmpulse-test-'));
-  t = await startTestApp({ LIBVIRT_URI: writeDemoFleet(path.join(dataDir, 'fleet.xml')), POLL_INTERVAL: '0.5', INFLUX_TOKEN: 'apiv3_secret_token' }, dataDir);
+  t = await startTestApp({ LIBVIRT_URI: writeDemoFleet(path.join(dataDir, 'fleet.xml')), POLL_INTERVAL: '0.5', INFLUX_TOKEN: 'apiv3_secret_token', CORS_ORIGINS: 'http://dash.example' }, dataDir);
   // Two ticks, so rates exist.
   while ((t.app.services.collector.status().ticks ?? 0) < 2) await sleep(100);
 });
@@ -184,5 +184,35 @@ describe('history over GraphQL', () => {
     expect(v.avg).toBeLessThanOrEqual(v.max);
     const bad = await t.gql(`query($id: ID) { vm(id: $id) { history(range: "2y") { stepSec } } }`, { id: String(vm.id) });
     expect(bad.body.errors[0].message).toMatch(/range must be one of/);
+  });
+});
+
+describe('HTTP edges', () => {
+  it('streams a subscription over SSE on /graphql', async () => {
+    const vm = runningVm();
+    const ctrl = new AbortController();
+    const res = await t.api('/graphql', {
+      method: 'POST',
+      signal: ctrl.signal,
+      headers: { accept: 'text/event-stream', 'content-type': 'application/json' },
+      body: JSON.stringify({ query: `subscription { vmMetrics(vmId: "${vm.id}") { vmId cputime } }` }),
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/text\/event-stream/);
+    const reader = res.body!.getReader();
+    let text = '';
+    while (!text.includes('cputime')) text += new TextDecoder().decode((await reader.read()).value);
+    ctrl.abort();
+    expect(text).toContain(`"vmId":"${vm.id}"`);
+  });
+
+  it('answers CORS preflights for configured origins only', async () => {
+    const pre = await t.api('/api/telemetry/live-vms', { method: 'OPTIONS', token: null, headers: { origin: 'http://dash.example', 'access-control-request-method': 'GET' } });
+    expect(pre.status).toBe(204);
+    expect(pre.headers.get('access-control-allow-origin')).toBe('http://dash.example');
+    expect(pre.headers.get('access-control-allow-headers')).toMatch(/Authorization/);
+    const other = await t.api('/api/telemetry/live-vms', { headers: { origin: 'http://evil.example' } });
+    expect(other.status).toBe(200);
+    expect(other.headers.get('access-control-allow-origin')).toBeNull();
   });
 });
