@@ -17,5 +17,9 @@ export function createMetricStore(config: Config, db: Database, log: Logger): Me
       log,
     });
   }
-  return createPostgresStore({ db, log });
+  return createPostgresStore({
+    db,
+    log,
+    retention: { rawHours: config.RETENTION_RAW_HOURS, minuteDays: config.RETENTION_1M_DAYS, hourDays: config.RETENTION_1H_DAYS },
+  });
 }
