@@ -11,6 +11,7 @@ export default defineConfig({
   },
   test: {
     include: ['src/**/test/**/*.test.ts', 'test/**/*.test.ts'],
+    globalSetup: ['test/global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 180_000,
     // Suites share one libvirtd; run files one at a time.
