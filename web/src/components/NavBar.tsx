@@ -1,0 +1,35 @@
+// The main navigation; memory dumps and migrations have their slots, disabled until their pages land.
+import { Link, useLocation } from '../lib/router';
+
+const LINKS = [
+  { to: '/', label: 'Fleet', match: (p: string) => p === '/' || p === '/fleet' },
+  { to: '/resource-monitoring', label: 'VM metrics', match: (p: string) => p === '/resource-monitoring' || p.startsWith('/vms/') },
+  { to: '/collector', label: 'Collector', match: (p: string) => p === '/collector' },
+  { to: '/tokens', label: 'Tokens', match: (p: string) => p === '/tokens' },
+];
+
+const COMING = ['Memory dumps', 'Migrations'];
+
+export function NavBar() {
+  const { path } = useLocation();
+  return (
+    <nav aria-label="Main">
+      <ul className="nav">
+        {LINKS.map((l) => (
+          <li key={l.to}>
+            <Link to={l.to} aria-current={l.match(path) ? 'page' : undefined}>
+              {l.label}
+            </Link>
+          </li>
+        ))}
+        {COMING.map((label) => (
+          <li key={label}>
+            <span className="nav-disabled" aria-disabled="true" title="Coming soon">
+              {label} <small>soon</small>
+            </span>
+          </li>
+        ))}
+      </ul>
+    </nav>
+  );
+}

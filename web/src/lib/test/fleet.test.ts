@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { filterFleet, sortFleet, type FleetRow } from '../fleet';
+
+const row = (name: string, cpuPct: number | null, extra: Partial<FleetRow> = {}): FleetRow => ({
+  vmId: name,
+  name,
+  host: 'h1',
+  state: cpuPct === null ? 'shutoff' : 'running',
+  stale: false,
+  cpuPct,
+  ...extra,
+});
+
+describe('sortFleet', () => {
+  const rows = [row('a', 10), row('b', null), row('c', 90), row('d', 50)];
+  it('puts top consumers first, missing values last', () => {
+    expect(sortFleet(rows, { key: 'cpu', dir: 'desc' }).map((r) => r.name)).toEqual(['c', 'd', 'a', 'b']);
+    expect(sortFleet(rows, { key: 'cpu', dir: 'asc' }).map((r) => r.name)).toEqual(['a', 'd', 'c', 'b']);
+  });
+  it('sorts by name and sums rx + tx for network', () => {
+    expect(sortFleet(rows, { key: 'name', dir: 'desc' }).map((r) => r.name)).toEqual(['d', 'c', 'b', 'a']);
+    const net = [row('x', 1, { netRxBps: 10, netTxBps: 100 }), row('y', 1, { netRxBps: 50, netTxBps: 0 })];
+    expect(sortFleet(net, { key: 'net', dir: 'desc' }).map((r) => r.name)).toEqual(['x', 'y']);
+  });
+  it('does not change its input', () => {
+    const copy = [...rows];
+    sortFleet(rows, { key: 'cpu', dir: 'desc' });
+    expect(rows).toEqual(copy);
+  });
+});
+
+describe('filterFleet', () => {
+  const rows = [row('web-01', 1), row('db-01', 2, { host: 'h2' }), row('queue-01', null)];
+  it('filters by name or host text, host and state', () => {
+    expect(filterFleet(rows, { text: 'WEB', host: '', state: '' }).map((r) => r.name)).toEqual(['web-01']);
+    expect(filterFleet(rows, { text: 'h2', host: '', state: '' }).map((r) => r.name)).toEqual(['db-01']);
+    expect(filterFleet(rows, { text: '', host: 'h1', state: '' })).toHaveLength(2);
+    expect(filterFleet(rows, { text: '', host: '', state: 'shutoff' }).map((r) => r.name)).toEqual(['queue-01']);
+  });
+});

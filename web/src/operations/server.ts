@@ -1,0 +1,11 @@
+import { graphql } from '../gql';
+
+export const ServerInfoQuery = graphql(`
+  query ServerInfo {
+    serverInfo {
+      version
+      demo
+      authEnabled
+    }
+  }
+`);

@@ -1,0 +1,37 @@
+import { graphql } from '../gql';
+
+export const TokensQuery = graphql(`
+  query Tokens {
+    tokens {
+      id
+      name
+      prefix
+      role
+      createdAt
+      lastUsedAt
+      revokedAt
+    }
+  }
+`);
+
+export const CreateTokenMutation = graphql(`
+  mutation CreateToken($name: String!, $role: Role!) {
+    createToken(name: $name, role: $role) {
+      token
+      apiToken {
+        id
+        name
+        role
+      }
+    }
+  }
+`);
+
+export const RevokeTokenMutation = graphql(`
+  mutation RevokeToken($id: ID!) {
+    revokeToken(id: $id) {
+      id
+      revokedAt
+    }
+  }
+`);
