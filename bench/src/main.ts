@@ -1,0 +1,439 @@
+// vmpulse benchmark. `pnpm bench` (or `pnpm --filter @vmpulse/bench start`) runs every phase and
+// writes bench/results.json; `--quick` is a short smoke run (results.quick.json).
+//
+// Options: --quick | --only bare,collector,subs,rest,bytes,guests | --guests N | --guest-mem MiB
+//          --reps N | --vms N | --out FILE
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { writeDemoFleet } from '../../server/src/libvirt/demo-fleet.js';
+import { bareLibvirt, bootGuests, cleanupGuests, type BareRun } from './guests.js';
+import { restLoad, wireBytes, type RestLoad } from './rest.js';
+import { startServer, type ProbeReading, type ServerUnderTest, type TickStatus } from './server.js';
+import { BENCH_DIR, killChildren, machine, mean, median, pct, round, runJsonChild, spread, type Spread } from './util.js';
+
+// ---- options ------------------------------------------------------------------------------------
+const argv = process.argv.slice(2).filter((a) => a !== '--');
+const flag = (name: string) => argv.includes(`--${name}`);
+const opt = (name: string) => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? argv[i + 1] : undefined;
+};
+const PHASES = ['bare', 'collector', 'subs', 'rest', 'bytes', 'guests'] as const;
+type Phase = (typeof PHASES)[number];
+const quick = flag('quick');
+const only = opt('only')?.split(',') as Phase[] | undefined;
+for (const p of only ?? []) if (!PHASES.includes(p)) throw new Error(`--only: unknown phase "${p}" (phases: ${PHASES.join(', ')})`);
+const run = (p: Phase) => !only || only.includes(p);
+const cfg = {
+  vms: Number(opt('vms') ?? 1000),
+  reps: Number(opt('reps') ?? (quick ? 1 : 3)),
+  ticksPerRep: quick ? 8 : 30,
+  bareIterations: quick ? 5 : 30,
+  vmClients: 100,
+  fleetClients: 5,
+  subsWindowS: quick ? 8 : 30,
+  restConnections: 10,
+  restDurationS: quick ? 3 : 10,
+  guestsMax: Number(opt('guests') ?? (quick ? 1 : 8)),
+  guestMemMiB: Number(opt('guest-mem') ?? 128),
+  guestTicks: quick ? 5 : 30,
+  pollIntervalS: 1,
+};
+const outFile = opt('out') ?? path.join(BENCH_DIR, quick ? 'results.quick.json' : only ? 'results.partial.json' : 'results.json');
+const HARD_LIMIT_MS = (quick ? 10 : 40) * 60_000;
+
+const log = (s: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${s}\n`);
+const CMD = 'pnpm bench';
+const cmdFor = (phase: Phase) => `pnpm --filter @vmpulse/bench start --only ${phase}`;
+
+// ---- cleanup on every exit path -----------------------------------------------------------------
+const servers = new Set<ServerUnderTest>();
+let tmpDir: string | undefined;
+let cleaning: Promise<void> | undefined;
+function cleanup(): Promise<void> {
+  cleaning ??= (async () => {
+    for (const s of servers) await s.stop().catch((e) => log(`stopping a server failed: ${e}`));
+    servers.clear();
+    const problems = await cleanupGuests();
+    for (const p of problems) log(`guest cleanup problem: ${p}`);
+    killChildren();
+    if (tmpDir) rmSync(tmpDir, { recursive: true, force: true });
+  })();
+  return cleaning;
+}
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, () => {
+    log(`${sig}: cleaning up`);
+    void cleanup().finally(() => process.exit(130));
+  });
+}
+const hardLimit = setTimeout(() => {
+  log(`the bench passed its hard limit of ${HARD_LIMIT_MS / 60_000} min: cleaning up`);
+  void cleanup().finally(() => process.exit(3));
+}, HARD_LIMIT_MS);
+hardLimit.unref();
+
+// ---- phases -------------------------------------------------------------------------------------
+const results: Record<string, any> = {
+  date: new Date().toISOString(),
+  machine: machine(),
+  config: { ...cfg, quick, only: only ?? 'all' },
+  notes: [] as string[],
+};
+const started = Date.now();
+
+function tickFigures(ticks: TickStatus[], prevSamples: number | undefined) {
+  const cpu = ticks.map((t) => t.lastTickCpuMs);
+  const wall = ticks.map((t) => t.lastTickMs);
+  const samples = ticks.map((t, i) => t.samples - (i ? ticks[i - 1]!.samples : (prevSamples ?? NaN))).filter((x) => Number.isFinite(x));
+  return {
+    ticks: ticks.length,
+    cpuMs: { median: median(cpu), p95: pct(cpu, 95), max: Math.max(...cpu) },
+    wallMs: { median: median(wall), p95: pct(wall, 95), max: Math.max(...wall) },
+    samplesPerTick: median(samples),
+    staleVms: Math.max(...ticks.map((t) => t.staleVms)),
+  };
+}
+
+async function measureTicks(server: ServerUnderTest, n: number) {
+  const prev = server.ticks.at(-1)?.samples;
+  const cpu0 = server.cpu();
+  await server.probe('reset');
+  const ticks = await server.waitTicks(n);
+  const probe = await server.probe('read');
+  const cpu1 = server.cpu();
+  const wallS = probe.wallMs / 1000;
+  return {
+    ...tickFigures(ticks, prev),
+    probe,
+    serverCpuPct: round(((cpu1.self - cpu0.self) / wallS) * 100, 1),
+    postgresCpuPct: round(((cpu1.descendants - cpu0.descendants) / wallS) * 100, 1),
+  };
+}
+
+async function main() {
+  tmpDir = mkdtempSync(path.join(os.tmpdir(), 'vmpulse-bench-'));
+  const fleetUri = writeDemoFleet(path.join(tmpDir, 'fleet.xml'), { count: cfg.vms, prefix: 'bench-' });
+  log(`fleet: ${cfg.vms} test-driver domains at ${fleetUri}; ${cfg.reps} repetition(s); output ${outFile}`);
+
+  // 1a. libvirt alone (before the server starts: nothing else competes for the cores).
+  let bareCpuMedian = NaN;
+  if (run('bare') || run('collector')) {
+    const reps: BareRun[][] = [];
+    for (let r = 0; r < cfg.reps; r++) {
+      log(`bare libvirt loop, run ${r + 1}/${cfg.reps} (${cfg.bareIterations} iterations)`);
+      reps.push((await bareLibvirt(fleetUri, cfg.bareIterations)).runs);
+    }
+    const perRun = reps.map((runs) => ({ cpuMs: median(runs.map((x) => x.cpuMs)), cpuP95: pct(runs.map((x) => x.cpuMs), 95), wallMs: median(runs.map((x) => x.wallMs)), bulkWallMs: median(runs.map((x) => x.bulkWallMs)), perCallWallMs: median(runs.map((x) => x.perCallWallMs)), domains: reps[0]![0]!.domains, perCallDomains: reps[0]![0]!.perCallDomains }));
+    bareCpuMedian = median(perRun.map((x) => x.cpuMs));
+    results.bareLibvirt = {
+      command: cmdFor('bare'),
+      what: 'getAllDomainStats(state,cpu-total,balloon,vcpu,interface,block; NOWAIT) + domainStatsPerCall(running domains, cached devices, parallel 2) per iteration, own process, test driver in-process',
+      domains: perRun[0]!.domains,
+      perCallDomains: perRun[0]!.perCallDomains,
+      cpuMsPerTick: spread(perRun.map((x) => x.cpuMs)),
+      cpuMsPerTickP95: spread(perRun.map((x) => x.cpuP95)),
+      wallMsPerTick: spread(perRun.map((x) => x.wallMs)),
+      bulkWallMs: spread(perRun.map((x) => x.bulkWallMs)),
+      perCallWallMs: spread(perRun.map((x) => x.perCallWallMs)),
+      cpuUsPerSampledDomain: spread(perRun.map((x) => (x.cpuMs * 1000) / x.perCallDomains), 1),
+    };
+  }
+
+  if (['collector', 'subs', 'rest', 'bytes'].some((p) => run(p as Phase))) {
+    log('starting the server under test (embedded PostgreSQL, 1,000-VM fleet)');
+    const server = await startServer({ libvirtUri: fleetUri, pollInterval: cfg.pollIntervalS, label: 'fleet' });
+    servers.add(server);
+    log(`server up at ${server.url} (pid ${server.pid}); warming up 5 ticks`);
+    await server.waitTicks(5);
+    const live = await server.api<{ count: number; vms: { id: number }[] }>('/api/telemetry/live-vms');
+    const runningIds = live.vms.map((v) => String(v.id));
+    results.fleet = { uri: 'test:///…/fleet.xml', domains: cfg.vms, running: live.count };
+    const probes: ProbeReading[] = [];
+
+    // 1b. collector CPU per tick with nothing else going on.
+    if (run('collector')) {
+      const reps = [];
+      for (let r = 0; r < cfg.reps; r++) {
+        log(`collector CPU, run ${r + 1}/${cfg.reps} (${cfg.ticksPerRep} ticks)`);
+        reps.push(await measureTicks(server, cfg.ticksPerRep));
+      }
+      probes.push(...reps.map((r) => r.probe));
+      const sampled = median(reps.map((r) => r.samplesPerTick));
+      const beyond = (r: (typeof reps)[number]) => ((r.cpuMs.median - bareCpuMedian) * 1000) / r.samplesPerTick;
+      results.collector = {
+        command: cmdFor('collector'),
+        what: "lastTickCpuMs / lastTickMs of every tick (collectorStatus subscription), no clients; 'beyond libvirt' = (median tick CPU − median bare libvirt CPU) / VMs sampled per tick",
+        samplesPerTick: sampled,
+        tickCpuMsMedian: spread(reps.map((r) => r.cpuMs.median)),
+        tickCpuMsP95: spread(reps.map((r) => r.cpuMs.p95)),
+        tickWallMsMedian: spread(reps.map((r) => r.wallMs.median)),
+        tickWallMsP95: spread(reps.map((r) => r.wallMs.p95)),
+        cpuUsPerVmMedian: spread(reps.map((r) => (r.cpuMs.median * 1000) / r.samplesPerTick), 1),
+        cpuUsPerVmP95: spread(reps.map((r) => (r.cpuMs.p95 * 1000) / r.samplesPerTick), 1),
+        beyondLibvirtUsPerVm: spread(reps.map(beyond), 1),
+        beyondLibvirtUsPerDomainOfFleet: spread(reps.map((r) => ((r.cpuMs.median - bareCpuMedian) * 1000) / cfg.vms), 1),
+        serverCpuPct: spread(reps.map((r) => r.serverCpuPct), 1),
+        postgresCpuPct: spread(reps.map((r) => r.postgresCpuPct), 1),
+        eventLoopMaxMs: spread(reps.map((r) => r.probe.eventLoop.maxMs)),
+        eventLoopP99Ms: spread(reps.map((r) => r.probe.eventLoop.p99Ms)),
+        rssMaxMiB: spread(reps.map((r) => r.probe.rssMaxMiB), 1),
+        staleVmsMax: Math.max(...reps.map((r) => r.staleVms)),
+      };
+    }
+
+    // 2 + 4a. 100 vmMetrics clients + fleetMetrics clients in a process of their own.
+    if (run('subs') || run('bytes')) {
+      const reps = [];
+      for (let r = 0; r < cfg.reps; r++) {
+        log(`subscriptions, run ${r + 1}/${cfg.reps}: ${cfg.vmClients} vmMetrics + ${cfg.fleetClients} fleetMetrics clients for ${cfg.subsWindowS} s`);
+        await server.probe('reset');
+        const ticksBefore = server.ticks.length;
+        const prevSamples = server.ticks.at(-1)?.samples;
+        const cpu0 = server.cpu();
+        const ws = await runJsonChild<any>(
+          'ws-clients.ts',
+          [JSON.stringify({ url: server.url, token: server.auth.authorization.slice(7), vmIds: runningIds, vmClients: cfg.vmClients, fleetClients: cfg.fleetClients, durationMs: cfg.subsWindowS * 1000 })],
+          (cfg.subsWindowS + 120) * 1000,
+        );
+        const probe = await server.probe('read');
+        const cpu1 = server.cpu();
+        const errs = [...ws.vm.errors, ...ws.fleet.errors];
+        if (errs.length) results.notes.push(`subscription errors (run ${r + 1}): ${errs.slice(0, 3).join(' | ')}`);
+        const ticks = server.ticks.slice(ticksBefore + 3); // the first ticks overlap the 3 s connect phase
+        reps.push({ ws, probe, ticks: tickFigures(ticks, prevSamples), serverCpuPct: round(((cpu1.self - cpu0.self) / (probe.wallMs / 1000)) * 100, 1) });
+      }
+      probes.push(...reps.map((r) => r.probe));
+      results.subscriptions = {
+        command: cmdFor('subs'),
+        what: `${cfg.vmClients} graphql-ws clients (one socket each) on vmMetrics spread over running VMs + ${cfg.fleetClients} on fleetMetrics, ${cfg.subsWindowS} s; latency = receive time − snapshot timestamp (the time ingest() stamped it, after libvirt's reads)`,
+        vmLatencyP50Ms: spread(reps.map((r) => r.ws.vm.latency.p50)),
+        vmLatencyP99Ms: spread(reps.map((r) => r.ws.vm.latency.p99)),
+        vmLatencyMaxMs: spread(reps.map((r) => r.ws.vm.latency.max)),
+        fleetLatencyP50Ms: spread(reps.map((r) => r.ws.fleet.latency.p50)),
+        fleetLatencyP99Ms: spread(reps.map((r) => r.ws.fleet.latency.p99)),
+        vmMessagesPerClientPerSec: spread(reps.map((r) => r.ws.vm.messagesPerClientPerSec)),
+        vmBytesPerClientPerMin: spread(reps.map((r) => r.ws.vm.bytesPerClientPerMin), 0),
+        vmPayloadBytesPerMessage: spread(reps.map((r) => r.ws.vm.payloadBytesPerMessage), 0),
+        fleetBytesPerClientPerMin: spread(reps.map((r) => r.ws.fleet.bytesPerClientPerMin), 0),
+        fleetPayloadBytesPerMessage: spread(reps.map((r) => r.ws.fleet.payloadBytesPerMessage), 0),
+        tickCpuMsMedianUnderLoad: spread(reps.map((r) => r.ticks.cpuMs.median)),
+        tickWallMsP95UnderLoad: spread(reps.map((r) => r.ticks.wallMs.p95)),
+        serverCpuPct: spread(reps.map((r) => r.serverCpuPct), 1),
+        eventLoopMaxMs: spread(reps.map((r) => r.probe.eventLoop.maxMs)),
+        eventLoopP99Ms: spread(reps.map((r) => r.probe.eventLoop.p99Ms)),
+        rssMaxMiB: spread(reps.map((r) => r.probe.rssMaxMiB), 1),
+        samples: reps.map((r) => ({ vm: r.ws.vm.latency, fleet: r.ws.fleet.latency, vmMessages: r.ws.vm.messages, fleetMessages: r.ws.fleet.messages })),
+      };
+    }
+
+    // 3. REST under load while the collector runs.
+    if (run('rest')) {
+      const reps: { vmStats: RestLoad; liveVms: RestLoad; liveVmsGzip: RestLoad; probe: ProbeReading }[] = [];
+      const vmPaths = runningIds.map((id) => `/api/telemetry/vm-stats/${id}`);
+      for (let r = 0; r < cfg.reps; r++) {
+        log(`REST under load, run ${r + 1}/${cfg.reps}: autocannon ${cfg.restConnections} connections × ${cfg.restDurationS} s each on vm-stats, live-vms, live-vms (gzip)`);
+        await server.probe('reset');
+        const opts = { connections: cfg.restConnections, durationS: cfg.restDurationS };
+        const vmStats = await restLoad(server.url, server.auth, 'vm-stats', vmPaths, opts);
+        const liveVms = await restLoad(server.url, server.auth, 'live-vms', ['/api/telemetry/live-vms'], opts);
+        const liveVmsGzip = await restLoad(server.url, server.auth, 'live-vms', ['/api/telemetry/live-vms'], { ...opts, gzip: true });
+        for (const l of [vmStats, liveVms, liveVmsGzip]) if (l.non2xx || l.errors || l.timeouts) results.notes.push(`REST ${l.path}${l.gzip ? ' gzip' : ''} run ${r + 1}: ${l.non2xx} non-2xx, ${l.errors} errors, ${l.timeouts} timeouts`);
+        reps.push({ vmStats, liveVms, liveVmsGzip, probe: await server.probe('read') });
+      }
+      probes.push(...reps.map((r) => r.probe));
+      const fig = (k: 'vmStats' | 'liveVms' | 'liveVmsGzip') => ({
+        p50Ms: spread(reps.map((r) => r[k].latency.p50)),
+        p99Ms: spread(reps.map((r) => r[k].latency.p99)),
+        maxMs: spread(reps.map((r) => r[k].latency.max)),
+        requestsPerSec: spread(reps.map((r) => r[k].requestsPerSec), 0),
+        bytesPerResponse: spread(reps.map((r) => r[k].bytesPerResponse), 0),
+      });
+      results.rest = {
+        command: cmdFor('rest'),
+        what: `autocannon in the bench process, ${cfg.restConnections} keep-alive connections, ${cfg.restDurationS} s per endpoint, Authorization header; vm-stats cycles over every running VM; collector ticking meanwhile`,
+        vmStats: fig('vmStats'),
+        liveVms: fig('liveVms'),
+        liveVmsGzip: fig('liveVmsGzip'),
+        eventLoopMaxMs: spread(reps.map((r) => r.probe.eventLoop.maxMs)),
+        rssMaxMiB: spread(reps.map((r) => r.probe.rssMaxMiB), 1),
+      };
+    }
+
+    // 4b. polling vm-stats every 5 s: bytes of a response on the wire, ×12 per minute.
+    if (run('bytes')) {
+      const ids = runningIds.filter((_, i) => i % Math.max(1, Math.floor(runningIds.length / 10)) === 0).slice(0, 10);
+      const plain = [];
+      const gz = [];
+      for (const id of ids) {
+        plain.push(await wireBytes(server.url, `/api/telemetry/vm-stats/${id}`, server.auth));
+        gz.push(await wireBytes(server.url, `/api/telemetry/vm-stats/${id}`, { ...server.auth, 'accept-encoding': 'gzip' }));
+      }
+      const perMin = (xs: typeof plain, k: 'response' | 'request') => Math.round(mean(xs.map((x) => x[k])) * 12);
+      results.polling = {
+        command: cmdFor('bytes'),
+        what: 'GET /api/telemetry/vm-stats/{id} on a fresh connection, bytes the socket read (status line + headers + body as sent) and wrote; ×12 for one poll every 5 s',
+        responseBytes: Math.round(mean(plain.map((x) => x.response))),
+        bodyBytes: Math.round(mean(plain.map((x) => x.body))),
+        responseBytesGzip: Math.round(mean(gz.map((x) => x.response))),
+        gzipApplied: gz.some((x) => x.encoding === 'gzip'),
+        requestBytes: Math.round(mean(plain.map((x) => x.request))),
+        responseBytesPerMin: perMin(plain, 'response'),
+        responseBytesPerMinGzip: perMin(gz, 'response'),
+        requestBytesPerMin: perMin(plain, 'request'),
+      };
+    }
+
+    results.eventLoop = {
+      command: CMD,
+      what: 'monitorEventLoopDelay (5 ms resolution) preloaded into the server process (bench/src/probe.mjs via node --import); max over every measured window',
+      maxMs: Math.max(...probes.map((p) => p.eventLoop.maxMs)),
+      p99MsWorstWindow: Math.max(...probes.map((p) => p.eventLoop.p99Ms)),
+      rssMaxMiB: Math.max(...probes.map((p) => p.rssMaxMiB)),
+      heapUsedMiBLast: probes.at(-1)?.heapUsedMiB,
+    };
+    await server.stop();
+    servers.delete(server);
+  }
+
+  // 6. real TCG guests.
+  if (run('guests')) {
+    try {
+      const { booted, boots, stopReason, otherDomains } = await bootGuests({ max: cfg.guestsMax, memoryMiB: cfg.guestMemMiB, bootTimeoutMs: 90_000, maxLoad: os.cpus().length * 3, log });
+      results.guests = { command: cmdFor('guests'), boots, stopReason, guestsBooted: booted.length, otherDomainsOnHost: otherDomains };
+      if (booted.length) {
+        await new Promise((r) => setTimeout(r, 3000));
+        log(`guests: bare bulk stats on qemu:///system (${booted.length} bench guests + ${otherDomains.length} others)`);
+        const bare = (await bareLibvirt('qemu:///system', cfg.guestTicks)).runs;
+        const domains = bare[0]?.domains ?? booted.length;
+        log('guests: server against qemu:///system');
+        const server = await startServer({ libvirtUri: 'qemu:///system', pollInterval: cfg.pollIntervalS, label: 'qemu' });
+        servers.add(server);
+        await server.waitTicks(3);
+        const m = await measureTicks(server, cfg.guestTicks);
+        await server.stop();
+        servers.delete(server);
+        const n = m.samplesPerTick || domains;
+        Object.assign(results.guests, {
+          domainsSampledPerTick: m.samplesPerTick,
+          tickCpuMs: { median: m.cpuMs.median, p95: m.cpuMs.p95 },
+          tickWallMs: { median: m.wallMs.median, p95: m.wallMs.p95 },
+          collectorCpuMsPerDomainPerTick: round(m.cpuMs.median / n, 3),
+          bareBulkStatsWallMsPerDomain: round(median(bare.map((b) => b.bulkWallMs)) / domains, 2),
+          bareBulkStatsCpuMsPerDomain: round(median(bare.map((b) => b.cpuMs)) / domains, 3),
+          bareDomains: domains,
+          bareNeededPerCall: bare[0]?.perCallDomains ?? 0,
+          beyondLibvirtUsPerDomain: round(((m.cpuMs.median - median(bare.map((b) => b.cpuMs))) * 1000) / n, 1),
+          eventLoopMaxMs: m.probe.eventLoop.maxMs,
+          loadavg1DuringMeasure: round(os.loadavg()[0]!, 2),
+        });
+      }
+    } finally {
+      const problems = await cleanupGuests();
+      if (problems.length) results.notes.push(`guest cleanup problems: ${problems.join('; ')}`);
+    }
+  }
+
+  results.runtimeS = Math.round((Date.now() - started) / 1000);
+  writeFileSync(outFile, JSON.stringify(results, null, 2) + '\n');
+  printTable();
+  log(`done in ${results.runtimeS} s; wrote ${outFile}`);
+}
+
+// ---- the table ----------------------------------------------------------------------------------
+function fmt(s: Spread | number | undefined | null, unit = ''): string {
+  if (s == null) return '–';
+  if (typeof s === 'number') return `${s}${unit}`;
+  return s.runs.length > 1 ? `${s.value}${unit} (${s.min}–${s.max})` : `${s.value}${unit}`;
+}
+function verdict(v: number | undefined, target: number): string {
+  if (v == null || !Number.isFinite(v)) return '';
+  return v < target ? 'met' : 'NOT met';
+}
+
+function printTable() {
+  const r = results;
+  const rows: [string, string, string, string, string][] = [];
+  const add = (what: string, value: string, target = '', met = '', command = CMD) => rows.push([what, value, target, met, command]);
+  if (r.bareLibvirt) {
+    add('libvirt alone: CPU ms per tick (test driver, 1000 dom.)', fmt(r.bareLibvirt.cpuMsPerTick, ' ms'), '', '', r.bareLibvirt.command);
+    add('libvirt alone: CPU µs per sampled VM per tick', fmt(r.bareLibvirt.cpuUsPerSampledDomain, ' µs'), '', '', r.bareLibvirt.command);
+  }
+  if (r.collector) {
+    const c = r.collector;
+    add(`collector CPU ms per tick, median (${c.samplesPerTick} VMs sampled)`, fmt(c.tickCpuMsMedian, ' ms'), '', '', c.command);
+    add('collector CPU ms per tick, p95', fmt(c.tickCpuMsP95, ' ms'), '', '', c.command);
+    add('collector tick wall ms, median / p95', `${fmt(c.tickWallMsMedian)} / ${fmt(c.tickWallMsP95)} ms`, '', '', c.command);
+    add('collector CPU µs per VM per tick, median / p95', `${fmt(c.cpuUsPerVmMedian)} / ${fmt(c.cpuUsPerVmP95)} µs`, '', '', c.command);
+    add('our CPU per VM per tick beyond libvirt', fmt(c.beyondLibvirtUsPerVm, ' µs'), '< 100 µs', verdict(c.beyondLibvirtUsPerVm.value, 100), c.command);
+    add('server CPU % / embedded PostgreSQL CPU % (idle clients)', `${fmt(c.serverCpuPct)} / ${fmt(c.postgresCpuPct)} %`, '', '', c.command);
+  }
+  if (r.subscriptions) {
+    const s = r.subscriptions;
+    add('sample→client latency, vmMetrics p50', fmt(s.vmLatencyP50Ms, ' ms'), '', '', s.command);
+    add('sample→client latency, vmMetrics p99', fmt(s.vmLatencyP99Ms, ' ms'), '< 250 ms', verdict(s.vmLatencyP99Ms.value, 250), s.command);
+    add('sample→client latency, fleetMetrics p50 / p99', `${fmt(s.fleetLatencyP50Ms)} / ${fmt(s.fleetLatencyP99Ms)} ms`, '< 250 ms', verdict(s.fleetLatencyP99Ms.value, 250), s.command);
+    add('collector CPU ms per tick with 105 clients', fmt(s.tickCpuMsMedianUnderLoad, ' ms'), '', '', s.command);
+  }
+  if (r.rest) {
+    const x = r.rest;
+    add('REST vm-stats p50 / p99', `${fmt(x.vmStats.p50Ms)} / ${fmt(x.vmStats.p99Ms)} ms`, 'p99 < 5 ms', verdict(x.vmStats.p99Ms.value, 5), x.command);
+    add('REST vm-stats requests/s', fmt(x.vmStats.requestsPerSec), '', '', x.command);
+    add('REST live-vms p50 / p99 (no gzip)', `${fmt(x.liveVms.p50Ms)} / ${fmt(x.liveVms.p99Ms)} ms`, '', '', x.command);
+    add('REST live-vms requests/s (no gzip / gzip)', `${fmt(x.liveVms.requestsPerSec)} / ${fmt(x.liveVmsGzip.requestsPerSec)}`, '', '', x.command);
+    add('REST live-vms p50 / p99 (gzip)', `${fmt(x.liveVmsGzip.p50Ms)} / ${fmt(x.liveVmsGzip.p99Ms)} ms`, '', '', x.command);
+  }
+  if (r.subscriptions) add('bytes/client/min: vmMetrics subscription (socket)', fmt(r.subscriptions.vmBytesPerClientPerMin, ' B'), '', '', r.subscriptions.command);
+  if (r.polling) {
+    const p = r.polling;
+    add('bytes/client/min: polling vm-stats every 5 s (response)', `${p.responseBytesPerMin} B (+${p.requestBytesPerMin} B sent)`, '', '', p.command);
+    add(`bytes/client/min: polling vm-stats, gzip accepted${p.gzipApplied ? '' : ' (not applied: < 1 KiB)'}`, `${p.responseBytesPerMinGzip} B`, '', '', p.command);
+  }
+  if (r.subscriptions) add('bytes/client/min: fleetMetrics subscription', fmt(r.subscriptions.fleetBytesPerClientPerMin, ' B'), '', '', r.subscriptions.command);
+  if (r.eventLoop) {
+    add('server event loop, longest delay (all windows)', `${r.eventLoop.maxMs} ms`, '< 20 ms', verdict(r.eventLoop.maxMs, 20), CMD);
+    if (r.collector) add('  … collector only / with subscribers / REST load', `${fmt(r.collector.eventLoopMaxMs)} / ${fmt(r.subscriptions?.eventLoopMaxMs)} / ${fmt(r.rest?.eventLoopMaxMs)} ms`, '< 20 ms', '', CMD);
+    add('server RSS, max', `${r.eventLoop.rssMaxMiB} MiB`, '', '', CMD);
+  }
+  if (r.guests) {
+    const g = r.guests;
+    add(`TCG guests booted (${g.boots.length ? g.boots[0].memoryMiB : '?'} MiB each)`, `${g.guestsBooted} — ${g.stopReason}`, '', '', g.command);
+    if (g.domainsSampledPerTick !== undefined) {
+      add('TCG: collector CPU ms per domain per tick', `${g.collectorCpuMsPerDomainPerTick} ms (${g.domainsSampledPerTick} domains)`, '', '', g.command);
+      add('TCG: libvirt bulk stats wall / CPU ms per domain', `${g.bareBulkStatsWallMsPerDomain} / ${g.bareBulkStatsCpuMsPerDomain} ms`, '', '', g.command);
+      add('TCG: our CPU per domain per tick beyond libvirt', `${g.beyondLibvirtUsPerDomain} µs`, '< 100 µs', verdict(g.beyondLibvirtUsPerDomain, 100), g.command);
+    }
+  }
+  const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((row) => row[i]!.length), ['figure', 'value (median, min–max of runs)', 'target', 'met?'][i]!.length));
+  const line = (cells: string[]) => cells.slice(0, 4).map((c, i) => c.padEnd(widths[i]!)).join(' │ ');
+  const out = [
+    '',
+    `vmpulse bench — ${r.date} — ${r.machine.cores} cores, ${r.machine.cpuModel}, Node ${r.machine.node}, load at start ${r.machine.loadavgAtStart.join(' ')}`,
+    `fleet: ${cfg.vms} test-driver VMs (${r.fleet?.running ?? '?'} running), POLL_INTERVAL=${cfg.pollIntervalS}s, ${cfg.reps} run(s) per figure${quick ? ' (QUICK smoke run)' : ''}`,
+    '',
+    line(['figure', 'value (median, min–max of runs)', 'target', 'met?']),
+    widths.map((w) => '─'.repeat(w)).join('─┼─'),
+    ...rows.map((row) => line(row)),
+    '',
+    'commands: everything `pnpm bench` (add --quick for a smoke run); one phase: `pnpm --filter @vmpulse/bench start --only <bare|collector|subs|rest|bytes|guests>`',
+    ...(r.notes.length ? ['notes:', ...r.notes.map((n: string) => `  - ${n}`)] : []),
+    '',
+  ];
+  process.stdout.write(out.join('\n'));
+}
+
+main()
+  .then(() => cleanup())
+  .then(() => process.exit(0))
+  .catch(async (err) => {
+    log(`FAILED: ${err instanceof Error ? err.stack : String(err)}`);
+    results.error = err instanceof Error ? err.message : String(err);
+    try {
+      writeFileSync(outFile.replace(/\.json$/, '.failed.json'), JSON.stringify(results, null, 2) + '\n');
+    } catch {
+      /* best effort */
+    }
+    await cleanup();
+    process.exit(1);
+  });

@@ -1,0 +1,165 @@
+// The server under test: the built vmpulse (`node server/dist/src/main.js`) in a child process of its
+// own, with probe.mjs preloaded for event-loop delay / RSS / CPU, its own DATA_DIR and port.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { createClient, type Client } from 'graphql-ws';
+import WebSocket from 'ws';
+import { BENCH_DIR, REPO_ROOT, freePort, sleep, trackChild, treeCpuSeconds, waitFor, withTimeout } from './util.js';
+
+export const ADMIN_TOKEN = 'bench-admin-token-0123456789abcdef';
+export const SERVER_MAIN = path.join(REPO_ROOT, 'server', 'dist', 'src', 'main.js');
+
+export interface ProbeReading {
+  eventLoop: { resolutionMs: number; maxMs: number; p99Ms: number; p50Ms: number; meanMs: number; samples: number };
+  rssMaxMiB: number;
+  rssMiB: number;
+  heapUsedMiB: number;
+  cpuMs: number;
+  wallMs: number;
+}
+
+export interface TickStatus {
+  ticks: number;
+  samples: number;
+  lastTickMs: number;
+  lastTickCpuMs: number;
+  staleVms: number;
+  errors: number;
+  at: number;
+}
+
+export interface ServerUnderTest {
+  url: string;
+  pid: number;
+  dataDir: string;
+  logFile: string;
+  auth: { authorization: string };
+  api<T = any>(pathname: string): Promise<T>;
+  probe(kind: 'reset'): Promise<void>;
+  probe(kind: 'read'): Promise<ProbeReading>;
+  /** CPU seconds of the server process and of its children (the embedded PostgreSQL) so far */
+  cpu(): { self: number; descendants: number };
+  /** every collector tick seen on the `collectorStatus` subscription, in order */
+  ticks: TickStatus[];
+  /** resolves once `n` more ticks than now have been seen (bounded) */
+  waitTicks(n: number, timeoutMs?: number): Promise<TickStatus[]>;
+  stop(): Promise<void>;
+}
+
+export async function startServer(opts: { libvirtUri: string; pollInterval?: number; label: string; startTimeoutMs?: number }): Promise<ServerUnderTest> {
+  if (!existsSync(SERVER_MAIN)) throw new Error(`${SERVER_MAIN} is missing: build the server first (pnpm --filter @vmpulse/server build)`);
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), `vmpulse-bench-${opts.label}-`));
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const logFile = path.join(dataDir, 'server.log');
+  const log = createWriteStream(logFile);
+  const child: ChildProcess = spawn(process.execPath, ['--import', pathToFileURL(path.join(BENCH_DIR, 'src', 'probe.mjs')).href, SERVER_MAIN], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    env: {
+      ...process.env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      DATA_DIR: dataDir,
+      LIBVIRT_URI: opts.libvirtUri,
+      POLL_INTERVAL: String(opts.pollInterval ?? 1),
+      VMPULSE_ADMIN_TOKEN: ADMIN_TOKEN,
+      LOG_LEVEL: 'warn',
+    },
+  });
+  trackChild(child);
+  child.stdout!.pipe(log);
+  child.stderr!.pipe(log);
+  let exited: string | undefined;
+  child.on('exit', (code, signal) => (exited = `server exited with ${code ?? signal} (log: ${logFile})`));
+
+  let seq = 0;
+  const pending = new Map<number, (m: any) => void>();
+  child.on('message', (m: any) => {
+    const r = pending.get(m?.id);
+    if (r) (pending.delete(m.id), r(m));
+  });
+  const probe = (kind: 'reset' | 'read'): Promise<any> => {
+    if (exited) return Promise.reject(new Error(exited));
+    const id = ++seq;
+    return withTimeout(new Promise((resolve) => (pending.set(id, resolve), child.send({ probe: kind, id }))), 10_000, `probe ${kind}`);
+  };
+
+  const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
+  const api = async (pathname: string) => {
+    const res = await fetch(url + pathname, { headers: auth, signal: AbortSignal.timeout(10_000) });
+    if (!res.ok) throw new Error(`GET ${pathname}: HTTP ${res.status} ${(await res.text()).slice(0, 300)}`);
+    return res.json();
+  };
+
+  let ws: Client | undefined;
+  const stop = async () => {
+    await ws?.dispose();
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      const gone = await Promise.race([new Promise((r) => child.once('exit', () => r(true))), sleep(15_000).then(() => false)]);
+      if (!gone) child.kill('SIGKILL');
+    }
+    log.end();
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+
+  try {
+    await waitFor(
+      `the server at ${url} to be ready`,
+      async () => {
+        if (exited) throw Object.assign(new Error(exited), { fatal: true });
+        const res = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(2000) }).catch(() => undefined);
+        return res?.status === 200 ? true : undefined;
+      },
+      opts.startTimeoutMs ?? 120_000,
+    );
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+
+  // Every tick publishes `collectorStatus`: one record per tick, none missed (unlike polling).
+  const ticks: TickStatus[] = [];
+  const waiters: (() => void)[] = [];
+  ws = createClient({ url: url.replace('http', 'ws') + '/graphql', webSocketImpl: WebSocket, connectionParams: auth, retryAttempts: 0, lazy: false, onNonLazyError: () => {} });
+  ws.subscribe<{ collectorStatus: { hosts: any[] } }>(
+    { query: 'subscription { collectorStatus { hosts { ticks samples lastTickMs lastTickCpuMs staleVms errors lastTickAt } } }' },
+    {
+      next: ({ data }) => {
+        const h = data?.collectorStatus.hosts[0];
+        if (!h || h.lastTickMs == null || ticks.at(-1)?.ticks === h.ticks) return;
+        ticks.push({ ticks: h.ticks, samples: h.samples, lastTickMs: h.lastTickMs, lastTickCpuMs: h.lastTickCpuMs, staleVms: h.staleVms, errors: h.errors, at: Date.now() });
+        for (const w of waiters.splice(0)) w();
+      },
+      error: (e) => process.stderr.write(`collectorStatus subscription failed: ${JSON.stringify(e).slice(0, 500)}\n`),
+      complete: () => {},
+    },
+  );
+
+  return {
+    url,
+    pid: child.pid!,
+    dataDir,
+    logFile,
+    auth,
+    api,
+    probe: probe as ServerUnderTest['probe'],
+    cpu: () => treeCpuSeconds(child.pid!),
+    ticks,
+    async waitTicks(n, timeoutMs = (n + 30) * 5000) {
+      const start = ticks.length;
+      const deadline = Date.now() + timeoutMs;
+      while (ticks.length < start + n) {
+        if (exited) throw new Error(exited);
+        if (Date.now() > deadline) throw new Error(`only ${ticks.length - start} of ${n} collector ticks within ${Math.round(timeoutMs / 1000)} s (log: ${logFile})`);
+        await Promise.race([new Promise<void>((r) => waiters.push(r)), sleep(1000)]);
+      }
+      return ticks.slice(start, start + n);
+    },
+    stop,
+  };
+}
