@@ -23,6 +23,22 @@ const suites = [
     report: path.join(outDir, 'server.json'),
     count: (r) => ({ passed: r.numPassedTests ?? 0, failed: (r.numFailedTests ?? 0) + (r.numFailedTestSuites ?? 0) - failedSuitesWithFailedTests(r) }),
   },
+  {
+    name: 'web (vitest: formatting, fleet sorting, fixed-window series)',
+    cwd: path.join(root, 'web'),
+    cmd: 'pnpm',
+    args: ['exec', 'vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${path.join(outDir, 'web.json')}`],
+    report: path.join(outDir, 'web.json'),
+    count: (r) => ({ passed: r.numPassedTests ?? 0, failed: (r.numFailedTests ?? 0) + (r.numFailedTestSuites ?? 0) - failedSuitesWithFailedTests(r) }),
+  },
+  {
+    name: 'e2e (Playwright in Debian Chromium against the built server and SPA; screenshots in test-results/screenshots)',
+    cwd: path.join(root, 'e2e'),
+    cmd: 'pnpm',
+    args: ['exec', 'playwright', 'test'],
+    report: path.join(outDir, 'e2e.json'),
+    count: (r) => ({ passed: (r.stats?.expected ?? 0) + (r.stats?.flaky ?? 0), failed: r.stats?.unexpected ?? 0 }),
+  },
 ];
 
 // A suite file that fails to load has no failed tests of its own: count it once as a failure.

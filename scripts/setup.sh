@@ -9,7 +9,7 @@ log() { echo "setup: $*"; }
 
 APT_BUILD=(build-essential python3 pkg-config libvirt-dev libvirt0)
 APT_TEST=(libvirt-daemon-system libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils libvirt-clients
-          linux-image-cloud-amd64 busybox-static)
+          linux-image-cloud-amd64 busybox-static chromium)
 
 pkgs=("${APT_BUILD[@]}")
 [[ ${1:-} == --test ]] && pkgs+=("${APT_TEST[@]}")
@@ -35,4 +35,9 @@ fi
 export npm_config_nodedir=${npm_config_nodedir:-/usr}
 pnpm install --frozen-lockfile --prefer-offline --reporter=silent
 pnpm --filter @vmpulse/server build
+# The SPA (served from web/dist): rebuilt only when its sources or the schema changed.
+if [[ ! -f web/dist/index.html ]] || [[ -n $(find web/src web/index.html web/package.json web/vite.config.ts web/codegen.ts schema.graphql \
+      -newer web/dist/index.html -not -path 'web/src/gql/*' -print -quit) ]]; then
+  pnpm --filter @vmpulse/web build
+fi
 log "ready in $(( $(date +%s) - t0 )) s"

@@ -19,6 +19,7 @@ export interface ServerState {
   libvirtUri: string;
   /** the environment the server runs with (restart reuses it) */
   env: Record<string, string>;
+  logFile: string;
 }
 
 export interface StartOptions {
@@ -26,6 +27,10 @@ export interface StartOptions {
   vms?: number;
   /** extra or overriding environment for the server */
   env?: Record<string, string>;
+  /** where to record the server for restartServer()/teardown; null: a private server the caller stops itself */
+  stateFile?: string | null;
+  /** server log file (default test-results/e2e-server.log) */
+  logFile?: string;
 }
 
 export async function freePort(): Promise<number> {
@@ -66,9 +71,10 @@ export async function startServer(opts: StartOptions = {}): Promise<ServerState>
     LOG_LEVEL: 'info',
     ...opts.env,
   };
-  const state: ServerState = { pid: 0, port, url: `http://127.0.0.1:${port}`, dataDir, adminToken, libvirtUri, env };
+  const state: ServerState = { pid: 0, port, url: `http://127.0.0.1:${port}`, dataDir, adminToken, libvirtUri, env, logFile: opts.logFile ?? SERVER_LOG };
   state.pid = await spawnServer(state);
-  writeFileSync(STATE_FILE, JSON.stringify(state, null, 2));
+  const stateFile = opts.stateFile === undefined ? STATE_FILE : opts.stateFile;
+  if (stateFile) writeFileSync(stateFile, JSON.stringify(state, null, 2));
   return state;
 }
 
@@ -78,7 +84,7 @@ export function readServerState(): ServerState {
 }
 
 async function spawnServer(state: ServerState): Promise<number> {
-  const log = openSync(SERVER_LOG, 'a');
+  const log = openSync(state.logFile, 'a');
   const child = spawn(process.execPath, [SERVER_MAIN], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...state.env },
@@ -90,9 +96,9 @@ async function spawnServer(state: ServerState): Promise<number> {
   child.once('exit', (code) => (exited = code ?? -1));
   const deadline = Date.now() + 60_000;
   for (;;) {
-    if (exited !== null) throw new Error(`vmpulse exited with ${exited} while starting; see ${SERVER_LOG}`);
+    if (exited !== null) throw new Error(`vmpulse exited with ${exited} while starting; see ${state.logFile}`);
     if (await ready(state.url)) return child.pid!;
-    if (Date.now() > deadline) throw new Error(`vmpulse did not become ready in 60 s; see ${SERVER_LOG}`);
+    if (Date.now() > deadline) throw new Error(`vmpulse did not become ready in 60 s; see ${state.logFile}`);
     await sleep(200);
   }
 }

@@ -66,13 +66,13 @@ export function FleetTable({ rows, sort, onSort }: Props) {
               <div
                 key={item.key}
                 role="row"
-                className={`fleet-row${r.stale ? ' is-stale' : ''}`}
+                className={`fleet-row${r.stale && r.state !== 'shutoff' ? ' is-stale' : ''}`}
                 aria-rowindex={item.index + 2}
                 data-vm={r.name}
                 style={{ position: 'absolute', top: 0, left: 0, right: 0, height: ROW_HEIGHT, transform: `translateY(${item.start}px)` }}
               >
                 <div role="cell" className="name-cell">
-                  <Link to={`/vms/${encodeURIComponent(r.vmId)}`}>{r.name}</Link> <StaleMarker stale={r.stale} />
+                  <Link to={`/vms/${encodeURIComponent(r.vmId)}`}>{r.name}</Link> <StaleMarker stale={r.stale && r.state !== 'shutoff'} />
                 </div>
                 <div role="cell">{r.host}</div>
                 <div role="cell">

@@ -18,7 +18,7 @@ export function FleetPage() {
   const hosts = useMemo(() => [...new Set((all ?? []).map((v) => v.host))].sort(), [all]);
   const states = useMemo(() => [...new Set((all ?? []).map((v) => v.state))].sort(), [all]);
   const rows = useMemo(() => sortFleet(filterFleet(all ?? [], deferredFilter), sort), [all, deferredFilter, sort]);
-  const staleCount = useMemo(() => (all ?? []).filter((v) => v.stale).length, [all]);
+  const staleCount = useMemo(() => (all ?? []).filter((v) => v.stale && v.state !== 'shutoff').length, [all]);
 
   const onSort = (key: SortKey) => setSort((s) => (s.key === key ? { key, dir: s.dir === 'asc' ? 'desc' : 'asc' } : { key, dir: defaultDir(key) }));
 
