@@ -37,7 +37,7 @@ function LiveChartImpl({ title, data, series, format, tickFormat, yMax }: Props)
           <LineChart data={data} margin={{ top: 12, right: 12, bottom: 0, left: 0 }}>
             <CartesianGrid strokeDasharray="3 3" />
             <XAxis dataKey="t" type="number" scale="time" domain={['dataMin', 'dataMax']} tickFormatter={formatClock} minTickGap={40} />
-            <YAxis width={84} tickFormatter={(v: number) => (tickFormat ?? format)(v)} domain={[0, yMax ?? 'auto']} allowDataOverflow={false} />
+            <YAxis width={84} tickFormatter={(v: number) => (tickFormat ?? format)(v)} domain={[0, yMax ?? 'auto']} ticks={yMax ? [0, yMax / 4, yMax / 2, (3 * yMax) / 4, yMax] : undefined} allowDataOverflow={!!yMax} />
             <Tooltip labelFormatter={(t) => formatClock(Number(t))} formatter={(v) => (typeof v === 'number' ? format(v) : String(v))} isAnimationActive={false} />
             <Legend />
             {series.map((s) => (
