@@ -1,5 +1,6 @@
 // buildApp(): one HTTP port for GraphQL (HTTP, SSE, graphql-ws), the REST shims, health checks
 // and the SPA. Built apart from listening so tests can start it on port 0.
+import { existsSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -24,8 +25,13 @@ import { chooseHostUris } from './services/hosts.js';
 import { createServices, type Services } from './services/container.js';
 import { createStaticHandler } from './static.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const webDist = path.join(repoRoot, 'web', 'dist');
+/** The repository root, found upwards from this module (run from src/ with tsx or from dist/src/). */
+function repoRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(path.join(dir, 'pnpm-workspace.yaml')) && path.dirname(dir) !== dir) dir = path.dirname(dir);
+  return dir;
+}
+const webDist = path.join(repoRoot(), 'web', 'dist');
 
 export interface App {
   services: Services;

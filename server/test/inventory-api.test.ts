@@ -54,6 +54,7 @@ describe('GET /api/telemetry/live-vms (seed 000)', () => {
     const created = await t.gql(`mutation { createToken(name: "ro", role: viewer) { token apiToken { role } } }`);
     const viewer = created.body.data.createToken.token;
     expect((await t.api('/api/telemetry/live-vms', { token: viewer })).status).toBe(200);
+    expect((await t.gql(`{ me { name role } }`, undefined, viewer)).body.data.me).toEqual({ name: 'ro', role: 'viewer' });
   });
 
   it('answers unknown paths and methods in the family error body', async () => {

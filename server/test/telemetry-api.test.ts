@@ -126,7 +126,7 @@ describe('collector control and status (seed 001)', () => {
     await sleep(1200);
     const status = await (await t.api('/api/telemetry/status')).json();
     expect(status.ticks).toBeGreaterThan(ticks);
-    expect(status.hosts[0]).toMatchObject({ connected: true, demo: false }); // a test:/// URI given explicitly is not the built-in demo
+    expect(status.hosts[0]).toMatchObject({ connected: true, demo: true }); // the test driver's VMs are simulated
     expect(status.hosts[0].samples).toBeGreaterThan(0);
     expect(status).toHaveProperty('buffer_depth');
     expect(status).toHaveProperty('drops');

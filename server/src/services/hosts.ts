@@ -31,7 +31,12 @@ const PROBE_TIMEOUT_MS = 3000;
 const BACKOFF_MS = [1000, 2000, 5000, 10_000, 30_000];
 
 export async function chooseHostUris(config: Config, log: Logger): Promise<{ uri: string; demo: boolean }[]> {
-  if (config.LIBVIRT_URI?.length) return config.LIBVIRT_URI.map((uri) => ({ uri, demo: false }));
+  if (config.LIBVIRT_URI?.length) {
+    // libvirt's test driver serves simulated VMs, whoever chose it: say so.
+    const targets = config.LIBVIRT_URI.map((uri) => ({ uri, demo: uri.startsWith('test:') }));
+    for (const t of targets) if (t.demo) log.warn({ uri: t.uri }, 'this host is libvirt\'s test driver: its VMs are SIMULATED (demo fleet)');
+    return targets;
+  }
   try {
     const probe = await withTimeout(LibvirtConnection.open('qemu:///system', { readOnly: true }), PROBE_TIMEOUT_MS, 'probe qemu:///system');
     await probe.close();

@@ -24,7 +24,13 @@ const CreatedToken = builder.objectRef<{ token: string; info: TokenInfo }>('Crea
   }),
 });
 
+const MeRef = builder.objectRef<{ name: string; role: (typeof roles)[number] }>('Me').implement({
+  description: 'Who the request is: the token name and its role',
+  fields: (t) => ({ name: t.exposeString('name'), role: t.field({ type: RoleEnum, resolve: (p) => p.role }) }),
+});
+
 builder.queryFields((t) => ({
+  me: t.field({ type: MeRef, resolve: (_r, _a, ctx) => ctx.principal }),
   tokens: t.field({ type: [ApiTokenRef], authScopes: { admin: true }, resolve: (_r, _a, ctx) => ctx.services.tokens.list() }),
 }));
 
