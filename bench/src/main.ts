@@ -2,7 +2,8 @@
 // writes bench/results.json; `--quick` is a short smoke run (results.quick.json).
 //
 // Options: --quick | --only bare,collector,subs,rest,bytes,guests | --guests N | --guest-mem MiB
-//          --reps N | --vms N | --out FILE
+//          --reps N | --vms N | --out FILE | --node-options '<NODE_OPTIONS for the server under test>'
+//          --server-main PATH (another build of server/dist/src/main.js, for A/B experiments)
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,7 +11,7 @@ import { writeDemoFleet } from '../../server/src/libvirt/demo-fleet.js';
 import { bareLibvirt, bootGuests, cleanupGuests, type BareRun } from './guests.js';
 import { restLoad, wireBytes, type RestLoad } from './rest.js';
 import { startServer, type ProbeReading, type ServerUnderTest, type TickStatus } from './server.js';
-import { BENCH_DIR, killChildren, machine, mean, median, pct, round, runJsonChild, spread, type Spread } from './util.js';
+import { BENCH_DIR, killChildren, libvirtdPid, treeCpuSeconds, machine, mean, median, pct, round, runJsonChild, spread, type Spread } from './util.js';
 
 // ---- options ------------------------------------------------------------------------------------
 const argv = process.argv.slice(2).filter((a) => a !== '--');
@@ -39,6 +40,8 @@ const cfg = {
   guestMemMiB: Number(opt('guest-mem') ?? 128),
   guestTicks: quick ? 5 : 30,
   pollIntervalS: 1,
+  serverNodeOptions: opt('node-options'),
+  serverMain: opt('server-main'),
 };
 const outFile = opt('out') ?? path.join(BENCH_DIR, quick ? 'results.quick.json' : only ? 'results.partial.json' : 'results.json');
 const HARD_LIMIT_MS = (quick ? 10 : 40) * 60_000;
@@ -143,7 +146,7 @@ async function main() {
 
   if (['collector', 'subs', 'rest', 'bytes'].some((p) => run(p as Phase))) {
     log('starting the server under test (embedded PostgreSQL, 1,000-VM fleet)');
-    const server = await startServer({ libvirtUri: fleetUri, pollInterval: cfg.pollIntervalS, label: 'fleet' });
+    const server = await startServer({ libvirtUri: fleetUri, pollInterval: cfg.pollIntervalS, label: 'fleet', nodeOptions: cfg.serverNodeOptions, serverMain: cfg.serverMain });
     servers.add(server);
     log(`server up at ${server.url} (pid ${server.pid}); warming up 5 ticks`);
     await server.waitTicks(5);
@@ -154,7 +157,7 @@ async function main() {
 
     // 1b. collector CPU per tick with nothing else going on.
     if (run('collector')) {
-      const reps = [];
+      const reps: Awaited<ReturnType<typeof measureTicks>>[] = [];
       for (let r = 0; r < cfg.reps; r++) {
         log(`collector CPU, run ${r + 1}/${cfg.reps} (${cfg.ticksPerRep} ticks)`);
         reps.push(await measureTicks(server, cfg.ticksPerRep));
@@ -264,8 +267,8 @@ async function main() {
     // 4b. polling vm-stats every 5 s: bytes of a response on the wire, ×12 per minute.
     if (run('bytes')) {
       const ids = runningIds.filter((_, i) => i % Math.max(1, Math.floor(runningIds.length / 10)) === 0).slice(0, 10);
-      const plain = [];
-      const gz = [];
+      const plain: Awaited<ReturnType<typeof wireBytes>>[] = [];
+      const gz: Awaited<ReturnType<typeof wireBytes>>[] = [];
       for (const id of ids) {
         plain.push(await wireBytes(server.url, `/api/telemetry/vm-stats/${id}`, server.auth));
         gz.push(await wireBytes(server.url, `/api/telemetry/vm-stats/${id}`, { ...server.auth, 'accept-encoding': 'gzip' }));
@@ -305,13 +308,18 @@ async function main() {
       if (booted.length) {
         await new Promise((r) => setTimeout(r, 3000));
         log(`guests: bare bulk stats on qemu:///system (${booted.length} bench guests + ${otherDomains.length} others)`);
+        const libvirtd = libvirtdPid();
+        const d0 = libvirtd ? treeCpuSeconds(libvirtd).self : NaN;
         const bare = (await bareLibvirt('qemu:///system', cfg.guestTicks)).runs;
+        const libvirtdMsPerCall = libvirtd ? ((treeCpuSeconds(libvirtd).self - d0) * 1000) / (bare.length + 2) : NaN;
         const domains = bare[0]?.domains ?? booted.length;
         log('guests: server against qemu:///system');
-        const server = await startServer({ libvirtUri: 'qemu:///system', pollInterval: cfg.pollIntervalS, label: 'qemu' });
+        const server = await startServer({ libvirtUri: 'qemu:///system', pollInterval: cfg.pollIntervalS, label: 'qemu', nodeOptions: cfg.serverNodeOptions, serverMain: cfg.serverMain });
         servers.add(server);
         await server.waitTicks(3);
+        const l0 = libvirtd ? treeCpuSeconds(libvirtd).self : NaN;
         const m = await measureTicks(server, cfg.guestTicks);
+        const libvirtdMsPerTick = libvirtd ? ((treeCpuSeconds(libvirtd).self - l0) * 1000) / cfg.guestTicks : NaN;
         await server.stop();
         servers.delete(server);
         const n = m.samplesPerTick || domains;
@@ -323,6 +331,8 @@ async function main() {
           bareBulkStatsWallMsPerDomain: round(median(bare.map((b) => b.bulkWallMs)) / domains, 2),
           bareBulkStatsCpuMsPerDomain: round(median(bare.map((b) => b.cpuMs)) / domains, 3),
           bareDomains: domains,
+          libvirtdCpuMsPerDomainBareCall: round(libvirtdMsPerCall / domains, 2),
+          libvirtdCpuMsPerDomainPerServerTick: round(libvirtdMsPerTick / n, 2),
           bareNeededPerCall: bare[0]?.perCallDomains ?? 0,
           beyondLibvirtUsPerDomain: round(((m.cpuMs.median - median(bare.map((b) => b.cpuMs))) * 1000) / n, 1),
           eventLoopMaxMs: m.probe.eventLoop.maxMs,
@@ -402,6 +412,7 @@ function printTable() {
     if (g.domainsSampledPerTick !== undefined) {
       add('TCG: collector CPU ms per domain per tick', `${g.collectorCpuMsPerDomainPerTick} ms (${g.domainsSampledPerTick} domains)`, '', '', g.command);
       add('TCG: libvirt bulk stats wall / CPU ms per domain', `${g.bareBulkStatsWallMsPerDomain} / ${g.bareBulkStatsCpuMsPerDomain} ms`, '', '', g.command);
+      add('TCG: libvirtd CPU ms per domain per tick (daemon, USER_HZ)', `${g.libvirtdCpuMsPerDomainPerServerTick} ms`, '', '', g.command);
       add('TCG: our CPU per domain per tick beyond libvirt', `${g.beyondLibvirtUsPerDomain} µs`, '< 100 µs', verdict(g.beyondLibvirtUsPerDomain, 100), g.command);
     }
   }
@@ -410,7 +421,7 @@ function printTable() {
   const out = [
     '',
     `vmpulse bench — ${r.date} — ${r.machine.cores} cores, ${r.machine.cpuModel}, Node ${r.machine.node}, load at start ${r.machine.loadavgAtStart.join(' ')}`,
-    `fleet: ${cfg.vms} test-driver VMs (${r.fleet?.running ?? '?'} running), POLL_INTERVAL=${cfg.pollIntervalS}s, ${cfg.reps} run(s) per figure${quick ? ' (QUICK smoke run)' : ''}`,
+    `fleet: ${cfg.vms} test-driver VMs (${r.fleet?.running ?? '?'} running), POLL_INTERVAL=${cfg.pollIntervalS}s, ${cfg.reps} run(s) per figure${quick ? ' (QUICK smoke run)' : ''}${cfg.serverNodeOptions ? `, server NODE_OPTIONS=${cfg.serverNodeOptions}` : ''}${cfg.serverMain ? `, server ${cfg.serverMain}` : ''}`,
     '',
     line(['figure', 'value (median, min–max of runs)', 'target', 'met?']),
     widths.map((w) => '─'.repeat(w)).join('─┼─'),

@@ -49,14 +49,15 @@ export interface ServerUnderTest {
   stop(): Promise<void>;
 }
 
-export async function startServer(opts: { libvirtUri: string; pollInterval?: number; label: string; startTimeoutMs?: number }): Promise<ServerUnderTest> {
-  if (!existsSync(SERVER_MAIN)) throw new Error(`${SERVER_MAIN} is missing: build the server first (pnpm --filter @vmpulse/server build)`);
+export async function startServer(opts: { libvirtUri: string; pollInterval?: number; label: string; startTimeoutMs?: number; nodeOptions?: string; serverMain?: string }): Promise<ServerUnderTest> {
+  const main = opts.serverMain ?? SERVER_MAIN;
+  if (!existsSync(main)) throw new Error(`${main} is missing: build the server first (pnpm --filter @vmpulse/server build)`);
   const dataDir = mkdtempSync(path.join(os.tmpdir(), `vmpulse-bench-${opts.label}-`));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const logFile = path.join(dataDir, 'server.log');
   const log = createWriteStream(logFile);
-  const child: ChildProcess = spawn(process.execPath, ['--import', pathToFileURL(path.join(BENCH_DIR, 'src', 'probe.mjs')).href, SERVER_MAIN], {
+  const child: ChildProcess = spawn(process.execPath, ['--import', pathToFileURL(path.join(BENCH_DIR, 'src', 'probe.mjs')).href, main], {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     env: {
@@ -68,6 +69,7 @@ export async function startServer(opts: { libvirtUri: string; pollInterval?: num
       POLL_INTERVAL: String(opts.pollInterval ?? 1),
       VMPULSE_ADMIN_TOKEN: ADMIN_TOKEN,
       LOG_LEVEL: 'warn',
+      ...(opts.nodeOptions ? { NODE_OPTIONS: opts.nodeOptions } : {}),
     },
   });
   trackChild(child);

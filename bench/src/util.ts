@@ -152,3 +152,16 @@ export function machine() {
 }
 
 export const loadavg1 = () => os.loadavg()[0]!;
+
+/** pid of the system libvirtd, if one runs (its CPU is libvirt's cost for qemu:///system). */
+export function libvirtdPid(): number | undefined {
+  for (const p of readdirSync('/proc')) {
+    if (!/^\d+$/.test(p)) continue;
+    try {
+      if (readFileSync(`/proc/${p}/comm`, 'utf8').trim() === 'libvirtd') return Number(p);
+    } catch {
+      /* gone */
+    }
+  }
+  return undefined;
+}
