@@ -5,8 +5,8 @@
 // disk on virtio-blk, a managed tap NIC (interface stats need a tap; a user-mode
 // NIC has none) and a virtio balloon with stats. Only node built-ins are used.
 import { execFile } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createHash, randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -149,18 +149,10 @@ export function guestDomainXml(o: GuestDomainOptions): string {
 `;
 }
 
-// Tap names handed out by this process (a defined-but-stopped guest has no tap yet).
-const tapsInUse = new Set<string>();
-
-function allocateTap(): string {
-  const present = new Set(existsSync('/sys/class/net') ? readdirSync('/sys/class/net') : []);
-  for (let n = 0; ; n++) {
-    const dev = `vmptap${n}`;
-    if (!present.has(dev) && !tapsInUse.has(dev)) {
-      tapsInUse.add(dev);
-      return dev;
-    }
-  }
+// The tap name comes from the guest name, so processes that define guests at the same time
+// (tests, the benchmark) never pick the same one (a defined guest has no tap until it starts).
+function tapFor(name: string): string {
+  return `vmp${createHash('sha1').update(name).digest('hex').slice(0, 10)}`; // ≤ 15 chars (IFNAMSIZ)
 }
 
 /** Creates the qcow2 disk and defines (does not start) the domain. `cleanup()` removes everything. */
@@ -172,7 +164,7 @@ export async function createGuest(
   const diskPath = join(GUESTS_DIR, `${name}.qcow2`);
   const consoleLog = join(GUESTS_DIR, `${name}.console.log`);
   const uuid = opts.uuid ?? randomUUID();
-  const tapDev = allocateTap();
+  const tapDev = tapFor(name);
   rmSync(consoleLog, { force: true });
   await run('qemu-img', ['create', '-q', '-f', 'qcow2', diskPath, '64M']);
   const xml = guestDomainXml({ ...opts, name, uuid, diskPath, tapDev, consoleLog });
@@ -180,7 +172,6 @@ export async function createGuest(
   writeFileSync(xmlPath, xml);
   const removeFiles = () => {
     for (const f of [diskPath, consoleLog, xmlPath]) rmSync(f, { force: true });
-    tapsInUse.delete(tapDev);
   };
   try {
     await virsh(['define', xmlPath]);
