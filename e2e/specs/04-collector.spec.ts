@@ -30,8 +30,15 @@ test('a viewer cannot control the collector and is told so', async ({ browser, s
   const page = await context.newPage();
   await page.goto('/collector');
   await expect(page.getByTestId('collector-state')).toHaveText('running');
-  await page.getByRole('button', { name: 'Stop collector' }).click();
-  await expect(page.getByRole('alert')).toContainText('needs an operator or admin token');
+  await expect(page.getByRole('button', { name: 'Stop collector' })).toBeDisabled();
+  await expect(page.getByRole('note')).toContainText('needs an operator or admin token');
+  await expect(page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Tokens' })).toHaveCount(0);
+  // The server refuses it too, whatever the page shows.
+  const res = await page.request.post('/graphql', {
+    headers: { authorization: `Bearer ${viewerToken}`, 'content-type': 'application/json' },
+    data: { query: 'mutation { stopCollector { running } }' },
+  });
+  expect((await res.json()).errors[0].extensions.code).toBe('FORBIDDEN');
   await expect(page.getByTestId('collector-state')).toHaveText('running');
   await page.goto('/tokens');
   await expect(page.getByRole('alert')).toContainText('needs an admin token');

@@ -30,10 +30,15 @@ export function AppShell({ theme, onToggleTheme, onSignOut }: Props) {
         <Link to="/" className="brand" aria-label="vmpulse home">
           <PulseIcon /> vmpulse
         </Link>
-        <NavBar />
+        <NavBar role={data?.me.role} />
         <div className="header-tools">
           <DemoBadge demo={data?.serverInfo.demo} />
           <LiveIndicator />
+          {data ? (
+            <span className="muted" title="the signed-in token and its role">
+              {data.me.name} · {data.me.role}
+            </span>
+          ) : null}
           <ThemeToggle theme={theme} onToggle={onToggleTheme} />
           <button type="button" onClick={onSignOut}>
             Sign out

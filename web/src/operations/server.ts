@@ -7,5 +7,9 @@ export const ServerInfoQuery = graphql(`
       demo
       authEnabled
     }
+    me {
+      name
+      role
+    }
   }
 `);

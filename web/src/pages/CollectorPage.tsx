@@ -2,6 +2,7 @@
 import { useState } from 'react';
 import { useMutation, useQuery, useSubscription, type CombinedError } from 'urql';
 import { CollectorStatusSubscription, ConfigQuery, StartCollectorMutation, StopCollectorMutation } from '../operations/collector';
+import { ServerInfoQuery } from '../operations/server';
 import { formatClock } from '../lib/format';
 import { isForbidden } from '../lib/errors';
 import { ErrorMessage } from '../components/ErrorMessage';
@@ -12,8 +13,10 @@ export function CollectorPage() {
   const [start, runStart] = useMutation(StartCollectorMutation);
   const [stop, runStop] = useMutation(StopCollectorMutation);
   const [actionError, setActionError] = useState<CombinedError | null>(null);
+  const [{ data: who }] = useQuery({ query: ServerInfoQuery });
   const status = data?.collectorStatus;
   const busy = start.fetching || stop.fetching;
+  const readOnly = who?.me.role === 'viewer';
 
   const act = async (run: () => Promise<{ error?: CombinedError }>) => {
     setActionError(null);
@@ -26,14 +29,19 @@ export function CollectorPage() {
       <div className="page-head">
         <h1 id="collector-title">Collector</h1>
         <div className="actions">
-          <button type="button" onClick={() => act(() => runStart({}))} disabled={busy || status?.running === true}>
+          <button type="button" onClick={() => act(() => runStart({}))} disabled={readOnly || busy || status?.running === true}>
             Start collector
           </button>
-          <button type="button" className="danger" onClick={() => act(() => runStop({}))} disabled={busy || status?.running === false}>
+          <button type="button" className="danger" onClick={() => act(() => runStop({}))} disabled={readOnly || busy || status?.running === false}>
             Stop collector
           </button>
         </div>
       </div>
+      {readOnly ? (
+        <p className="muted" role="note">
+          Your token is a viewer: starting and stopping the collector needs an operator or admin token.
+        </p>
+      ) : null}
       {actionError ? (
         <p className="error" role="alert">
           {isForbidden(actionError)
