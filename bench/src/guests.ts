@@ -3,7 +3,9 @@
 // Every guest created here is named vmpbench-<pid>-<n> and removed again, even on failure.
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
-import { createGuest, ensureGuestImage, ensureLibvirtd, startGuest, virsh, type Guest } from '../../server/test/guest/qemu-guest.js';
+import { createGuest, destroyGuest, ensureGuestImage, ensureLibvirtd, startGuest, virsh, type Guest } from '../../server/test/guest/qemu-guest.js';
+
+export { destroyGuest };
 import { loadavg1, round, runJsonChild, sleep } from './util.js';
 
 export interface GuestBoot {

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { writeDemoFleet } from '../../server/src/libvirt/demo-fleet.js';
-import { bareLibvirt, bootGuests, cleanupGuests, type BareRun } from './guests.js';
+import { bareLibvirt, bootGuests, cleanupGuests, destroyGuest, type BareRun } from './guests.js';
 import { restLoad, wireBytes, type RestLoad } from './rest.js';
 import { startServer, type ProbeReading, type ServerUnderTest, type TickStatus } from './server.js';
 import { BENCH_DIR, killChildren, libvirtdPid, treeCpuSeconds, machine, mean, median, pct, round, runJsonChild, spread, type Spread } from './util.js';
@@ -320,11 +320,31 @@ async function main() {
         const l0 = libvirtd ? treeCpuSeconds(libvirtd).self : NaN;
         const m = await measureTicks(server, cfg.guestTicks);
         const libvirtdMsPerTick = libvirtd ? ((treeCpuSeconds(libvirtd).self - l0) * 1000) / cfg.guestTicks : NaN;
+        const loadDuring = os.loadavg()[0]!;
+        // With a handful of domains the per-tick fixed costs (status, store round trip, timers) weigh in:
+        // measure again with one guest left running; the difference is the cost of each further domain.
+        let one: Awaited<ReturnType<typeof measureTicks>> | undefined;
+        if (booted.length > 1) {
+          log(`guests: destroying ${booted.length - 1} guests, measuring again with 1 running`);
+          for (const g of booted.slice(1)) await destroyGuest(g.name).catch((e) => log(`guests: destroy ${g.name} failed: ${e}`));
+          await server.waitTicks(3);
+          one = await measureTicks(server, cfg.guestTicks);
+        }
         await server.stop();
         servers.delete(server);
         const n = m.samplesPerTick || domains;
+        if (one) {
+          Object.assign(results.guests, {
+            oneGuestTickCpuMs: { median: one.cpuMs.median, p95: one.cpuMs.p95 },
+            oneGuestSamplesPerTick: one.samplesPerTick,
+            oneGuestStaleVms: one.staleVms,
+            // running domains: every bench guest vs one (others on the host, if any, run in both)
+            marginalCpuMsPerDomain: round((m.cpuMs.median - one.cpuMs.median) / (booted.length - 1), 3),
+          });
+        }
         Object.assign(results.guests, {
           domainsSampledPerTick: m.samplesPerTick,
+          staleVms: m.staleVms,
           tickCpuMs: { median: m.cpuMs.median, p95: m.cpuMs.p95 },
           tickWallMs: { median: m.wallMs.median, p95: m.wallMs.p95 },
           collectorCpuMsPerDomainPerTick: round(m.cpuMs.median / n, 3),
@@ -336,7 +356,7 @@ async function main() {
           bareNeededPerCall: bare[0]?.perCallDomains ?? 0,
           beyondLibvirtUsPerDomain: round(((m.cpuMs.median - median(bare.map((b) => b.cpuMs))) * 1000) / n, 1),
           eventLoopMaxMs: m.probe.eventLoop.maxMs,
-          loadavg1DuringMeasure: round(os.loadavg()[0]!, 2),
+          loadavg1DuringMeasure: round(loadDuring, 2),
         });
       }
     } finally {
@@ -411,6 +431,7 @@ function printTable() {
     add(`TCG guests booted (${g.boots.length ? g.boots[0].memoryMiB : '?'} MiB each)`, `${g.guestsBooted} — ${g.stopReason}`, '', '', g.command);
     if (g.domainsSampledPerTick !== undefined) {
       add('TCG: collector CPU ms per domain per tick', `${g.collectorCpuMsPerDomainPerTick} ms (${g.domainsSampledPerTick} domains)`, '', '', g.command);
+      if (g.marginalCpuMsPerDomain !== undefined) add(`TCG: collector CPU ms/tick with 1 guest; marginal per extra domain`, `${g.oneGuestTickCpuMs.median} ms; ${g.marginalCpuMsPerDomain} ms`, '', '', g.command);
       add('TCG: libvirt bulk stats wall / CPU ms per domain', `${g.bareBulkStatsWallMsPerDomain} / ${g.bareBulkStatsCpuMsPerDomain} ms`, '', '', g.command);
       add('TCG: libvirtd CPU ms per domain per tick (daemon, USER_HZ)', `${g.libvirtdCpuMsPerDomainPerServerTick} ms`, '', '', g.command);
       add('TCG: our CPU per domain per tick beyond libvirt', `${g.beyondLibvirtUsPerDomain} µs`, '< 100 µs', verdict(g.beyondLibvirtUsPerDomain, 100), g.command);
