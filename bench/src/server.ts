@@ -57,7 +57,7 @@ export async function startServer(opts: { libvirtUri: string; pollInterval?: num
   const url = `http://127.0.0.1:${port}`;
   const logFile = path.join(dataDir, 'server.log');
   const log = createWriteStream(logFile);
-  const child: ChildProcess = spawn(process.execPath, ['--import', pathToFileURL(path.join(BENCH_DIR, 'src', 'probe.mjs')).href, main], {
+  const child: ChildProcess = spawn(process.execPath, ['--max-semi-space-size=64', '--import', pathToFileURL(path.join(BENCH_DIR, 'src', 'probe.mjs')).href, main], {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     env: {

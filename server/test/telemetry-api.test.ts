@@ -128,6 +128,7 @@ describe('collector control and status (seed 001)', () => {
     expect(status.ticks).toBeGreaterThan(ticks);
     expect(status.hosts[0]).toMatchObject({ connected: true, demo: true }); // the test driver's VMs are simulated
     expect(status.hosts[0].samples).toBeGreaterThan(0);
+    expect(status.hosts[0].stale_vms).toBe(0); // shut-off VMs have nothing to sample; they are not stale
     expect(status).toHaveProperty('buffer_depth');
     expect(status).toHaveProperty('drops');
   });

@@ -7,6 +7,7 @@ import type { Logger } from '../lib/logger.js';
 import type { PubSub } from '../lib/pubsub.js';
 import type { HistoryField, HistoryPoint, MetricStore } from '../stores/store.js';
 import { badRequest } from '../lib/errors.js';
+import { CHUNK, yieldToEventLoop } from '../lib/yield.js';
 import type { Vm, VmService } from './vms.js';
 
 /** What the collector read for one VM at one tick: a sample, or why there is none. */
@@ -67,11 +68,15 @@ export function createMetricsService(deps: { pubsub: PubSub; store: MetricStore;
   function snapshotOf(r: VmReading, ts: number): MetricSnapshot {
     const prev = latest.get(r.vm.id);
     const base = { vmId: r.vm.id, hostId: r.vm.hostId, hostName: r.vm.hostName, vmName: r.vm.name, uuid: r.vm.uuid, memoryMax: r.vm.memoryMax };
-    if (!r.sample) {
+    if (r.error && prev) {
       // Keep the last good values, say how old they are; the VM recovers on its own next tick.
       // `ts` stays the time of the last good sample.
-      if (prev) return { ...prev, ...base, state: r.state, stale: true, ageMs: ts - prev.ts, error: r.error };
-      return { ...base, ts, state: r.state, cpus: r.cpus, metrics: {}, nics: [], disks: [], rates: {}, angles: {}, cpuPct: { user: null, system: null, total: null }, memPct: null, stale: !!r.error, ageMs: 0, ...(r.error ? { error: r.error } : {}) };
+      return { ...prev, ...base, state: r.state, stale: true, ageMs: ts - prev.ts, error: r.error };
+    }
+    if (!r.sample) {
+      // Not running (nothing to sample), or failing before any good sample.
+      const empty = { metrics: {}, nics: [], disks: [], rates: {}, angles: {}, cpuPct: { user: null, system: null, total: null }, memPct: null };
+      return { ...base, ...empty, ts, state: r.state, cpus: r.cpus, stale: !!r.error, ageMs: 0, ...(r.error ? { error: r.error } : {}) };
     }
     const cur = { ts, metrics: r.sample.metrics, cpus: r.sample.cpus ?? r.cpus, memoryMax: r.vm.memoryMax };
     const derived = derive(prev, cur);
@@ -87,15 +92,19 @@ export function createMetricsService(deps: { pubsub: PubSub; store: MetricStore;
   return {
     /** One host's tick: cache, store (one write), publish. Returns the snapshots. */
     async ingest(readings: VmReading[], ts = Date.now()): Promise<MetricSnapshot[]> {
-      const snapshots = readings.map((r) => snapshotOf(r, ts));
-      for (const s of snapshots) {
+      const snapshots: MetricSnapshot[] = [];
+      for (let i = 0; i < readings.length; i++) {
+        if (i > 0 && i % CHUNK === 0) await yieldToEventLoop();
+        const s = snapshotOf(readings[i]!, ts);
+        snapshots.push(s);
         latest.set(s.vmId, s);
         if (!s.stale && s.metrics.cputime !== undefined) vms.noteUsage(s.vmId, s.metrics.cputime, s.metrics.memactual);
         pubsub.publish('vm:metrics', s.vmId, s);
       }
       // Several hosts tick close together: one fleet message for all of them.
       fleetTimer ??= setTimeout(publishFleet, 20);
-      const fresh = snapshots.filter((s) => !s.stale);
+      // History keeps samples; a shut-off VM has none to keep.
+      const fresh = snapshots.filter((s) => !s.stale && Object.keys(s.metrics).length > 0);
       if (fresh.length) {
         await store.write(fresh).catch((err: unknown) => log.error({ err }, 'metric store write failed'));
       }
