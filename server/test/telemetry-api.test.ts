@@ -81,11 +81,19 @@ describe('GraphQL subscriptions', () => {
   });
 
   it('fleetMetrics sends one message per tick with every VM', async () => {
-    const sub = collect(t.ws(), `subscription { fleetMetrics { timestamp vms { vmId name state cpuPct memPct stale } } }`);
+    const sub = collect(t.ws(), `subscription { fleetMetrics { timestamp vms { vmId name state cpuPct memPct stale } columns rows } }`);
     await sub.next(() => sub.seen.length >= 2, 10_000);
     const tick = (sub.seen[1] as any).fleetMetrics;
     expect(tick.vms.length).toBe(t.app.services.vms.list().length);
     expect(tick.vms.find((v: any) => v.state === 'running').cpuPct).not.toBeNull();
+    // The compact form carries the same values, one array per VM in `columns` order.
+    expect(tick.rows.length).toBe(tick.vms.length);
+    const col = (name: string) => tick.columns.indexOf(name);
+    for (const [i, v] of tick.vms.entries()) {
+      expect(tick.rows[i][col('vmId')]).toBe(v.vmId);
+      expect(tick.rows[i][col('cpuPct')]).toBe(v.cpuPct);
+      expect(tick.rows[i][col('stale')]).toBe(v.stale);
+    }
     sub.dispose();
   });
 

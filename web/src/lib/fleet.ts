@@ -13,6 +13,18 @@ export interface FleetRow {
   diskWriteBps?: number | null;
 }
 
+/**
+ * The compact fleet message (`columns` + one array per VM) as rows. The server sends it compact
+ * because resolving a typed object per VM per subscriber cost it ~30 ms a tick at 1,000 VMs.
+ */
+export function fromCompact(columns: readonly string[], rows: readonly unknown[][]): FleetRow[] {
+  return rows.map((values) => {
+    const row: Record<string, unknown> = {};
+    columns.forEach((c, i) => (row[c] = values[i]));
+    return row as unknown as FleetRow;
+  });
+}
+
 export type SortKey = 'name' | 'host' | 'state' | 'cpu' | 'mem' | 'net' | 'disk';
 export interface SortSpec {
   key: SortKey;

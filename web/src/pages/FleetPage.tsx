@@ -2,7 +2,7 @@
 import { useDeferredValue, useMemo, useState } from 'react';
 import { useSubscription } from 'urql';
 import { FleetMetricsSubscription } from '../operations/fleet';
-import { defaultDir, filterFleet, sortFleet, type FleetFilter, type SortKey, type SortSpec } from '../lib/fleet';
+import { defaultDir, filterFleet, fromCompact, sortFleet, type FleetFilter, type SortKey, type SortSpec } from '../lib/fleet';
 import { formatClock } from '../lib/format';
 import { FleetTable } from '../components/FleetTable';
 import { ErrorMessage } from '../components/ErrorMessage';
@@ -13,7 +13,7 @@ export function FleetPage() {
   const [filter, setFilter] = useState<FleetFilter>({ text: '', host: '', state: '' });
   const deferredFilter = useDeferredValue(filter);
   const tick = data?.fleetMetrics;
-  const all = tick?.vms;
+  const all = useMemo(() => (tick ? fromCompact(tick.columns, tick.rows as unknown[][]) : undefined), [tick]);
 
   const hosts = useMemo(() => [...new Set((all ?? []).map((v) => v.host))].sort(), [all]);
   const states = useMemo(() => [...new Set((all ?? []).map((v) => v.state))].sort(), [all]);

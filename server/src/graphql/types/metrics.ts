@@ -98,10 +98,30 @@ const FleetEntryRef = builder.objectRef<FleetEntry>('FleetEntry').implement({
   }),
 });
 
+export const FLEET_COLUMNS = ['vmId', 'name', 'host', 'state', 'stale', 'cpuPct', 'memPct', 'netRxBps', 'netTxBps', 'diskReadBps', 'diskWriteBps', 'timestamp'] as const;
+
+// Built once per tick and shared by every subscriber: resolving `vms` costs ~12 fields × 1,000 VMs
+// per subscriber per tick, `rows` one array.
+const fleetRows = new WeakMap<FleetTick, unknown[][]>();
+function rowsOf(f: FleetTick): unknown[][] {
+  let rows = fleetRows.get(f);
+  if (!rows) {
+    rows = f.vms.map((e) => [String(e.vmId), e.name, e.host, e.state, e.stale, e.cpuPct, e.memPct, e.netRxBps, e.netTxBps, e.diskReadBps, e.diskWriteBps, new Date(e.ts).toISOString()]);
+    fleetRows.set(f, rows);
+  }
+  return rows;
+}
+
 const FleetTickRef = builder.objectRef<FleetTick>('FleetTick').implement({
   fields: (t) => ({
     timestamp: t.field({ type: 'DateTime', resolve: (f) => new Date(f.ts) }),
-    vms: t.field({ type: [FleetEntryRef], resolve: (f) => f.vms }),
+    vms: t.field({ type: [FleetEntryRef], description: 'one object per VM (at 1,000 VMs prefer `columns` + `rows`)', resolve: (f) => f.vms }),
+    columns: t.stringList({ description: 'the names of the values in each of `rows`', resolve: () => [...FLEET_COLUMNS] }),
+    rows: t.field({
+      type: 'JSON',
+      description: 'compact form: one array per VM, values in `columns` order (ids as strings, rates in bytes/s, percentages, ISO timestamps)',
+      resolve: rowsOf,
+    }),
   }),
 });
 

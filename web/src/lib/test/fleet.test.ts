@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { filterFleet, sortFleet, type FleetRow } from '../fleet';
+import { filterFleet, fromCompact, sortFleet, type FleetRow } from '../fleet';
 
 const row = (name: string, cpuPct: number | null, extra: Partial<FleetRow> = {}): FleetRow => ({
   vmId: name,
@@ -36,5 +36,15 @@ describe('filterFleet', () => {
     expect(filterFleet(rows, { text: 'h2', host: '', state: '' }).map((r) => r.name)).toEqual(['db-01']);
     expect(filterFleet(rows, { text: '', host: 'h1', state: '' })).toHaveLength(2);
     expect(filterFleet(rows, { text: '', host: '', state: 'shutoff' }).map((r) => r.name)).toEqual(['queue-01']);
+  });
+});
+
+describe('fromCompact', () => {
+  it('turns the compact fleet message into rows keyed by column', () => {
+    const rows = fromCompact(['vmId', 'name', 'state', 'cpuPct', 'stale'], [['7', 'db-01', 'running', 12.5, false], ['8', 'web-01', 'shutoff', null, false]]);
+    expect(rows).toEqual([
+      { vmId: '7', name: 'db-01', state: 'running', cpuPct: 12.5, stale: false },
+      { vmId: '8', name: 'web-01', state: 'shutoff', cpuPct: null, stale: false },
+    ]);
   });
 });
