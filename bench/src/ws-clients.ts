@@ -23,7 +23,8 @@ export const VM_QUERY = `subscription($id: ID!) { vmMetrics(vmId: $id) {
   disk_rd_req disk_rd_bytes disk_wr_reqs disk_wr_bytes disk_errors
   cpuPct memPct netRxBps netTxBps diskReadBps diskWriteBps } }`;
 // The overview: one compact line per VM.
-export const FLEET_QUERY = `subscription { fleetMetrics { timestamp vms { vmId name state cpuPct memPct netRxBps netTxBps diskReadBps diskWriteBps stale timestamp } } }`;
+// The compact form the dashboard uses (columns + one array per VM).
+export const FLEET_QUERY = `subscription { fleetMetrics { timestamp columns rows } }`;
 
 type Kind = 'vm' | 'fleet';
 interface Sub {
@@ -81,8 +82,10 @@ function open(kind: Kind, vmId?: string): Sub {
           if (!s || s.stale) return; // a stale snapshot keeps its old sample time
           sampledAt = Date.parse(s.timestamp);
         } else {
-          const vms = msg.data?.fleetMetrics?.vms ?? [];
-          sampledAt = Math.max(...vms.filter((v: any) => !v.stale).map((v: any) => Date.parse(v.timestamp)));
+          const f = msg.data?.fleetMetrics;
+          const stale = f?.columns.indexOf('stale') ?? -1;
+          const ts = f?.columns.indexOf('timestamp') ?? -1;
+          sampledAt = Math.max(...(f?.rows ?? []).filter((r: any[]) => !r[stale]).map((r: any[]) => Date.parse(r[ts])));
         }
         if (Number.isFinite(sampledAt)) (sub.latencies.push(now - sampledAt), lat[kind].push(now - sampledAt));
       },
