@@ -35,8 +35,8 @@ export function AppShell({ theme, onToggleTheme, onSignOut }: Props) {
           <DemoBadge demo={data?.serverInfo.demo} />
           <LiveIndicator />
           {data ? (
-            <span className="muted" title="the signed-in token and its role">
-              {data.me.name} · {data.me.role}
+            <span className="muted" title={`signed in with the token "${data.me.name}"`}>
+              {data.me.role}
             </span>
           ) : null}
           <ThemeToggle theme={theme} onToggle={onToggleTheme} />
