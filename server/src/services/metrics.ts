@@ -83,10 +83,11 @@ export function createMetricsService(deps: { pubsub: PubSub; store: MetricStore;
     return { ...base, ...cur, state: r.state, nics: r.sample.nics, disks: r.sample.disks, ...derived, stale: false, ageMs: 0 };
   }
 
+  const fleetNow = (): FleetTick => ({ ts: Date.now(), vms: [...latest.values()].filter((s) => vms.get(s.vmId)?.present).map(toFleetEntry) });
+
   function publishFleet() {
     fleetTimer = undefined;
-    const tick: FleetTick = { ts: Date.now(), vms: [...latest.values()].filter((s) => vms.get(s.vmId)?.present).map(toFleetEntry) };
-    pubsub.publish('fleet:metrics', tick);
+    pubsub.publish('fleet:metrics', fleetNow());
   }
 
   return {
@@ -115,9 +116,7 @@ export function createMetricsService(deps: { pubsub: PubSub; store: MetricStore;
       return latest.get(vmId);
     },
 
-    fleet(): FleetTick {
-      return { ts: Date.now(), vms: [...latest.values()].filter((s) => vms.get(s.vmId)?.present).map(toFleetEntry) };
-    },
+    fleet: fleetNow,
 
     /** History for a range name (15m … 30d) or from/to; step defaults to about 300 points. */
     async history(vmId: number, opts: { range?: string | null; from?: Date | null; to?: Date | null; stepSec?: number | null; fields: HistoryField[] }) {
