@@ -26,8 +26,8 @@ export interface DomainInfo {
   active: boolean;
 }
 
-/** Filters of virConnectListAllDomains; all false/absent = every domain. */
-export interface ListDomainsFilter {
+/** Which domains a listing or a stats call covers; all false/absent = every domain. */
+export interface DomainSelection {
   active?: boolean;
   inactive?: boolean;
   persistent?: boolean;
@@ -36,6 +36,10 @@ export interface ListDomainsFilter {
   paused?: boolean;
   shutoff?: boolean;
   other?: boolean;
+}
+
+/** Filters of virConnectListAllDomains. */
+export interface ListDomainsFilter extends DomainSelection {
   /** extra raw VIR_CONNECT_LIST_DOMAINS_* bits (managedsave, autostart, snapshot …) */
   rawFlags?: number;
 }
@@ -64,17 +68,9 @@ export interface DomainStatsRecord {
   params: StatParams;
 }
 
-export interface GetAllDomainStatsOptions {
+export interface GetAllDomainStatsOptions extends DomainSelection {
   /** groups by name or as a VIR_DOMAIN_STATS_* bitmask; default: all the driver offers (0) */
   groups?: readonly StatsGroup[] | number;
-  active?: boolean;
-  inactive?: boolean;
-  persistent?: boolean;
-  transient?: boolean;
-  running?: boolean;
-  paused?: boolean;
-  shutoff?: boolean;
-  other?: boolean;
   /** VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT: skip domains whose job lock is busy */
   nowait?: boolean;
   /**
