@@ -4,10 +4,11 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { lexicographicSortSchema, printSchema } from 'graphql';
-import { schema } from '../src/graphql/schema.js';
+import '../src/features/index.js';
+import { buildSchema } from '../src/graphql/schema.js';
 
 const file = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'schema.graphql');
-export const printedSchema = () => printSchema(lexicographicSortSchema(schema)) + '\n';
+export const printedSchema = () => printSchema(lexicographicSortSchema(buildSchema())) + '\n';
 
 const sdl = printedSchema();
 if (process.argv.includes('--check')) {

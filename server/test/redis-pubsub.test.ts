@@ -33,7 +33,7 @@ beforeAll(async () => {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'vmpulse-test-'));
   const env = { LIBVIRT_URI: writeDemoFleet(path.join(dataDir, 'fleet.xml')), REDIS_URL: `redis://127.0.0.1:${port}`, POLL_INTERVAL: '0.5' };
   a = await startTestApp(env, dataDir);
-  b = await startTestApp({ ...env, DATABASE_URL: a.app.services.db.url }, mkdtempSync(path.join(os.tmpdir(), 'vmpulse-test-')));
+  b = await startTestApp({ ...env, DATABASE_URL: a.app.db.url }, mkdtempSync(path.join(os.tmpdir(), 'vmpulse-test-')));
   await b.app.services.collector.stop(); // only replica A collects
 }, 60_000);
 

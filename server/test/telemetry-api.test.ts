@@ -4,7 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { METRIC_NAMES } from '../src/collector/metric-names.js';
+import { METRIC_NAMES } from '../src/domain/metrics.js';
 import { writeDemoFleet } from '../src/libvirt/demo-fleet.js';
 import { collect, startTestApp, type TestApp } from './helpers/app.js';
 

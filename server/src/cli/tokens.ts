@@ -7,7 +7,7 @@ import { loadConfig } from '../config.js';
 import { embeddedInfoFile, openDatabase } from '../lib/db.js';
 import { AppError } from '../lib/errors.js';
 import { createLogger } from '../lib/logger.js';
-import { createTokenService } from '../services/tokens.js';
+import { createTokenService } from '../features/tokens/tokens.js';
 
 const usage = `usage: npm run tokens -- list
        npm run tokens -- create --name NAME --role viewer|operator|admin

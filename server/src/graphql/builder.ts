@@ -4,7 +4,7 @@ import SchemaBuilder from '@pothos/core';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import { GraphQLError } from 'graphql';
 import { roleAllows, type Principal } from '../lib/auth.js';
-import type { Services } from '../services/container.js';
+import type { Services } from '../lib/module.js';
 
 export interface GraphQLContext {
   principal: Principal;

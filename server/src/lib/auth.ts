@@ -11,6 +11,9 @@ export interface Principal {
   name: string;
 }
 
+/** Checks an Authorization header value against the role an endpoint needs: 401 / 403, or the caller. */
+export type Authorize = (header: string | null | undefined, need: Role) => Promise<Principal>;
+
 export const roleAllows = (have: Role, need: Role) => roles.indexOf(have) >= roles.indexOf(need);
 
 export const hashToken = (token: string) => createHash('sha256').update(token, 'utf8').digest('hex');

@@ -1,19 +1,18 @@
-// The one event bus. In-process by default; Redis when REDIS_URL is set so every replica sees every event.
-// Topics are named `entity:event`. Only services publish.
-import { createPubSub } from 'graphql-yoga';
-import type { MetricSnapshot } from '../collector/snapshot.js';
-import type { CollectorStatus } from '../services/collector.js';
-import type { FleetTick } from '../services/metrics.js';
-import type { VmStateChange } from '../services/vms.js';
+// The one event bus: in-process by default, Redis when REDIS_URL is set so every replica sees every
+// event. It knows no topic: each feature declares its topic map beside the service that publishes
+// and takes a typed view with `bus.topics<Map>()`. Topics are named `entity:event`.
+import { createPubSub, type PubSub } from 'graphql-yoga';
 
-export type Topics = {
-  'vm:stateChanged': [VmStateChange];
-  'vm:metrics': [vmId: number, snapshot: MetricSnapshot];
-  'fleet:metrics': [FleetTick];
-  'collector:status': [CollectorStatus];
-};
+/** A topic → publish arguments map, as graphql-yoga's pubsub types it. */
+export type TopicMap = { [topic: string]: [] | [unknown] | [number | string, unknown] };
 
-export type PubSub = ReturnType<typeof createPubSub<Topics>>;
+export type { PubSub };
+
+export interface EventBus {
+  /** A typed view of the bus for one feature's topics. */
+  topics<T extends TopicMap>(): PubSub<T>;
+  close(): Promise<void>;
+}
 
 /** JSON that keeps BigInt exact across Redis. */
 const serializer = {
@@ -24,17 +23,17 @@ const serializer = {
     ),
 };
 
-export async function createEventBus(redisUrl: string | undefined): Promise<{ pubsub: PubSub; close(): Promise<void> }> {
-  if (!redisUrl) return { pubsub: createPubSub<Topics>(), close: async () => {} };
-  const [{ createRedisEventTarget }, { Redis }] = await Promise.all([
-    import('@graphql-yoga/redis-event-target'),
-    import('ioredis'),
-  ]);
+export async function createEventBus(redisUrl: string | undefined): Promise<EventBus> {
+  if (!redisUrl) {
+    const pubsub = createPubSub<TopicMap>();
+    return { topics: <T extends TopicMap>() => pubsub as unknown as PubSub<T>, close: async () => {} };
+  }
+  const [{ createRedisEventTarget }, { Redis }] = await Promise.all([import('@graphql-yoga/redis-event-target'), import('ioredis')]);
   const publishClient = new Redis(redisUrl);
   const subscribeClient = new Redis(redisUrl);
-  const eventTarget = createRedisEventTarget({ publishClient, subscribeClient, serializer });
+  const pubsub = createPubSub<TopicMap>({ eventTarget: createRedisEventTarget({ publishClient, subscribeClient, serializer }) });
   return {
-    pubsub: createPubSub<Topics>({ eventTarget }),
+    topics: <T extends TopicMap>() => pubsub as unknown as PubSub<T>,
     close: async () => {
       publishClient.disconnect();
       subscribeClient.disconnect();

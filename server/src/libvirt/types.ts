@@ -1,14 +1,8 @@
 // Types of the libvirt wrapper's inputs and results.
 
-export type DomainState =
-  | 'nostate'
-  | 'running'
-  | 'blocked'
-  | 'paused'
-  | 'shutdown'
-  | 'shutoff'
-  | 'crashed'
-  | 'pmsuspended';
+import type { DomainState } from '../domain/vm-state.js';
+
+export type { DomainState };
 
 export interface DomainInfo {
   uuid: string;

@@ -16,7 +16,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import { pino } from 'pino';
-import type { MetricSnapshot } from '../../src/collector/snapshot.js';
+import type { MetricSnapshot } from '../../src/domain/snapshot.js';
 import type { Logger } from '../../src/lib/logger.js';
 
 export type FieldVal = bigint | number | boolean | string;

@@ -1,0 +1,84 @@
+// Start, stop and status of the collector at run time. The only publisher of `collector:status`.
+import type { PubSub } from '../../lib/pubsub.js';
+import { snapshotThen } from '../../lib/stream.js';
+import type { HostService } from '../inventory/feature.js';
+import type { CollectorLoop, HostTickStats } from './collector/loop.js';
+import type { MetricsService } from './metrics-service.js';
+import type { StoreStatus } from './stores/store.js';
+
+/** The topic this service publishes (it is its only publisher). */
+export type CollectorTopics = { 'collector:status': [CollectorStatus] };
+
+export interface HostCollectorStatus extends HostTickStats {
+  name: string;
+  uri: string;
+  connected: boolean;
+  demo: boolean;
+}
+
+export interface CollectorStatus {
+  running: boolean;
+  intervalSec: number;
+  startedAt: number | null;
+  ticks: number;
+  samples: number;
+  errors: number;
+  /** the slowest host's last tick, ms */
+  lastTickMs: number | null;
+  store: StoreStatus;
+  hosts: HostCollectorStatus[];
+}
+
+export function createCollectorService(deps: { loop: CollectorLoop; hosts: HostService; metrics: MetricsService; pubsub: PubSub<CollectorTopics>; intervalSec: number }) {
+  const { loop, hosts, metrics, pubsub, intervalSec } = deps;
+  let startedAt: number | null = null;
+
+  function status(): CollectorStatus {
+    const perHost = loop.stats().map((s) => {
+      const h = hosts.get(s.hostId)!;
+      return { ...s, name: h.name, uri: h.uri, connected: h.connected, demo: h.demo };
+    });
+    const sum = (k: 'ticks' | 'samples' | 'errors') => perHost.reduce((a, h) => a + h[k], 0);
+    const ticks = perHost.map((h) => h.lastTickMs).filter((v): v is number => v !== null);
+    return {
+      running: loop.running,
+      intervalSec,
+      startedAt,
+      ticks: sum('ticks'),
+      samples: sum('samples'),
+      errors: sum('errors'),
+      lastTickMs: ticks.length ? Math.max(...ticks) : null,
+      store: metrics.storeStatus(),
+      hosts: perHost,
+    };
+  }
+
+  const publish = () => pubsub.publish('collector:status', status());
+  loop.onTick(publish);
+
+  return {
+    status,
+
+    /** The status now, then after every tick, start and stop. */
+    watchStatus(): AsyncIterable<CollectorStatus> {
+      return snapshotThen([status()], pubsub.subscribe('collector:status'));
+    },
+
+    start(): CollectorStatus {
+      if (!loop.running) {
+        loop.start();
+        startedAt = Date.now();
+      }
+      publish();
+      return status();
+    },
+    async stop(): Promise<CollectorStatus> {
+      await loop.stop();
+      startedAt = null;
+      publish();
+      return status();
+    },
+  };
+}
+
+export type CollectorService = ReturnType<typeof createCollectorService>;

@@ -1,0 +1,52 @@
+// Telemetry: the collector loop, the metrics service (latest cache, history, live streams), the
+// metric stores, and the REST shims of seeds 000–002.
+import { safeConfig } from '../../config.js';
+import type { Feature } from '../../lib/module.js';
+import { createCollectorLoop } from './collector/loop.js';
+import { createCollectorService, type CollectorService, type CollectorTopics } from './collector-service.js';
+import { createMetricsService, type MetricsService, type MetricsTopics } from './metrics-service.js';
+import { metricsRoutes } from './rest/metrics.js';
+import { telemetryRoutes } from './rest/telemetry.js';
+import { createMetricStore } from './stores/select.js';
+import './graphql/collector.js';
+import './graphql/metrics.js';
+
+declare module '../../lib/module.js' {
+  interface Services {
+    metrics: MetricsService;
+    collector: CollectorService;
+    /** the configuration with secrets as *** (seed 001's safe view) */
+    configView(): Record<string, unknown>;
+  }
+}
+
+export const telemetry: Feature = {
+  name: 'telemetry',
+  create({ config, db, bus, log, services }) {
+    const { hosts, vms } = services;
+    const store = createMetricStore(config, db, log.child({ part: 'store' }));
+    const metrics = createMetricsService({ pubsub: bus.topics<MetricsTopics>(), store, vms, log: log.child({ part: 'metrics' }) });
+    const loop = createCollectorLoop({
+      hosts,
+      vmsOf: (hostId) => vms.list().filter((v) => v.hostId === hostId),
+      ingest: (readings) => metrics.ingest(readings),
+      log: log.child({ part: 'collector' }),
+      opts: { intervalMs: config.POLL_INTERVAL * 1000, timeoutMs: config.LIBVIRT_TIMEOUT * 1000, deviceCacheTtlMs: config.DEVICE_CACHE_TTL * 1000 },
+    });
+    const collector = createCollectorService({ loop, hosts, metrics, pubsub: bus.topics<CollectorTopics>(), intervalSec: config.POLL_INTERVAL });
+    const configView = () => safeConfig(config);
+    const own = { metrics, collector, configView };
+    return {
+      services: own,
+      rest: [telemetryRoutes({ ...services, ...own }), metricsRoutes({ ...services, ...own })],
+      start() {
+        collector.start();
+      },
+      async stop() {
+        await collector.stop();
+        metrics.stop();
+        await store.close();
+      },
+    };
+  },
+};

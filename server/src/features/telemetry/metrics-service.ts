@@ -1,0 +1,145 @@
+// metrics.ingest() per host per tick: update the in-memory latest cache, write the store,
+// publish. Nothing else publishes metrics. "Latest metrics of VM X" is answered from here.
+import type { FleetEntry, FleetTick } from '../../domain/fleet.js';
+import { HISTORY_RANGES, HISTORY_RANGE_NAMES, MAX_HISTORY_POINTS, isHistoryRange, type HistoryField, type HistoryPoint } from '../../domain/history.js';
+import type { MetricSnapshot } from '../../domain/snapshot.js';
+import { badRequest } from '../../lib/errors.js';
+import type { Logger } from '../../lib/logger.js';
+import type { PubSub } from '../../lib/pubsub.js';
+import { snapshotThen } from '../../lib/stream.js';
+import { CHUNK, yieldToEventLoop } from '../../lib/yield.js';
+import type { Vm, VmService } from '../inventory/feature.js';
+import type { VmReading } from './collector/loop.js';
+import { derive } from './collector/rates.js';
+import type { MetricStore } from './stores/store.js';
+
+/** The topics this service publishes (it is their only publisher). */
+export type MetricsTopics = {
+  'vm:metrics': [vmId: number, snapshot: MetricSnapshot];
+  'fleet:metrics': [FleetTick];
+};
+
+export function toFleetEntry(s: MetricSnapshot): FleetEntry {
+  return {
+    vmId: s.vmId,
+    name: s.vmName,
+    host: s.hostName,
+    state: s.state,
+    cpuPct: s.cpuPct.total,
+    memPct: s.memPct,
+    netRxBps: s.rates.net_rxbytes ?? null,
+    netTxBps: s.rates.net_txbytes ?? null,
+    diskReadBps: s.rates.disk_rd_bytes ?? null,
+    diskWriteBps: s.rates.disk_wr_bytes ?? null,
+    stale: s.stale,
+    ts: s.ts,
+  };
+}
+
+export function createMetricsService(deps: { pubsub: PubSub<MetricsTopics>; store: MetricStore; vms: VmService; log: Logger }) {
+  const { pubsub, store, vms, log } = deps;
+  const latest = new Map<number, MetricSnapshot>();
+  let fleetTimer: NodeJS.Timeout | undefined;
+
+  function snapshotOf(r: VmReading<Vm>, ts: number): MetricSnapshot {
+    const prev = latest.get(r.vm.id);
+    const base = { vmId: r.vm.id, hostId: r.vm.hostId, hostName: r.vm.hostName, vmName: r.vm.name, uuid: r.vm.uuid, memoryMax: r.vm.memoryMax };
+    if (r.error && prev) {
+      // Keep the last good values, say how old they are; the VM recovers on its own next tick.
+      // `ts` stays the time of the last good sample.
+      return { ...prev, ...base, state: r.state, stale: true, ageMs: ts - prev.ts, error: r.error };
+    }
+    if (!r.sample) {
+      // Not running (nothing to sample), or failing before any good sample.
+      const empty = { metrics: {}, nics: [], disks: [], rates: {}, angles: {}, cpuPct: { user: null, system: null, total: null }, memPct: null };
+      return { ...base, ...empty, ts, state: r.state, cpus: r.cpus, stale: !!r.error, ageMs: 0, ...(r.error ? { error: r.error } : {}) };
+    }
+    const cur = { ts, metrics: r.sample.metrics, cpus: r.sample.cpus ?? r.cpus, memoryMax: r.vm.memoryMax };
+    const derived = derive(prev, cur);
+    return { ...base, ...cur, state: r.state, nics: r.sample.nics, disks: r.sample.disks, ...derived, stale: false, ageMs: 0 };
+  }
+
+  const fleetNow = (): FleetTick => ({ ts: Date.now(), vms: [...latest.values()].filter((s) => vms.get(s.vmId)?.present).map(toFleetEntry) });
+
+  function publishFleet() {
+    fleetTimer = undefined;
+    pubsub.publish('fleet:metrics', fleetNow());
+  }
+
+  return {
+    /** One host's tick: cache, store (one write), publish. Returns the snapshots. */
+    async ingest(readings: VmReading<Vm>[], ts = Date.now()): Promise<MetricSnapshot[]> {
+      const snapshots: MetricSnapshot[] = [];
+      for (let i = 0; i < readings.length; i++) {
+        if (i > 0 && i % CHUNK === 0) await yieldToEventLoop();
+        const s = snapshotOf(readings[i]!, ts);
+        snapshots.push(s);
+        latest.set(s.vmId, s);
+        if (!s.stale && s.metrics.cputime !== undefined) vms.noteUsage(s.vmId, s.metrics.cputime, s.metrics.memactual);
+        pubsub.publish('vm:metrics', s.vmId, s);
+      }
+      // Several hosts tick close together: one fleet message for all of them.
+      fleetTimer ??= setTimeout(publishFleet, 20);
+      // History keeps samples; a shut-off VM has none to keep.
+      const fresh = snapshots.filter((s) => !s.stale && Object.keys(s.metrics).length > 0);
+      if (fresh.length) {
+        await store.write(fresh).catch((err: unknown) => log.error({ err }, 'metric store write failed'));
+      }
+      return snapshots;
+    },
+
+    latest(vmId: number): MetricSnapshot | undefined {
+      return latest.get(vmId);
+    },
+
+    fleet: fleetNow,
+
+    /** One VM's snapshot every tick, the latest first. */
+    watchVm(vmId: number): AsyncIterable<MetricSnapshot> {
+      const current = latest.get(vmId);
+      return snapshotThen(current ? [current] : [], pubsub.subscribe('vm:metrics', vmId));
+    },
+
+    /** The fleet overview every tick, the current one first. */
+    watchFleet(): AsyncIterable<FleetTick> {
+      return snapshotThen([fleetNow()], pubsub.subscribe('fleet:metrics'));
+    },
+
+    /** History for a range name (15m … 30d) or from/to; step defaults to about 300 points. */
+    async history(vmId: number, opts: { range?: string | null; from?: Date | null; to?: Date | null; stepSec?: number | null; fields: HistoryField[] }) {
+      const now = new Date();
+      let from: Date;
+      let to: Date;
+      if (opts.range != null) {
+        if (!isHistoryRange(opts.range)) throw badRequest(`range must be one of ${HISTORY_RANGE_NAMES.join(', ')}`);
+        const seconds = HISTORY_RANGES[opts.range];
+        to = now;
+        from = new Date(now.getTime() - seconds * 1000);
+      } else if (opts.from && opts.to) {
+        from = opts.from;
+        to = opts.to;
+      } else throw badRequest(`give a range (${HISTORY_RANGE_NAMES.join(', ')}) or both from and to`);
+      if (!(from < to)) throw badRequest('from must be before to');
+      const span = (to.getTime() - from.getTime()) / 1000;
+      const stepSec = opts.stepSec ?? Math.max(1, Math.ceil(span / 300));
+      if (!Number.isInteger(stepSec) || stepSec < 1) throw badRequest('step must be a whole number of seconds ≥ 1');
+      if (span / stepSec > MAX_HISTORY_POINTS) throw badRequest(`that is ${Math.ceil(span / stepSec)} points; use a step of at least ${Math.ceil(span / MAX_HISTORY_POINTS)} s`);
+      const points: HistoryPoint[] = await store.history({ vmId, from, to, stepSec, fields: opts.fields });
+      return { from, to, stepSec, points };
+    },
+
+    latestValues(vmId: number, field: HistoryField, limit: number, since: Date) {
+      return store.latestValues(vmId, field, limit, since);
+    },
+
+    storeStatus() {
+      return store.status();
+    },
+
+    stop() {
+      clearTimeout(fleetTimer);
+    },
+  };
+}
+
+export type MetricsService = ReturnType<typeof createMetricsService>;
