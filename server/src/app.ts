@@ -9,6 +9,7 @@ import { createHttpEdge } from './http/server.js';
 import { openDatabase, type Database } from './lib/db.js';
 import type { Logger } from './lib/logger.js';
 import type { FeatureInstance, Services } from './lib/module.js';
+import { createLimitCounters } from './lib/limits.js';
 import { createEventBus } from './lib/pubsub.js';
 
 export interface App {
@@ -22,10 +23,11 @@ export interface App {
 export async function buildApp(config: Config, log: Logger): Promise<App> {
   const db = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, log: log.child({ part: 'db' }) });
   const bus = await createEventBus(config.REDIS_URL);
+  const limits = createLimitCounters();
   const services = {} as Services;
   const instances: FeatureInstance[] = [];
   for (const feature of features) {
-    const instance = await feature.create({ config, db, bus, log: log.child({ feature: feature.name }), services });
+    const instance = await feature.create({ config, db, bus, log: log.child({ feature: feature.name }), limits, services });
     Object.assign(services, instance.services);
     instances.push(instance);
   }
@@ -35,6 +37,7 @@ export async function buildApp(config: Config, log: Logger): Promise<App> {
   const graphql = createGraphqlEdge({ schema: buildSchema(), services, authorize, log: log.child({ part: 'graphql' }) });
   const edge = createHttpEdge({
     config,
+    limits,
     log,
     authorize,
     rest: instances.flatMap((i) => i.rest ?? []),

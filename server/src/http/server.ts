@@ -7,6 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../config.js';
 import type { Authorize } from '../lib/auth.js';
+import type { LimitCounters } from '../lib/limits.js';
 import type { Logger } from '../lib/logger.js';
 import type { RouteFamily } from '../lib/rest.js';
 import { createCors } from './cors.js';
@@ -26,7 +27,7 @@ const webDist = path.join(repoRoot(), 'web', 'dist');
 /** What /readyz answers: ready or not, and the details behind it. */
 export type Readiness = () => Promise<{ ready: boolean; detail: Record<string, unknown> }>;
 
-export function createHttpEdge(deps: { config: Config; log: Logger; authorize: Authorize; rest: RouteFamily[]; graphql: GraphqlEdge; readiness: Readiness }) {
+export function createHttpEdge(deps: { config: Config; log: Logger; limits: LimitCounters; authorize: Authorize; rest: RouteFamily[]; graphql: GraphqlEdge; readiness: Readiness }) {
   const { config, log, graphql, readiness } = deps;
   const rest = createRestHandler(deps.rest, deps.authorize, log.child({ part: 'rest' }));
   const serveStatic = createStaticHandler(webDist);

@@ -2,6 +2,7 @@
 // start/stop. The app starts features in order, stops them in reverse, and knows none by its details.
 import type { Config } from '../config.js';
 import type { Database } from './db.js';
+import type { LimitCounters } from './limits.js';
 import type { Logger } from './logger.js';
 import type { EventBus } from './pubsub.js';
 import type { RouteFamily } from './rest.js';
@@ -19,6 +20,8 @@ export interface FeatureContext {
   db: Database;
   bus: EventBus;
   log: Logger;
+  /** refusals by each limit, for the status endpoint */
+  limits: LimitCounters;
   /** the services of the features built before this one */
   services: Services;
 }

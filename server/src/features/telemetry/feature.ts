@@ -17,12 +17,14 @@ declare module '../../lib/module.js' {
     collector: CollectorService;
     /** the configuration with secrets as *** (seed 001's safe view) */
     configView(): Record<string, unknown>;
+    /** requests refused by each limit since start */
+    limitHits(): Record<string, number>;
   }
 }
 
 export const telemetry: Feature = {
   name: 'telemetry',
-  create({ config, db, bus, log, services }) {
+  create({ config, db, bus, log, limits, services }) {
     const { hosts, vms } = services;
     const store = createMetricStore(config, db, log.child({ part: 'store' }));
     const metrics = createMetricsService({ pubsub: bus.topics<MetricsTopics>(), store, vms, log: log.child({ part: 'metrics' }) });
@@ -35,7 +37,7 @@ export const telemetry: Feature = {
     });
     const collector = createCollectorService({ loop, hosts, metrics, pubsub: bus.topics<CollectorTopics>(), intervalSec: config.POLL_INTERVAL });
     const configView = () => safeConfig(config);
-    const own = { metrics, collector, configView };
+    const own = { metrics, collector, configView, limitHits: () => limits.snapshot() };
     return {
       services: own,
       rest: [telemetryRoutes({ ...services, ...own }), metricsRoutes({ ...services, ...own })],

@@ -51,7 +51,7 @@ function vmStats(ref: string, { vms, metrics }: Services) {
 }
 
 export function telemetryRoutes(services: Services): RouteFamily {
-  const { vms, metrics, collector, configView } = services;
+  const { vms, metrics, collector, configView, limitHits } = services;
   return {
   prefix: '/api/telemetry',
   errorBody: (detail) => ({ detail }),
@@ -99,7 +99,7 @@ export function telemetryRoutes(services: Services): RouteFamily {
         return { status: was ? 'stopped' : 'already_stopped', message: was ? 'Telemetry collection stopped' : 'Telemetry collection was not running', ...statusBody(s) };
       },
     },
-    { method: 'GET', path: '/api/telemetry/status', role: 'viewer', handle: () => statusBody(collector.status()) },
+    { method: 'GET', path: '/api/telemetry/status', role: 'viewer', handle: () => ({ ...statusBody(collector.status()), limits: limitHits() }) },
     {
       method: 'GET',
       path: '/api/telemetry/vms',
