@@ -10,6 +10,18 @@ mkdirSync(outDir, { recursive: true });
 
 const suites = [
   {
+    name: 'dependency rules (dependency-cruiser: no import cycles, imports run one way; rules in .dependency-cruiser.cjs)',
+    cwd: root,
+    cmd: 'pnpm',
+    args: ['run', '--silent', 'deps'],
+  },
+  {
+    name: 'lint (Biome, recommended rules; biome.jsonc)',
+    cwd: root,
+    cmd: 'pnpm',
+    args: ['run', '--silent', 'lint'],
+  },
+  {
     name: 'typecheck (tsc --noEmit over server code and tests)',
     cwd: path.join(root, 'server'),
     cmd: 'pnpm',
