@@ -39,4 +39,4 @@ for (let i = 0; i < iterations + 2; i++) {
   if (i >= 2) runs.push({ wallMs: t2 - t0, cpuMs: (cpu.user + cpu.system) / 1000, bulkWallMs: t1 - t0, perCallWallMs: t2 - t1, domains: bulk.length, perCallDomains: need.length });
 }
 await conn.close();
-process.stdout.write(JSON.stringify({ uri, runs }) + '\n');
+process.stdout.write(`${JSON.stringify({ uri, runs })}\n`);

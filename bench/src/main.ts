@@ -366,7 +366,7 @@ async function main() {
   }
 
   results.runtimeS = Math.round((Date.now() - started) / 1000);
-  writeFileSync(outFile, JSON.stringify(results, null, 2) + '\n');
+  writeFileSync(outFile, `${JSON.stringify(results, null, 2)}\n`);
   const table = renderTable(results);
   writeFileSync(outFile.replace(/\.json$/, '.txt'), table);
   process.stdout.write(table);
@@ -475,7 +475,7 @@ main()
     log(`FAILED: ${err instanceof Error ? err.stack : String(err)}`);
     results.error = err instanceof Error ? err.message : String(err);
     try {
-      writeFileSync(outFile.replace(/\.json$/, '.failed.json'), JSON.stringify(results, null, 2) + '\n');
+      writeFileSync(outFile.replace(/\.json$/, '.failed.json'), `${JSON.stringify(results, null, 2)}\n`);
     } catch {
       /* best effort */
     }

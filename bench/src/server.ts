@@ -82,12 +82,19 @@ export async function startServer(opts: { libvirtUri: string; pollInterval?: num
   const pending = new Map<number, (m: any) => void>();
   child.on('message', (m: any) => {
     const r = pending.get(m?.id);
-    if (r) (pending.delete(m.id), r(m));
+    if (r) {
+      pending.delete(m.id);
+      r(m);
+    }
   });
   const probe = (kind: 'reset' | 'read'): Promise<any> => {
     if (exited) return Promise.reject(new Error(exited));
     const id = ++seq;
-    return withTimeout(new Promise((resolve) => (pending.set(id, resolve), child.send({ probe: kind, id }))), 10_000, `probe ${kind}`);
+    const answered = new Promise((resolve) => {
+      pending.set(id, resolve);
+      child.send({ probe: kind, id });
+    });
+    return withTimeout(answered, 10_000, `probe ${kind}`);
   };
 
   const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
@@ -127,7 +134,7 @@ export async function startServer(opts: { libvirtUri: string; pollInterval?: num
   // Every tick publishes `collectorStatus`: one record per tick, none missed (unlike polling).
   const ticks: TickStatus[] = [];
   const waiters: (() => void)[] = [];
-  ws = createClient({ url: url.replace('http', 'ws') + '/graphql', webSocketImpl: WebSocket, connectionParams: auth, retryAttempts: 0, lazy: false, onNonLazyError: () => {} });
+  ws = createClient({ url: `${url.replace('http', 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams: auth, retryAttempts: 0, lazy: false, onNonLazyError: () => {} });
   ws.subscribe<{ collectorStatus: { hosts: any[] } }>(
     { query: 'subscription { collectorStatus { hosts { ticks samples lastTickMs lastTickCpuMs staleVms errors lastTickAt } } }' },
     {

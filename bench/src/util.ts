@@ -127,7 +127,12 @@ export function treeCpuSeconds(pid: number): { self: number; descendants: number
   let grew = true;
   while (grew) {
     grew = false;
-    for (const [p, s] of all) if (!inTree.has(p) && inTree.has(s.ppid)) (inTree.add(p), (grew = true));
+    for (const [p, s] of all) {
+      if (!inTree.has(p) && inTree.has(s.ppid)) {
+        inTree.add(p);
+        grew = true;
+      }
+    }
   }
   let self = 0;
   let descendants = 0;

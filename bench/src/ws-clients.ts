@@ -49,12 +49,16 @@ function open(kind: Kind, vmId?: string): Sub {
   class CountingWebSocket extends WebSocket {
     constructor(...args: ConstructorParameters<typeof WebSocket>) {
       super(...args);
-      this.once('open', () => (sub.socket = (this as unknown as { _socket: { bytesRead: number } })._socket));
-      this.on('message', (data: Buffer) => measuring && (sub.payloadBytes += data.length));
+      this.once('open', () => {
+        sub.socket = (this as unknown as { _socket: { bytesRead: number } })._socket;
+      });
+      this.on('message', (data: Buffer) => {
+        if (measuring) sub.payloadBytes += data.length;
+      });
     }
   }
   sub.client = createClient({
-    url: o.url.replace('http', 'ws') + '/graphql',
+    url: `${o.url.replace('http', 'ws')}/graphql`,
     webSocketImpl: CountingWebSocket,
     connectionParams: { authorization: `Bearer ${o.token}` },
     retryAttempts: 0,
@@ -74,7 +78,10 @@ function open(kind: Kind, vmId?: string): Sub {
           return;
         }
         if (!measuring) return;
-        if (sub.bytesAtFirst === undefined) (sub.bytesAtFirst = sub.socket?.bytesRead ?? 0), (sub.firstAt = now);
+        if (sub.bytesAtFirst === undefined) {
+          sub.bytesAtFirst = sub.socket?.bytesRead ?? 0;
+          sub.firstAt = now;
+        }
         sub.messages++;
         let sampledAt: number;
         if (kind === 'vm') {
@@ -87,7 +94,10 @@ function open(kind: Kind, vmId?: string): Sub {
           const ts = f?.columns.indexOf('timestamp') ?? -1;
           sampledAt = Math.max(...(f?.rows ?? []).filter((r: any[]) => !r[stale]).map((r: any[]) => Date.parse(r[ts])));
         }
-        if (Number.isFinite(sampledAt)) (sub.latencies.push(now - sampledAt), lat[kind].push(now - sampledAt));
+        if (Number.isFinite(sampledAt)) {
+          sub.latencies.push(now - sampledAt);
+          lat[kind].push(now - sampledAt);
+        }
       },
       error: (e) => sub.errors.push(JSON.stringify(e).slice(0, 300)),
       complete: () => {},
@@ -132,5 +142,5 @@ function summary(kind: Kind) {
 }
 const result = { windowS, vm: summary('vm'), fleet: summary('fleet') };
 await Promise.all(subs.map((s) => s.client.dispose()));
-process.stdout.write(JSON.stringify(result) + '\n');
+process.stdout.write(`${JSON.stringify(result)}\n`);
 process.exit(0);

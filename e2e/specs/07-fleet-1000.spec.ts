@@ -35,7 +35,9 @@ test('1,000 VMs: a virtualised list that keeps up with every tick', async ({ bro
   // Long tasks on the main thread while ticks arrive and the list scrolls.
   await page.evaluate(() => {
     (window as unknown as { __long: number[] }).__long = [];
-    new PerformanceObserver((l) => l.getEntries().forEach((e) => (window as unknown as { __long: number[] }).__long.push(e.duration))).observe({ type: 'longtask', buffered: false });
+    new PerformanceObserver((l) => {
+      for (const e of l.getEntries()) (window as unknown as { __long: number[] }).__long.push(e.duration);
+    }).observe({ type: 'longtask', buffered: false });
   });
   const scroller = page.locator('.fleet-scroll');
   for (let i = 0; i < 20; i++) {

@@ -8,7 +8,7 @@ import '../src/features/index.js';
 import { buildSchema } from '../src/graphql/schema.js';
 
 const file = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'schema.graphql');
-export const printedSchema = () => printSchema(lexicographicSortSchema(buildSchema())) + '\n';
+export const printedSchema = () => `${printSchema(lexicographicSortSchema(buildSchema()))}\n`;
 
 const sdl = printedSchema();
 if (process.argv.includes('--check')) {

@@ -1,9 +1,9 @@
-import { ConfigError, loadConfig, safeConfig } from './config.js';
+import { ConfigError, loadConfig, safeConfig, type Config } from './config.js';
 import { createLogger } from './lib/logger.js';
 import { buildApp } from './app.js';
 
 async function main() {
-  let config;
+  let config: Config;
   try {
     config = loadConfig();
   } catch (err) {

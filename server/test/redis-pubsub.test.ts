@@ -27,7 +27,11 @@ beforeAll(async () => {
   redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'pipe' });
   await new Promise<void>((resolve, reject) => {
     const t = setTimeout(() => reject(new Error('redis-server did not start (is the redis-server package installed?)')), 10_000);
-    redis.stdout!.on('data', (d: Buffer) => d.toString().includes('Ready to accept connections') && (clearTimeout(t), resolve()));
+    redis.stdout!.on('data', (d: Buffer) => {
+      if (!d.toString().includes('Ready to accept connections')) return;
+      clearTimeout(t);
+      resolve();
+    });
     redis.on('error', reject);
   });
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'vmpulse-test-'));

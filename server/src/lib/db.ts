@@ -77,7 +77,7 @@ async function startEmbeddedPostgres(dataDir: string, log: Logger) {
   } else {
     if (existsSync(pgDir)) await rm(pgDir, { recursive: true, force: true }); // a half-made cluster from an interrupted first start
     password = randomBytes(18).toString('base64url');
-    await writeFile(secretFile, password + '\n', { mode: 0o600 });
+    await writeFile(secretFile, `${password}\n`, { mode: 0o600 });
   }
   const port = await freePort();
   const pg = new EmbeddedPostgres({
@@ -103,7 +103,7 @@ async function startEmbeddedPostgres(dataDir: string, log: Logger) {
   if (!exists.rowCount) await admin.query('CREATE DATABASE vmpulse');
   await admin.end();
   const url = `postgresql://vmpulse:${encodeURIComponent(password)}@127.0.0.1:${port}/vmpulse`;
-  await writeFile(embeddedInfoFile(dataDir), JSON.stringify({ url, pid: process.pid }) + '\n', { mode: 0o600 });
+  await writeFile(embeddedInfoFile(dataDir), `${JSON.stringify({ url, pid: process.pid })}\n`, { mode: 0o600 });
   log.info({ dir: pgDir, port, ms: Math.round(performance.now() - t0), firstStart: !initialised }, 'embedded PostgreSQL started');
   return {
     url,

@@ -8,7 +8,7 @@ import type { NativeModule } from '@vmpulse/libvirt-native';
 // UV_THREADPOOL_SIZE in the environment of the server process. Core dumps do
 // not depend on it: they run on a thread of their own, so jobStats/abortJob
 // and stats keep working during a long dump even with a small pool.
-if (!process.env['UV_THREADPOOL_SIZE']) process.env['UV_THREADPOOL_SIZE'] = '16';
+if (!process.env.UV_THREADPOOL_SIZE) process.env.UV_THREADPOOL_SIZE = '16';
 
 const requireCjs = createRequire(import.meta.url);
 

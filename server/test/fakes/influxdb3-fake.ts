@@ -42,7 +42,7 @@ function split(text: string, sep: string, quotes: boolean, limit = Infinity): st
   parts.push(cur);
   return parts;
 }
-const unescape = (s: string) => s.replace(/\\([,= \\"])/g, '$1');
+const unescapeKey = (s: string) => s.replace(/\\([,= \\"])/g, '$1');
 
 function parseValue(raw: string): [ColType, FieldVal] {
   if (raw.startsWith('"')) {
@@ -71,7 +71,7 @@ export function parseLine(line: string, precisionNs: bigint): { row: FakeRow; ty
   for (const t of tagParts) {
     const [k, v] = split(t, '=', false, 2);
     if (!k || !v) throw new Error(`invalid tag: ${t}`);
-    tags[unescape(k)] = unescape(v);
+    tags[unescapeKey(k)] = unescapeKey(v);
   }
   const fields: Record<string, FieldVal> = {};
   const types: Record<string, ColType> = {};
@@ -79,12 +79,12 @@ export function parseLine(line: string, precisionNs: bigint): { row: FakeRow; ty
     const [k, v] = split(f, '=', true, 2);
     if (!k || v === undefined) throw new Error(`invalid field: ${f}`);
     const [type, value] = parseValue(v);
-    fields[unescape(k)] = value;
-    types[unescape(k)] = type;
+    fields[unescapeKey(k)] = value;
+    types[unescapeKey(k)] = type;
   }
   if (ts !== undefined && !/^-?\d+$/.test(ts)) throw new Error(`invalid timestamp: ${ts}`);
   const timeNs = ts === undefined ? BigInt(Date.now()) * 1_000_000n : BigInt(ts) * precisionNs;
-  return { row: { table: unescape(measurement!), timeNs, tags, fields }, types };
+  return { row: { table: unescapeKey(measurement!), timeNs, tags, fields }, types };
 }
 
 const iso = (ms: number) => new Date(ms).toISOString().slice(0, -1); // Core renders UTC without a zone
@@ -114,22 +114,26 @@ export function evaluateSql(sql: string, rows: FakeRow[]): Record<string, unknow
   if (!m) throw new Error(`fake cannot evaluate: ${sql}`);
   const [, selectList, table, where, groupBy, orderBy, desc, limit] = m;
   const items: SelectItem[] = topLevelItems(selectList!).map((s) => {
-    let x: RegExpExecArray | null;
     if (s === 'time') return { kind: 'time', name: 'time', alias: 'time' };
-    if ((x = /^date_bin\(INTERVAL '(\d+) seconds', time\) AS (\w+)$/.exec(s))) return { kind: 'bucket', name: 'time', alias: x[2]!, stepMs: Number(x[1]) * 1000 };
-    if ((x = /^(avg|min|max)\("(\w+)"\) AS "(\w+)"$/.exec(s))) return { kind: 'agg', fn: x[1], name: x[2]!, alias: x[3]! };
-    if ((x = /^"(\w+)" AS (\w+)$/.exec(s))) return { kind: 'col', name: x[1]!, alias: x[2]! };
+    const bucket = /^date_bin\(INTERVAL '(\d+) seconds', time\) AS (\w+)$/.exec(s);
+    if (bucket) return { kind: 'bucket', name: 'time', alias: bucket[2]!, stepMs: Number(bucket[1]) * 1000 };
+    const agg = /^(avg|min|max)\("(\w+)"\) AS "(\w+)"$/.exec(s);
+    if (agg) return { kind: 'agg', fn: agg[1], name: agg[2]!, alias: agg[3]! };
+    const col = /^"(\w+)" AS (\w+)$/.exec(s);
+    if (col) return { kind: 'col', name: col[1]!, alias: col[2]! };
     throw new Error(`fake cannot evaluate select item: ${s}`);
   });
   const preds: ((r: FakeRow) => boolean)[] = [];
   let lowerBound = false;
   for (const cond of where!.split(' AND ')) {
-    let x: RegExpExecArray | null;
-    if ((x = /^time (>=|<) '([^']+)'$/.exec(cond))) {
-      const ns = BigInt(Date.parse(x[2]!)) * 1_000_000n;
-      if (x[1] === '>=') { lowerBound = true; preds.push((r) => r.timeNs >= ns); } else preds.push((r) => r.timeNs < ns);
-    } else if ((x = /^(\w+) = '([^']*)'$/.exec(cond))) { const [k, v] = [x[1]!, x[2]!]; preds.push((r) => r.tags[k] === v); }
-    else if ((x = /^"(\w+)" IS NOT NULL$/.exec(cond))) { const k = x[1]!; preds.push((r) => r.fields[k] !== undefined); }
+    const time = /^time (>=|<) '([^']+)'$/.exec(cond);
+    const tag = /^(\w+) = '([^']*)'$/.exec(cond);
+    const notNull = /^"(\w+)" IS NOT NULL$/.exec(cond);
+    if (time) {
+      const ns = BigInt(Date.parse(time[2]!)) * 1_000_000n;
+      if (time[1] === '>=') { lowerBound = true; preds.push((r) => r.timeNs >= ns); } else preds.push((r) => r.timeNs < ns);
+    } else if (tag) { const [k, v] = [tag[1]!, tag[2]!]; preds.push((r) => r.tags[k] === v); }
+    else if (notNull) { const k = notNull[1]!; preds.push((r) => r.fields[k] !== undefined); }
     else throw new Error(`fake cannot evaluate condition: ${cond}`);
   }
   if (!lowerBound) throw new Error('query would scan the whole table: bound it by time (fake stand-in for the 432-file limit)');

@@ -105,7 +105,7 @@ export function guestDomainXml(o: GuestDomainOptions): string {
   const memKiB = (o.memoryMiB ?? 128) * 1024; // < 96 MiB: the cloud kernel never reaches userspace under TCG
   const kernel = o.kernel ?? join(GUEST_IMAGE_DIR, 'vmlinuz');
   const initrd = o.initrd ?? join(GUEST_IMAGE_DIR, 'initrd.img');
-  const consoleLog = o.consoleLog ?? o.diskPath.replace(/\.qcow2$/, '') + '.console.log';
+  const consoleLog = o.consoleLog ?? `${o.diskPath.replace(/\.qcow2$/, '')}.console.log`;
   const cmdline = `console=ttyS0 quiet vmpulse.ip=${o.ip ?? '10.77.0.2/24'}`;
   return `<domain type='qemu'>
   <name>${e(o.name)}</name>

@@ -46,7 +46,7 @@ export async function startTestApp(env: Record<string, string | undefined> = {},
     },
     ws(token) {
       const client = createClient({
-        url: url.replace('http', 'ws') + '/graphql',
+        url: `${url.replace('http', 'ws')}/graphql`,
         webSocketImpl: WebSocket,
         connectionParams: auth(token),
         retryAttempts: 0,
@@ -75,7 +75,11 @@ export function collect<T = any>(client: Client, query: string, variables?: Reco
         if (msg.errors) failure = msg.errors;
         const v = msg.data as T;
         seen.push(v);
-        for (const w of [...waiters]) if (w.pred(v)) (waiters.splice(waiters.indexOf(w), 1), w.resolve(v));
+        for (const w of [...waiters]) {
+          if (!w.pred(v)) continue;
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve(v);
+        }
       },
       error: (e) => (failure = e),
       complete: () => {},
@@ -92,7 +96,13 @@ export function collect<T = any>(client: Client, query: string, variables?: Reco
       if (hit) return Promise.resolve(hit);
       return new Promise((resolve, reject) => {
         const t = setTimeout(() => reject(new Error(`no matching message within ${timeoutMs} ms; got ${JSON.stringify(seen).slice(0, 800)}; failure ${JSON.stringify(failure)}`)), timeoutMs);
-        waiters.push({ pred, resolve: (v) => (clearTimeout(t), resolve(v)) });
+        waiters.push({
+          pred,
+          resolve: (v) => {
+            clearTimeout(t);
+            resolve(v);
+          },
+        });
       });
     },
   };

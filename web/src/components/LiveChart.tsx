@@ -25,7 +25,7 @@ function LiveChartImpl({ title, data, series, format, tickFormat, yMax }: Props)
   const summary = series.map((s) => `${s.name} ${last && last[s.key] !== null ? format(last[s.key] as number) : 'N/A'}`).join(', ');
   const id = `chart-${title.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '')}`;
   return (
-    <figure className="chart panel" role="group" aria-labelledby={`${id}-title`} aria-describedby={`${id}-summary`} data-points={data.length} data-testid={id}>
+    <figure className="chart panel" aria-labelledby={`${id}-title`} aria-describedby={`${id}-summary`} data-points={data.length} data-testid={id}>
       <figcaption>
         <h3 id={`${id}-title`}>{title}</h3>
         <span id={`${id}-summary`} className="chart-summary">

@@ -20,7 +20,9 @@ export interface FleetRow {
 export function fromCompact(columns: readonly string[], rows: readonly unknown[][]): FleetRow[] {
   return rows.map((values) => {
     const row: Record<string, unknown> = {};
-    columns.forEach((c, i) => (row[c] = values[i]));
+    columns.forEach((c, i) => {
+      row[c] = values[i];
+    });
     return row as unknown as FleetRow;
   });
 }

@@ -37,6 +37,7 @@ export function FleetPage() {
         </p>
       </div>
       <ErrorMessage error={error} context="Live fleet" />
+      {/* biome-ignore lint/a11y/useSemanticElements: role=search on the form itself is the ARIA landmark pattern; a <search> wrapper would add an element and change nothing for assistive technology */}
       <form className="filters" role="search" aria-label="Filter VMs" onSubmit={(e) => e.preventDefault()}>
         <div className="field">
           <label htmlFor="fleet-text">Name or host</label>

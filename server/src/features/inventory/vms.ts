@@ -194,6 +194,7 @@ export function createVmService(deps: { prisma: PrismaClient; pubsub: PubSub<Inv
   /** Accepts the stable id, the uuid or the name. Invalid → 400, unknown → 404, ambiguous name → 409. */
   function resolve(ref: string): Vm {
     const raw = ref.trim();
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters in a client's VM reference is the point
     if (!raw || raw.length > 255 || /[\u0000-\u001f\u007f/]/.test(raw)) {
       throw badRequest(`invalid vm_id ${JSON.stringify(ref.slice(0, 80))}: expected a VM id (positive integer), a UUID or a VM name`);
     }

@@ -98,7 +98,7 @@ export function createTokenService(deps: { prisma: PrismaClient; log: Logger; au
       if (admins > 0) return null;
       const { token } = await create('initial admin', 'admin');
       const file = path.join(dataDir, 'admin-token');
-      await writeFile(file, token + '\n', { mode: 0o600 });
+      await writeFile(file, `${token}\n`, { mode: 0o600 });
       await chmod(file, 0o600);
       return { token, file };
     },

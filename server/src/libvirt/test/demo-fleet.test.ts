@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   LibvirtConnection,
-  LibvirtError,
+  type LibvirtError,
   VirErr,
   demoDomains,
   demoFleetXml,

@@ -1,7 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { LibvirtConnection, LibvirtError, VirErr, isUnsupported } from '../index.js';
+import { LibvirtConnection, type LibvirtError, VirErr, isUnsupported } from '../index.js';
 import { coreDumpArgs } from '../flags.js';
 import { tempDir } from './helpers.js';
 
