@@ -52,8 +52,9 @@ test('1,000 VMs: a virtualised list that keeps up with every tick', async ({ bro
   console.log(`1,000 VMs: ${rendered} rows in the DOM; ${longTasks.length} long tasks, worst ${Math.round(worst)} ms`);
   expect(worst).toBeLessThan(250);
 
+  // 1,000 VMs over 8 roles = 125 each, named db-001 … db-125: 'db-0' matches db-001 … db-099.
   await page.getByLabel('Name or host').fill('db-0');
-  await expect(page.getByText(/\d+ shown/)).toHaveText(/^\d+ shown$/);
+  await expect(page.getByText(/\d+ shown/)).toHaveText('99 shown');
   await scroller.evaluate((el) => (el.scrollTop = 0));
   await shot(page, 'fleet-1000');
   await context.close();

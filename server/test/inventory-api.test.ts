@@ -27,8 +27,8 @@ describe('GET /api/telemetry/live-vms (seed 000)', () => {
     expect(Object.keys(body).sort()).toEqual(['count', 'source', 'vms']);
     expect(body.source).toBe('libvirt');
     expect(body.count).toBe(body.vms.length);
-    expect(body.count).toBe(running().length);
-    expect(body.count).toBeGreaterThan(0);
+    // The demo fleet runs 6 of its 8 domains (queue-01 and mon-01 are defined shut off).
+    expect(body.vms.map((v: any) => v.name).sort()).toEqual(['app-01', 'build-01', 'cache-01', 'db-01', 'search-01', 'web-01']);
     for (const vm of body.vms) {
       expect(Object.keys(vm).sort()).toEqual(['cpu_count', 'cputime', 'id', 'memory_max', 'memory_used', 'name', 'state', 'uuid']);
       expect(vm.state).toBe('running');
@@ -38,9 +38,6 @@ describe('GET /api/telemetry/live-vms (seed 000)', () => {
       expect(vm.memory_max).toBeGreaterThanOrEqual(vm.memory_used);
       expect(vm.memory_max).toBeGreaterThan(1024); // KB, not MB
     }
-    const shutoff = t.app.services.vms.list({ state: 'shutoff' });
-    expect(shutoff.length).toBeGreaterThan(0);
-    expect(body.vms.map((v: any) => v.name)).not.toContain(shutoff[0]!.name);
   });
 
   it('answers 401 with {"detail"} without a token or with a wrong one, 200 with a viewer token', async () => {
@@ -77,8 +74,7 @@ describe('GraphQL over HTTP', () => {
     const { status, body } = await t.gql(`{ vms { id name state cpuCount memoryMax cputime host { name demo } } }`);
     expect(status).toBe(200);
     expect(body.errors).toBeUndefined();
-    expect(body.data.vms.length).toBe(t.app.services.vms.list().length);
-    expect(body.data.vms.length).toBeGreaterThanOrEqual(8);
+    expect(body.data.vms.length).toBe(8); // the demo fleet, shut-off VMs included
     const v = body.data.vms[0];
     expect(typeof v.cputime).toBe('string'); // BigInt scalar: exact decimal string
     expect(BigInt(v.cputime)).toBeGreaterThanOrEqual(0n);

@@ -1,14 +1,9 @@
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  LibvirtConnection,
-  type LibvirtError,
-  VirErr,
-  demoDomains,
-  demoFleetXml,
-  writeDemoFleet,
-} from '../index.js';
+import { LibvirtConnection } from '../connection.js';
+import { demoDomains, demoFleetXml, writeDemoFleet } from '../demo-fleet.js';
+import { type LibvirtError, VirErr } from '../errors.js';
 import { sleep, tempDir } from './helpers.js';
 
 const dir = tempDir();
@@ -27,11 +22,13 @@ describe('demo fleet generator', () => {
     expect(new Set(d.map((x) => x.vcpus)).size).toBeGreaterThan(2);
     expect(new Set(d.map((x) => x.memoryKiB)).size).toBeGreaterThan(2);
     expect(d.some((x) => x.disks.length === 2) && d.some((x) => x.nics.length === 2)).toBe(true);
-    expect(demoFleetXml()).toBe(demoFleetXml());
+    // Stable across runs and restarts: the ids are a function of the index (999 = 0x3e7).
+    expect(d[0]!.uuid).toBe('7d3a5e00-0000-4000-8000-000000000000');
+    expect(demoFleetXml()).toContain('<uuid>7d3a5e00-0000-4000-8000-000000000007</uuid>');
     const big = demoDomains({ count: 1000 });
     expect(new Set(big.map((x) => x.name)).size).toBe(1000);
     expect(new Set(big.map((x) => x.uuid)).size).toBe(1000);
-    expect(big[999]!.name).toBe('mon-125');
+    expect(big[999]).toMatchObject({ name: 'mon-125', uuid: '7d3a5e00-0000-4000-8000-0000000003e7' });
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { NA, formatBytes, formatCount, formatKiB, formatNsAsSeconds, formatPct, formatRate } from '../format';
+import { formatBytes, formatCount, formatKiB, formatNsAsSeconds, formatPct, formatRate } from '../format';
 import { SEED_METRICS, formatMetric } from '../metrics';
 
 describe('formatBytes', () => {
@@ -17,7 +17,7 @@ describe('formatBytes', () => {
     expect(formatBytes('10485760')).toBe('10.0 MB');
   });
   it('shows N/A for a missing value', () => {
-    expect(formatBytes(null)).toBe(NA);
+    expect(formatBytes(null)).toBe('N/A');
     expect(formatBytes(undefined)).toBe('N/A');
     expect(formatBytes('')).toBe('N/A');
     expect(formatBytes(Number.NaN)).toBe('N/A');
