@@ -1,6 +1,6 @@
 // The metrics of seed 000_2cf0550f8e86cc6d.txt, under their exact names (odd spellings kept:
 // `disk_rd_req` beside `disk_wr_reqs`) and units. Network and disk values are totals over
-// every NIC and disk of the VM.
+// every NIC and disk of the VM. The web app imports this file too (@vmpulse/domain/metrics).
 
 export const COUNTER_METRICS = [
   'cputime', // ns
@@ -44,7 +44,10 @@ export const METRIC_NAMES: readonly MetricName[] = [
   'disk_rd_req', 'disk_rd_bytes', 'disk_wr_reqs', 'disk_wr_bytes', 'disk_errors',
 ];
 
-export const METRIC_UNITS: Record<MetricName, string> = {
+/** The units the seed gives its metrics in. */
+export type MetricUnit = 'ns' | 'KB' | 'bytes' | 'pages' | 'count' | 'packets' | 'requests';
+
+export const METRIC_UNITS: Readonly<Record<MetricName, MetricUnit>> = {
   cputime: 'ns', timeusr: 'ns', timesys: 'ns',
   memactual: 'KB', memrss: 'KB', memavailable: 'KB', memusable: 'KB', memdisk_cache: 'KB',
   memswap_in: 'pages', memswap_out: 'pages', memmajor_fault: 'count', memminor_fault: 'count',
@@ -52,5 +55,3 @@ export const METRIC_UNITS: Record<MetricName, string> = {
   net_txbytes: 'bytes', net_txpackets: 'packets', net_txerrors: 'count', net_txdrops: 'count',
   disk_rd_req: 'requests', disk_rd_bytes: 'bytes', disk_wr_reqs: 'requests', disk_wr_bytes: 'bytes', disk_errors: 'count',
 };
-
-export const isCounter = (m: MetricName): m is CounterMetric => (COUNTER_METRICS as readonly string[]).includes(m);

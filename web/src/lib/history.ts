@@ -1,4 +1,5 @@
 // Chart points: one shape for live snapshots and stored history buckets, so the two join into one series.
+import { HISTORY_RANGE_NAMES, HISTORY_RANGES, type HistoryField, type HistoryRange } from '@vmpulse/domain/history';
 import type { TimedPoint } from '../hooks/useFixedWindow';
 
 export interface ChartPoint extends TimedPoint {
@@ -12,10 +13,11 @@ export interface ChartPoint extends TimedPoint {
   wr: number | null;
 }
 
-export const HISTORY_RANGES = ['15m', '1h', '6h', '24h', '7d'] as const;
-export type HistoryRange = (typeof HISTORY_RANGES)[number];
+/** The ranges the range picker offers: the API's own (domain/history.ts), up to 7 days. */
+export const PICKER_RANGES: readonly HistoryRange[] = HISTORY_RANGE_NAMES.filter((r) => HISTORY_RANGES[r] <= HISTORY_RANGES['7d']);
 
-const FIELD_TO_KEY: Record<string, keyof Omit<ChartPoint, 't'>> = {
+/** Which chart series each stored history field feeds (the fields the server answers by default). */
+const FIELD_TO_KEY = {
   cpu_pct: 'cpu',
   cpu_user_pct: 'cpuUser',
   cpu_system_pct: 'cpuSystem',
@@ -24,7 +26,8 @@ const FIELD_TO_KEY: Record<string, keyof Omit<ChartPoint, 't'>> = {
   net_txbytes_rate: 'tx',
   disk_rd_bytes_rate: 'rd',
   disk_wr_bytes_rate: 'wr',
-};
+} as const satisfies Partial<Record<HistoryField, keyof Omit<ChartPoint, 't'>>>;
+const chartKeyOf = (field: string) => (Object.hasOwn(FIELD_TO_KEY, field) ? FIELD_TO_KEY[field as keyof typeof FIELD_TO_KEY] : undefined);
 
 const empty = (t: number): ChartPoint => ({ t, cpu: null, cpuUser: null, cpuSystem: null, mem: null, rx: null, tx: null, rd: null, wr: null });
 
@@ -63,7 +66,7 @@ export function historyToPoints(points: readonly HistoryPointInput[]): ChartPoin
   return points.map((p) => {
     const out = empty(Date.parse(p.timestamp));
     for (const v of p.values) {
-      const key = FIELD_TO_KEY[v.field];
+      const key = chartKeyOf(v.field);
       if (key) out[key] = v.avg;
     }
     return out;
