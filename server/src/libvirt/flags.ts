@@ -9,7 +9,7 @@ import type {
   UndefineOptions,
 } from './types.js';
 
-export const STATS_GROUP_BITS: Readonly<Record<StatsGroup, number>> = {
+const STATS_GROUP_BITS: Readonly<Record<StatsGroup, number>> = {
   state: 1 << 0,
   'cpu-total': 1 << 1,
   balloon: 1 << 2,

@@ -13,8 +13,3 @@ if (!process.env.UV_THREADPOOL_SIZE) process.env.UV_THREADPOOL_SIZE = '16';
 const requireCjs = createRequire(import.meta.url);
 
 export const native: NativeModule = requireCjs('@vmpulse/libvirt-native') as NativeModule;
-
-/** libvirt library version as major*1_000_000 + minor*1000 + release. */
-export function libvirtVersion(): number {
-  return native.libVersion();
-}

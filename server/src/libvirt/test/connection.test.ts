@@ -1,14 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  LibvirtConnection,
-  LibvirtError,
-  VirErr,
-  isConnectionLost,
-  isNoDomain,
-  isTimeout,
-  statsGroupsMask,
-  withTimeout,
-} from '../index.js';
+import { LibvirtConnection } from '../connection.js';
+import { LibvirtError, VirErr, isConnectionLost, isNoDomain, isTimeout } from '../errors.js';
+import { statsGroupsMask } from '../flags.js';
+import { withTimeout } from '../timeout.js';
 import { sleep } from './helpers.js';
 
 describe('LibvirtConnection on test:///default', () => {

@@ -1,7 +1,8 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { LibvirtConnection, type LibvirtError, VirErr, isUnsupported } from '../index.js';
+import { LibvirtConnection } from '../connection.js';
+import { type LibvirtError, VirErr, isUnsupported } from '../errors.js';
 import { coreDumpArgs } from '../flags.js';
 import { tempDir } from './helpers.js';
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { LibvirtConnection, type DomainLifecycleEvent } from '../index.js';
+import { LibvirtConnection } from '../connection.js';
+import type { DomainLifecycleEvent } from '../types.js';
 import { testDomainXml, uniqueName, waitFor } from './helpers.js';
 
 describe('domain lifecycle events', () => {

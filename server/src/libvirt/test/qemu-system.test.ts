@@ -5,7 +5,9 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LibvirtConnection, isUnsupported, type DomainLifecycleEvent } from '../index.js';
+import { LibvirtConnection } from '../connection.js';
+import { isUnsupported } from '../errors.js';
+import type { DomainLifecycleEvent } from '../types.js';
 import { sleep, uniqueName, waitFor } from './helpers.js';
 
 function libvirtdAnswers(): boolean {
