@@ -1,5 +1,3 @@
-import type { Database } from './db.js'; // SCRATCH: type-only cycle
-export type ScratchDb = Database;
 import { pino, type Logger } from 'pino';
 
 export type { Logger };

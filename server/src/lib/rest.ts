@@ -1,7 +1,5 @@
 // How a feature declares its REST routes. The HTTP edge registers them; a handler only parses,
 // calls one service function and shapes the answer.
-import { safeConfig } from '../config.js'; // SCRATCH
-export const scratchSafe = safeConfig;
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Role } from './auth.js';
 

@@ -1,7 +1,5 @@
 // LibvirtConnection: one libvirt connection with typed, promise-based calls.
 // Every call runs on a native worker thread; nothing here blocks the event loop.
-import type { VmService } from '../features/inventory/feature.js'; // SCRATCH
-export type ScratchVms = VmService;
 import type {
   NativeClosePayload,
   NativeConnection,

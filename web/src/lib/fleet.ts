@@ -1,5 +1,3 @@
-import type { Logger } from '../../../server/src/lib/logger'; // SCRATCH
-export type ScratchLogger = Logger;
 // Filtering and ordering of the fleet overview (pure, so it is tested without a browser).
 export interface FleetRow {
   vmId: string;

@@ -1,7 +1,5 @@
 // metrics.ingest() per host per tick: update the in-memory latest cache, write the store,
 // publish. Nothing else publishes metrics. "Latest metrics of VM X" is answered from here.
-import type { VmService as ScratchVmService } from '../inventory/vms.js'; // SCRATCH
-export type ScratchInv = ScratchVmService;
 import type { FleetEntry, FleetTick } from '../../domain/fleet.js';
 import { HISTORY_RANGES, HISTORY_RANGE_NAMES, MAX_HISTORY_POINTS, isHistoryRange, type HistoryField, type HistoryPoint } from '../../domain/history.js';
 import type { MetricSnapshot } from '../../domain/snapshot.js';

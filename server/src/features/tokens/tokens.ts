@@ -1,5 +1,4 @@
 // API tokens: only their SHA-256 is stored. VMPULSE_ADMIN_TOKEN, when set, is an extra admin token.
-import '../tokens/graphql/token.js'; // SCRATCH
 import { chmod, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { bearerToken, generateToken, hashToken, roleAllows, roles, sameSecret, type Principal, type Role } from '../../lib/auth.js';
