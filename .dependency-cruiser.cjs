@@ -1,8 +1,14 @@
-// The import rules of server/src (DESIGN.md, "Layout": imports run one way), checked in `npm test`
-// by `pnpm run deps` (scripts/run-tests.mjs). A rule here is a design decision: change it in the
-// same commit as DESIGN.md, never to make a single import pass.
+// The import rules of server/src and web/src (DESIGN.md and README "Layout": imports run one way),
+// checked in `npm test` by `pnpm run deps` (a suite of scripts/run-tests.mjs; web/src through
+// web/.dependency-cruiser.cjs, which reuses these rules). A rule here is a design decision: change
+// it together with the Layout notes, never to make a single import pass.
 //
 //   domain ← lib ← libvirt ← a feature's services and collector ← its rest/ and graphql/ files ← http ← app/main
+//
+// config.ts is a leaf beside them (it imports nothing of the project; lib may name its types).
+// features/<f>/feature.ts sits on top of its own feature: it hands the app the services, REST
+// routes and GraphQL types, so it imports the feature's rest/ and graphql/ files; other features
+// use a feature only through it.
 //
 // Paths are relative to the repository root, where `pnpm run deps` runs. Test code (test/ folders,
 // *.test.ts) is exempt from the direction rules — a test may build whatever it needs — but not from
@@ -132,13 +138,22 @@ module.exports = {
       to: { path: `^server/src/features/|${ENTRY}` },
     },
     {
-      name: 'only-entry-points-assemble',
+      name: 'only-entry-points-build-the-app',
       severity: 'error',
       comment:
-        'app.ts and the feature list are the assembly: only the entry points (main.ts, cli/) and tests ' +
-        'build the app; server/scripts/print-schema.ts imports the feature list to register every type.',
+        'app.ts is the assembly: only the entry points (main.ts, cli/) and tests build the app. ' +
+        'Anything else that needed it would sit above the whole server.',
+      from: { pathNot: `${ENTRY}|${TEST}|^server/test/` },
+      to: { path: '^server/src/app\\.ts$' },
+    },
+    {
+      name: 'only-entry-points-list-features',
+      severity: 'error',
+      comment:
+        'The feature list (features/index.ts) is read by the app and the entry points; ' +
+        'server/scripts/print-schema.ts also imports it, to register every GraphQL type before printing the SDL.',
       from: { pathNot: `${ENTRY}|${TEST}|^server/test/|^server/scripts/print-schema\\.ts$` },
-      to: { path: '^server/src/(app|features/index)\\.ts$' },
+      to: { path: '^server/src/features/index\\.ts$' },
     },
     {
       name: 'production-imports-no-test-code',
