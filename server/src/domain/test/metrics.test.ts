@@ -1,4 +1,4 @@
-// The metric vocabulary against its source, seed 000 (../shared/seeds beside the repository): the
+// The metric vocabulary against its source, seed 000 (docs/seeds/): the
 // names of its example vm-stats answer and the units of its field reference table.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -6,10 +6,10 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { COUNTER_METRICS, GAUGE_METRICS, METRIC_NAMES, METRIC_UNITS } from '../metrics.js';
 
-const seedFile = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../../shared/seeds/000_2cf0550f8e86cc6d.txt');
+const seedFile = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../docs/seeds/000_2cf0550f8e86cc6d.txt');
 
 function readSeed(): string {
-  if (!existsSync(seedFile)) throw new Error(`seed 000 not found at ${seedFile} (shared/ is expected beside the repository)`);
+  if (!existsSync(seedFile)) throw new Error(`seed 000 not found at ${seedFile} (docs/seeds/ holds the seeds)`);
   return readFileSync(seedFile, 'utf8');
 }
 
