@@ -35,7 +35,17 @@ export const settings = {
     ),
   },
   INFLUX_URL: { unit: 'URL', default: 'unset (history in PostgreSQL)', help: 'InfluxDB 3 base URL', schema: optional(url(['http:', 'https:'])) },
-  INFLUX_DB: { unit: 'name', default: 'vmstats', help: 'InfluxDB 3 database', schema: z.string().min(1).default('vmstats') },
+  INFLUX_DB: {
+    unit: 'name',
+    default: 'vmstats',
+    help: 'InfluxDB 3 database (created by the first write)',
+    // InfluxDB 3's validate_db_name (influxdb3_server/src/http.rs): refused names would fail every write.
+    schema: z
+      .string()
+      .max(511, 'must be at most 511 characters')
+      .regex(/^[A-Za-z0-9][A-Za-z0-9_-]*(\/[A-Za-z0-9_-]+)?$/, 'must start with a letter or digit and hold only ASCII letters, digits, _ and - (optionally /<retention policy>)')
+      .default('vmstats'),
+  },
   INFLUX_TOKEN: { unit: 'secret', default: 'unset', help: 'InfluxDB 3 token', secret: true, schema: optional(z.string()) },
   POLL_INTERVAL: { unit: 's', default: '1.0', help: 'collector tick interval', schema: seconds(1.0, 0.1) },
   BATCH_MAX_LINES: { unit: 'lines', default: '2000', help: 'InfluxDB write batch size limit', schema: integer(2000) },

@@ -42,4 +42,10 @@ export interface MetricSnapshot {
   stale: boolean;
   ageMs: number;
   error?: string;
+  /**
+   * The raw libvirt stats record of a fresh sample (keys as virConnectGetAllDomainStats names them:
+   * "cpu.time", "vcpu.0.delay", "block.0.rd.times"…): stores that keep libvirt's own fields, like the
+   * InfluxDB store's Telegraf tables, read it. Absent when nothing was sampled.
+   */
+  libvirt?: Readonly<Record<string, bigint | number | string | boolean>>;
 }

@@ -22,13 +22,13 @@ describe('config', () => {
   });
 
   it('stops on a bad value with a message naming each variable', () => {
-    const bad = () => loadConfig({ PORT: 'eighty', POLL_INTERVAL: '-1', AUTH: 'maybe', LIBVIRT_URI: 'not a uri', INFLUX_URL: 'localhost:8181' });
+    const bad = () => loadConfig({ PORT: 'eighty', POLL_INTERVAL: '-1', AUTH: 'maybe', LIBVIRT_URI: 'not a uri', INFLUX_URL: 'localhost:8181', INFLUX_DB: 'vm stats' });
     expect(bad).toThrow(ConfigError);
     try {
       bad();
     } catch (err) {
       const msg = (err as Error).message;
-      for (const name of ['PORT', 'POLL_INTERVAL', 'AUTH', 'LIBVIRT_URI', 'INFLUX_URL']) expect(msg).toContain(name);
+      for (const name of ['PORT', 'POLL_INTERVAL', 'AUTH', 'LIBVIRT_URI', 'INFLUX_URL', 'INFLUX_DB']) expect(msg).toContain(name);
     }
   });
 

@@ -56,7 +56,9 @@ export function createMetricsService(deps: { pubsub: PubSub<MetricsTopics>; stor
     }
     const cur = { ts, metrics: r.sample.metrics, cpus: r.sample.cpus ?? r.cpus, memoryMax: r.vm.memoryMax };
     const derived = derive(prev, cur);
-    return { ...base, ...cur, state: r.state, nics: r.sample.nics, disks: r.sample.disks, ...derived, stale: false, ageMs: 0 };
+    const snapshot: MetricSnapshot = { ...base, ...cur, state: r.state, nics: r.sample.nics, disks: r.sample.disks, ...derived, stale: false, ageMs: 0 };
+    if (r.libvirt) snapshot.libvirt = r.libvirt;
+    return snapshot;
   }
 
   const fleetNow = (): FleetTick => ({ ts: Date.now(), vms: [...latest.values()].filter((s) => vms.get(s.vmId)?.present).map(toFleetEntry) });

@@ -36,6 +36,8 @@ export interface VmReading<V extends CollectedVm = CollectedVm> {
   state: string;
   cpus: number;
   sample?: MappedStats;
+  /** the raw stats record `sample` was mapped from (see MetricSnapshot.libvirt) */
+  libvirt?: StatParams;
   error?: string;
 }
 
@@ -133,7 +135,7 @@ export function createCollectorLoop<H extends CollectedHost, V extends Collected
       }
       // Object.assign, not a spread: spreading ~40 BigInt-valued keys × 750 VMs cost ~200 ms a tick.
       const params: StatParams = extra ? Object.assign(extra.params, rec.params) : rec.params;
-      readings.push({ vm, state, cpus: vm.cpuCount, sample: mapStats(params) });
+      readings.push({ vm, state, cpus: vm.cpuCount, sample: mapStats(params), libvirt: params });
     }
     return readings;
   }

@@ -9,6 +9,10 @@ const StoreStatusRef = builder.objectRef<StoreStatus>('StoreStatus').implement({
     failedWrites: t.exposeInt('failedWrites'),
     bufferDepth: t.exposeInt('bufferDepth', { description: 'rows/lines waiting to be written' }),
     dropped: t.exposeInt('dropped'),
+    rejectedLines: t.exposeInt('rejectedLines', {
+      nullable: true,
+      description: 'of dropped: lines the server refused for good (InfluxDB partial writes, limits); null for PostgreSQL',
+    }),
     lastError: t.exposeString('lastError', { nullable: true }),
     lastWriteMs: t.exposeFloat('lastWriteMs', { nullable: true }),
   }),

@@ -21,6 +21,7 @@ function statusBody(s: CollectorStatus) {
       backend: s.store.backend,
       written: s.store.written,
       failed_writes: s.store.failedWrites,
+      rejected_lines: s.store.rejectedLines ?? null,
       last_error: s.store.lastError,
       last_write_ms: s.store.lastWriteMs,
     },

@@ -1,26 +1,33 @@
 // Bounded, retrying line buffer between the collector tick and the InfluxDB write endpoint.
 // The tick only enqueues (never awaits I/O); one request at a time drains the buffer in order, so a
 // slow or absent server can delay history but never the tick. Transient failures (refused, 5xx,
-// 429, auth) keep the lines and back off; lines the server refused for good (400) are counted as
-// dropped and not retried, since resending them cannot succeed. When full, the oldest lines go first:
-// the newest data is worth most to a live monitor.
+// 429, auth) keep the lines and back off exponentially; lines the server refused for good (partial
+// writes, limits) are counted (`rejectedLines`, also in `dropped`) and not retried, since resending
+// them cannot succeed. A request the server finds too large is resent in halves. When full, the
+// oldest lines go first: the newest data is worth most to a live monitor.
 
 export type SendOutcome =
   | { kind: 'ok' }
   /** keep the lines and try again later (refused, timeout, 5xx, 429, 401/403) */
-  | { kind: 'retry'; error: string; retryAfterMs?: number }
+  | { kind: 'retry'; error: string }
   /** the server refused some or all lines for good; `rejected` = 1-based line numbers, null = all */
-  | { kind: 'rejected'; error: string; rejected: number[] | null };
+  | { kind: 'rejected'; error: string; rejected: number[] | null }
+  /** the request was over the server's size limit: send smaller batches */
+  | { kind: 'tooLarge'; error: string };
 
 export interface WriteBufferEvents {
   failed(error: string, depth: number, retryInMs: number): void;
   rejected(error: string, count: number): void;
   recovered(afterFailures: number): void;
+  /** a request was too large: batches are now at most `maxBytes` */
+  shrunk(error: string, maxBytes: number): void;
 }
 
 export interface WriteBufferOptions {
   send(lines: string[]): Promise<SendOutcome>;
   batchMaxLines: number;
+  /** bytes of line protocol per request (uncompressed: Core's limit applies after gzip decoding too) */
+  batchMaxBytes: number;
   batchMaxSec: number;
   maxBufferLines: number;
   retryBaseMs: number;
@@ -30,7 +37,8 @@ export interface WriteBufferOptions {
   events: WriteBufferEvents;
 }
 
-const RETRY_AFTER_CAP_MS = 300_000;
+/** Smallest byte cap a run of 413s can shrink batches to; a lone line larger than this is dropped. */
+const MIN_BATCH_BYTES = 1024;
 
 export class WriteBuffer {
   private queue: string[] = [];
@@ -46,10 +54,16 @@ export class WriteBuffer {
   written = 0;
   failedWrites = 0;
   dropped = 0;
+  /** lines the server refused for good (partial writes, limits, a lone line over the size limit) */
+  rejectedLines = 0;
   lastError: string | null = null;
   lastWriteMs: number | null = null;
 
-  constructor(private readonly o: WriteBufferOptions) {}
+  private maxBytes: number;
+
+  constructor(private readonly o: WriteBufferOptions) {
+    this.maxBytes = o.batchMaxBytes;
+  }
 
   get depth(): number {
     return this.queue.length - this.head + (this.inflight?.length ?? 0);
@@ -82,6 +96,13 @@ export class WriteBuffer {
       this.inflight = null;
     }
     return left;
+  }
+
+  /** Puts a batch back in front, in order; the bound may now push out the oldest lines. */
+  private requeue(batch: string[]): void {
+    this.queue = batch.concat(this.queue.slice(this.head));
+    this.head = 0;
+    this.enforceBound();
   }
 
   private enforceBound(): void {
@@ -124,7 +145,13 @@ export class WriteBuffer {
     const due = this.oldestAt + this.o.batchMaxSec * 1000;
     if (pending < this.o.batchMaxLines && now < due && !this.draining && this.failures === 0) return this.wakeAt(due);
     this.stopTimer();
-    const batch = this.queue.slice(this.head, this.head + this.o.batchMaxLines);
+    let end = this.head;
+    const limit = Math.min(this.queue.length, this.head + this.o.batchMaxLines);
+    for (let bytes = 0; end < limit; end++) {
+      bytes += this.queue[end]!.length + 1;
+      if (bytes > this.maxBytes && end > this.head) break;
+    }
+    const batch = this.queue.slice(this.head, end);
     this.head += batch.length;
     this.compact();
     if (this.head === this.queue.length) { this.queue = []; this.head = 0; }
@@ -142,28 +169,30 @@ export class WriteBuffer {
     }
     if (this.inflight !== batch) return; // dropped by drain() while in flight
     this.inflight = null;
-    if (outcome.kind === 'retry') {
+    if (outcome.kind === 'tooLarge' && batch.length > 1 && this.maxBytes > MIN_BATCH_BYTES) {
+      const bytes = batch.reduce((n, l) => n + l.length + 1, 0);
+      this.maxBytes = Math.max(MIN_BATCH_BYTES, Math.floor(Math.min(this.maxBytes, bytes) / 2));
+      this.requeue(batch);
+      this.o.events.shrunk(outcome.error, this.maxBytes);
+    } else if (outcome.kind === 'retry') {
       this.failedWrites++;
       this.failures++;
       this.lastError = outcome.error;
-      const backoff = Math.min(this.o.retryMaxMs, this.o.retryBaseMs * 2 ** (this.failures - 1));
-      const wait = outcome.retryAfterMs !== undefined ? Math.min(outcome.retryAfterMs, RETRY_AFTER_CAP_MS) : backoff;
+      const wait = Math.min(this.o.retryMaxMs, this.o.retryBaseMs * 2 ** (this.failures - 1));
       this.retryAt = Date.now() + wait;
-      // Put the batch back in front, in order; the bound may now push out the oldest lines.
-      this.queue = batch.concat(this.queue.slice(this.head));
-      this.head = 0;
-      this.enforceBound();
+      this.requeue(batch);
       this.o.events.failed(outcome.error, this.depth, wait);
     } else {
       this.lastWriteMs = Math.round(performance.now() - started);
       if (this.failures > 0) this.o.events.recovered(this.failures);
       this.failures = 0;
       this.retryAt = 0;
-      const rejected = outcome.kind === 'rejected' ? (outcome.rejected ? new Set(outcome.rejected) : null) : new Set<number>();
-      if (outcome.kind === 'rejected') {
+      const rejected = outcome.kind === 'ok' ? new Set<number>() : outcome.kind === 'rejected' && outcome.rejected ? new Set(outcome.rejected) : null;
+      if (outcome.kind !== 'ok') {
         const count = rejected ? rejected.size : batch.length;
         this.failedWrites++;
         this.dropped += count;
+        this.rejectedLines += count;
         this.lastError = outcome.error;
         this.o.events.rejected(outcome.error, count);
       }

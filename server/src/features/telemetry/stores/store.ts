@@ -22,6 +22,8 @@ export interface StoreStatus {
   bufferDepth: number;
   /** lines/rows dropped because the buffer was full or the server refused them for good */
   dropped: number;
+  /** of `dropped`: lines the server refused for good (InfluxDB partial writes, limits); absent for stores without lines */
+  rejectedLines?: number;
   lastError: string | null;
   lastWriteMs: number | null;
 }

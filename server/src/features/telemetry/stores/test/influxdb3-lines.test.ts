@@ -1,11 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { METRIC_NAMES } from '../../../../domain/metrics.js';
-import { parseLine, snapshotFixture } from '../../../../../test/fakes/influxdb3-fake.js';
+import { parseLine } from '../../../../../test/fakes/influxdb3-fake-catalog.js';
 import { escapeKey, escapeMeasurement, quoteString } from '../influxdb3-line-protocol.js';
 import { snapshotLines } from '../influxdb3-lines.js';
+import { snapshotFixture } from './influxdb3-fixtures.js';
 
 const TS = Date.UTC(2025, 0, 2, 3, 4, 5, 678);
-const parse = (line: string) => parseLine(line, 1_000_000n).row;
+const parse = (line: string) => {
+  const p = parseLine(line);
+  return { table: p.table, timeNs: p.timestamp! * 1_000_000n, tags: Object.fromEntries(p.tags), fields: Object.fromEntries(p.fields.map(([k, , v]) => [k, v])) };
+};
 const byTable = (lines: string[]) => {
   const rows = lines.map(parse);
   return (table: string) => rows.filter((r) => r.table === table);
@@ -44,13 +48,14 @@ describe('line protocol escaping', () => {
 
 describe('snapshot → tables', () => {
   it('keeps 64-bit counters exact past 2^53', () => {
-    const s = snapshotFixture(1, TS, 0, { metrics: { ...snapshotFixture(1, TS).metrics, cputime: 9_223_372_036_854_775_001n } });
-    const want = s.metrics.cputime!;
+    const base = snapshotFixture(1, TS);
+    const want = 9_223_372_036_854_775_001n;
+    const s = { ...base, metrics: { ...base.metrics, cputime: want }, libvirt: { ...base.libvirt, 'cpu.time': want } };
     const lines = snapshotLines(s);
     expect(lines[0]).toContain(`cputime=${want}i`);
     const t = byTable(lines);
     expect(t('vmpulse_vm')[0]!.fields.cputime).toBe(want);
-    expect(t('libvirt_cpu')[0]!.fields.time).toBe(want);
+    expect(t('libvirt_cpu')[0]!.fields.cpu_time).toBe(want);
     expect(want > BigInt(Number.MAX_SAFE_INTEGER)).toBe(true);
   });
 
@@ -70,40 +75,40 @@ describe('snapshot → tables', () => {
     const s = snapshotFixture(4, TS, 0, {
       metrics: { cputime: 10n, net_rxbytes: 0n }, rates: {}, angles: {},
       cpuPct: { user: null, system: null, total: null }, memPct: null, nics: [], disks: [],
+      libvirt: { 'state.state': 1, 'cpu.time': 10n, 'balloon.maximum': 2_097_152n, 'net.count': 0 },
     });
     const t = byTable(snapshotLines(s));
     const wide = t('vmpulse_vm')[0]!.fields;
     expect(wide.cputime).toBe(10n);
     expect(wide.net_rxbytes).toBe(0n); // a reported zero stays
     for (const absent of ['timeusr', 'memactual', 'disk_errors', 'cpu_pct', 'mem_pct', 'cputime_rate']) expect(wide[absent], absent).toBeUndefined();
-    expect(t('libvirt_cpu')[0]!.fields).toEqual({ time: 10n });
+    expect(t('libvirt_cpu')[0]!.fields).toEqual({ cpu_time: 10n });
     expect(t('libvirt_balloon')[0]!.fields).toEqual({ maximum: 2_097_152n });
     expect(t('libvirt_net')).toHaveLength(0);
     expect(t('libvirt_net_total')[0]!.fields).toEqual({ count: 0n });
+    expect(t('libvirt_block_total')).toHaveLength(0); // the block group was not reported at all
   });
 
-  it('lays out Telegraf inputs.libvirt tables with host, domain_name and vm_id tags', () => {
-    const s = snapshotFixture(5, TS, 0, {
-      state: 'paused',
-      nics: [snapshotFixture(5, TS).nics[0]!, { ...snapshotFixture(5, TS).nics[0]!, name: 'vnet1', rxbytes: 77n }],
-    });
-    const lines = snapshotLines(s);
-    expect(lines).toHaveLength(7 + 2 + 1);
+  it('tags every table with host, domain_name and vm_id, and devices with their libvirt index', () => {
+    const lines = snapshotLines(snapshotFixture(5, TS, 0, { state: 'paused' }));
     const t = byTable(lines);
     const tags = { host: 'host-a', domain_name: 'vm-5', vm_id: '5' };
-    for (const table of ['libvirt_state', 'libvirt_cpu', 'libvirt_balloon', 'libvirt_vcpu_total', 'libvirt_net_total', 'libvirt_block_total']) {
+    for (const table of ['vmpulse_vm', 'libvirt_state', 'libvirt_cpu', 'libvirt_balloon', 'libvirt_vcpu_total', 'libvirt_net_total', 'libvirt_block_total']) {
       expect(t(table)[0]?.tags, table).toEqual(tags);
     }
-    expect(t('libvirt_state')[0]!.fields).toEqual({ state: 3n });
-    expect(t('libvirt_cpu')[0]!.fields).toEqual({ time: s.metrics.cputime, user: s.metrics.timeusr, system: s.metrics.timesys });
-    expect(t('libvirt_balloon')[0]!.fields).toMatchObject({ current: 1_048_576n, maximum: 2_097_152n, rss: 524_288n, disk_caches: 65_536n, minor_fault: 3_456n });
-    expect(t('libvirt_vcpu_total')[0]!.fields).toEqual({ current: 2n });
-    expect(t('libvirt_net').map((r) => [r.tags.interface_id, r.fields.name, r.fields.rx_bytes])).toEqual([['0', 'vnet0', 1_000n], ['1', 'vnet1', 77n]]);
-    expect(t('libvirt_net')[1]!.fields).toMatchObject({ tx_bytes: 2_000n, rx_pkts: 10n, rx_errs: 0n, rx_drop: 0n, tx_pkts: 20n });
-    expect(t('libvirt_block')[0]).toMatchObject({
-      tags: { ...tags, block_id: '0' },
-      fields: { name: 'vda', rd_reqs: 5n, rd_bytes: 4_096n, wr_reqs: 6n, wr_bytes: 8_192n, errors: 0n, capacity: 10n << 30n },
-    });
+    expect(t('libvirt_vcpu').map((r) => r.tags)).toEqual([{ ...tags, vcpu_id: '0' }, { ...tags, vcpu_id: '1' }]);
+    expect(t('libvirt_net')[0]!.tags).toEqual({ ...tags, interface_id: '0' });
+    expect(t('libvirt_block')[0]!.tags).toEqual({ ...tags, block_id: '0' });
+    expect(new Set(lines.map((l) => parse(l).timeNs))).toEqual(new Set([BigInt(TS) * 1_000_000n]));
+  });
+
+  it('never writes a column InfluxDB 3 reserves (time, __chunk_order), in any table', () => {
+    const lines = snapshotLines(snapshotFixture(8, TS, 3));
+    expect(lines.length).toBeGreaterThan(10);
+    for (const line of lines) {
+      const p = parseLine(line);
+      for (const name of [...p.tags.map(([k]) => k), ...p.fields.map(([k]) => k)]) expect(['time', '__chunk_order'], line).not.toContain(name);
+    }
   });
 
   it('writes only the wide row for a stale snapshot', () => {
