@@ -22,12 +22,12 @@ import { WIDE_TABLE } from './influxdb3-lines.js';
 import { FileLimitError, MissingColumnError, NotWrittenError, type Row, type SqlClient } from './influxdb3-query.js';
 import { HOUR_MS, HOUR_TABLE, MINUTE_MS, MINUTE_TABLE, isLastField } from './influxdb3-rollup.js';
 
-export const MAX_LATEST_LIMIT = 10_000;
+const MAX_LATEST_LIMIT = 10_000;
 const MAX_BUCKETS = 100_000;
 /** latestValues() has only a lower bound from its caller; samples stamped slightly ahead (host clocks) still count. */
 const FUTURE_SLACK_MS = 5 * 60_000;
 /** A closed bucket is in its rollup table this long after its end (close grace + the write buffer's delay). */
-export const ROLLUP_READ_GRACE_MS = 15_000;
+const ROLLUP_READ_GRACE_MS = 15_000;
 const MIN_WINDOW_MS = HOUR_MS;
 const LATEST_WINDOWS_MS = [HOUR_MS, 6 * HOUR_MS, 24 * HOUR_MS];
 
@@ -57,7 +57,7 @@ const sqlTime = (ms: number) => `'${new Date(ms).toISOString()}'`;
 const floorTo = (t: number, unit: number) => Math.floor(t / unit) * unit;
 
 /** Which table serves which part of [from, to), given what the rollups hold by `now`. */
-export function planSegments(from: number, to: number, stepSec: number, now: number): Segment[] {
+function planSegments(from: number, to: number, stepSec: number, now: number): Segment[] {
   const clamp = (t: number) => Math.min(Math.max(t, from), to);
   const minuteCut = clamp(floorTo(now - ROLLUP_READ_GRACE_MS, MINUTE_MS));
   const hourCut = Math.min(clamp(floorTo(now - ROLLUP_READ_GRACE_MS, HOUR_MS)), minuteCut);
@@ -96,7 +96,7 @@ export function latestSql(vmId: string, field: HistoryField, limit: number, from
 }
 
 /** Core renders timestamps without a zone ("2025-01-01T00:00:00.5"); they are UTC. */
-export function parseSqlTime(value: unknown): Date {
+function parseSqlTime(value: unknown): Date {
   if (typeof value === 'number') return new Date(value);
   const text = String(value);
   return new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(text) ? text : `${text}Z`);

@@ -31,7 +31,7 @@ export const WIDE_TABLE = 'vmpulse_vm';
 const RATE_KEYS = METRIC_NAMES.map((m) => [m, `${m}_rate`, `${m}_angle_deg`] as const);
 
 /** Every field the wide row can carry. */
-export const WIDE_FIELDS: readonly string[] = [
+const WIDE_FIELDS: readonly string[] = [
   'state', 'cpus', ...METRIC_NAMES, 'memory_max', ...RATE_KEYS.flatMap(([, rate, angle]) => [rate, angle]),
   'cpu_pct', 'cpu_user_pct', 'cpu_system_pct', 'mem_pct', 'stale', 'age_ms', 'uuid', 'error',
 ];

@@ -16,16 +16,11 @@
 // reason (AppError UNAVAILABLE).
 import { unavailable } from '../../../lib/errors.js';
 
-export type FetchLike = (url: string, init: { method: string; headers: Record<string, string>; body: string; signal?: AbortSignal }) => Promise<{
-  ok: boolean; status: number; text(): Promise<string>;
-}>;
-
 export interface SqlClientOptions {
   url: string;
   database: string;
   token?: string;
   timeoutMs: number;
-  fetchImpl: FetchLike;
   redact(text: string): string;
 }
 
@@ -55,7 +50,7 @@ export function createSqlClient(o: SqlClientOptions) {
     let status: number;
     let text: string;
     try {
-      const res = await o.fetchImpl(endpoint, {
+      const res = await fetch(endpoint, {
         method: 'POST', headers, body: JSON.stringify({ db: o.database, q: sql, format: 'json' }), signal: AbortSignal.timeout(o.timeoutMs),
       });
       status = res.status;

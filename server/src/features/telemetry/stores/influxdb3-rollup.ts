@@ -30,7 +30,7 @@ export const HOUR_MS = 3_600_000;
 export const CLOSE_GRACE_MS = 5_000;
 
 /** Fields kept as sum/count/min/max. */
-export const STAT_FIELDS = [
+const STAT_FIELDS = [
   'cpu_pct', 'cpu_user_pct', 'cpu_system_pct', 'mem_pct',
   ...COUNTER_METRICS.map((c) => `${c}_rate` as const),
   ...GAUGE_METRICS,

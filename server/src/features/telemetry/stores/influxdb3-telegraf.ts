@@ -34,7 +34,7 @@ export type StatValue = bigint | number | string | boolean;
 export type LibvirtRecord = Readonly<Record<string, StatValue>>;
 
 /** Field renames forced by InfluxDB 3's reserved column names (see the header). */
-export const TELEGRAF_RENAMES: Readonly<Record<string, string>> = { time: 'cpu_time' };
+const TELEGRAF_RENAMES: Readonly<Record<string, string>> = { time: 'cpu_time' };
 
 const STATE_FIELDS = new Set(['state', 'reason']);
 /** libvirt key (after "cpu.") → field */
@@ -60,8 +60,8 @@ const CACHE_MONITOR_BANK = /^cache\.monitor\.([^.]+)\.bank\.([^.]+)\.(id|bytes)$
 
 const renamed = (field: string) => (Object.hasOwn(TELEGRAF_RENAMES, field) ? TELEGRAF_RENAMES[field]! : field);
 
-/** Every field name this module can write, per table (after renames): what the README lists. */
-export const TELEGRAF_TABLES: Readonly<Record<string, readonly string[]>> = {
+/** Every field name this module can write, per table (after renames), checked at load against the reserved names. */
+const TELEGRAF_TABLES: Readonly<Record<string, readonly string[]>> = {
   libvirt_state: [...STATE_FIELDS],
   libvirt_cpu: [...CPU_FIELDS.values()].map(renamed),
   libvirt_cpu_cache_monitor_total: ['count'],

@@ -105,12 +105,16 @@ export class WriteBuffer {
     this.enforceBound();
   }
 
+  /**
+   * Drops the oldest queued lines past the bound. The batch in flight is not counted: its lines are older
+   * than every queued one, so dropping queued lines for it would drop the newest; if it fails it comes back
+   * to the head of the queue and goes first. (Memory: at most maxBufferLines + one batch.)
+   */
   private enforceBound(): void {
-    const over = this.depth - this.o.maxBufferLines;
+    const over = this.queue.length - this.head - this.o.maxBufferLines;
     if (over <= 0) return;
-    const n = Math.min(over, this.queue.length - this.head);
-    this.head += n;
-    this.dropped += n;
+    this.head += over;
+    this.dropped += over;
     this.compact();
   }
 

@@ -33,16 +33,11 @@ const gzip = promisify(gzipCb);
 /** Bodies larger than this are gzipped (Core decodes `Content-Encoding: gzip`, http.rs read_body). */
 const GZIP_ABOVE_BYTES = 4096;
 
-export type WriteFetch = (url: string, init: { method: string; headers: Record<string, string>; body: Uint8Array | string; signal?: AbortSignal }) => Promise<{
-  status: number; text(): Promise<string>;
-}>;
-
 export interface LineWriterOptions {
   url: string;
   database: string;
   token?: string;
   timeoutMs: number;
-  fetchImpl?: WriteFetch;
 }
 
 /** Any text that might reach a log line or `lastError` passes through here first. */
@@ -64,7 +59,6 @@ function parseBody(text: string): { error?: string; data?: unknown } | undefined
 
 export function createLineWriter(o: LineWriterOptions) {
   const redact = redactor(o.token);
-  const fetchImpl = o.fetchImpl ?? (globalThis.fetch as unknown as WriteFetch);
   const endpoint = `${o.url.replace(/\/+$/, '')}/api/v3/write_lp?${new URLSearchParams({
     db: o.database, precision: 'millisecond', accept_partial: 'true', no_sync: 'false',
   })}`;
@@ -73,15 +67,15 @@ export function createLineWriter(o: LineWriterOptions) {
     const text = lines.join('\n');
     const headers: Record<string, string> = { 'content-type': 'text/plain; charset=utf-8' };
     if (o.token) headers.authorization = `Bearer ${o.token}`;
-    let body: Uint8Array | string = text;
+    let body: Uint8Array<ArrayBuffer> | string = text;
     if (text.length > GZIP_ABOVE_BYTES) {
-      body = await gzip(text);
+      body = new Uint8Array(await gzip(text));
       headers['content-encoding'] = 'gzip';
     }
     let status: number;
     let answer: string;
     try {
-      const res = await fetchImpl(endpoint, { method: 'POST', headers, body, signal: AbortSignal.timeout(o.timeoutMs) });
+      const res = await fetch(endpoint, { method: 'POST', headers, body, signal: AbortSignal.timeout(o.timeoutMs) });
       status = res.status;
       answer = await res.text();
     } catch (err) {

@@ -8,10 +8,10 @@ import type { HistoryField } from '../../../domain/history.js';
 import type { HistoryQuery, MetricStore, StoreStatus } from './store.js';
 import { createHistoryReader } from './influxdb3-history.js';
 import { isSnapshotLine, snapshotLines } from './influxdb3-lines.js';
-import { createSqlClient, type FetchLike } from './influxdb3-query.js';
+import { createSqlClient } from './influxdb3-query.js';
 import { Rollups } from './influxdb3-rollup.js';
 import { WriteBuffer } from './influxdb3-write-buffer.js';
-import { createLineWriter, redactor, type WriteFetch } from './influxdb3-writer.js';
+import { createLineWriter, redactor } from './influxdb3-writer.js';
 
 export interface InfluxStoreOptions {
   url: string;
@@ -24,9 +24,7 @@ export interface InfluxStoreOptions {
   log: Logger;
   /** bytes of line protocol per request (default 8 MiB, under Core's 10 MiB --max-http-request-size) */
   batchMaxBytes?: number;
-  /** for SQL queries and writes; the global fetch by default */
-  fetchImpl?: FetchLike & WriteFetch;
-  /** buffer bound in lines; the oldest are dropped past it (default 200,000: ~15 ticks of 1,000 VMs) */
+  /** buffer bound in lines (plus the batch in flight); the oldest are dropped past it (default 200,000: ~15 ticks of 1,000 VMs) */
   maxBufferLines?: number;
   /** first retry delay, doubled per consecutive failure up to retryMaxMs (defaults 1 s, 30 s) */
   retryBaseMs?: number;
@@ -49,7 +47,7 @@ export function createInfluxStore(opts: InfluxStoreOptions): MetricStore {
   if (!Number.isSafeInteger(opts.batchMaxLines) || opts.batchMaxLines < 1) throw new Error('batchMaxLines must be an integer >= 1');
   if (!(opts.batchMaxSec >= 0)) throw new Error('batchMaxSec must be >= 0');
 
-  const writer = createLineWriter({ url: opts.url, database: opts.database, token: opts.token, timeoutMs, fetchImpl: opts.fetchImpl });
+  const writer = createLineWriter({ url: opts.url, database: opts.database, token: opts.token, timeoutMs });
   const lastLogged = new Map<string, number>();
   const shouldLog = (message: string) => {
     const now = Date.now();
@@ -85,10 +83,7 @@ export function createInfluxStore(opts: InfluxStoreOptions): MetricStore {
       },
     },
   });
-  const sql = createSqlClient({
-    url: opts.url, database: opts.database, token: opts.token, timeoutMs,
-    fetchImpl: opts.fetchImpl ?? (globalThis.fetch as unknown as FetchLike), redact,
-  });
+  const sql = createSqlClient({ url: opts.url, database: opts.database, token: opts.token, timeoutMs, redact });
   const reader = createHistoryReader(sql, opts.clock);
   const rollups = new Rollups();
   let closed = false;
