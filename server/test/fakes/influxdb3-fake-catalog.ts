@@ -57,7 +57,7 @@ function split(text: string, sep: string, quotes: boolean, limit = Infinity): st
   parts.push(cur);
   return parts;
 }
-const unescape = (s: string) => s.replace(/\\([,= \\"])/g, '$1');
+const unescapeKey = (s: string) => s.replace(/\\([,= \\"])/g, '$1');
 
 function parseValue(raw: string): [Exclude<ColType, 'tag' | 'timestamp'>, FieldVal] {
   if (raw.startsWith('"')) {
@@ -91,8 +91,8 @@ export function parseLine(line: string): ParsedLine {
   for (const t of tagParts) {
     const [k, v] = split(t, '=', false, 2);
     if (!k || !v) throw new Error('Tag set malformed');
-    if (tags.some(([seen]) => seen === unescape(k))) throw new Error(`Must not contain duplicate tags, but \`${unescape(k)}\` was repeated`);
-    tags.push([unescape(k), unescape(v)]);
+    if (tags.some(([seen]) => seen === unescapeKey(k))) throw new Error(`Must not contain duplicate tags, but \`${unescapeKey(k)}\` was repeated`);
+    tags.push([unescapeKey(k), unescapeKey(v)]);
   }
   if (!fieldSet) throw new Error('No fields were provided');
   const fields: [string, ColType, FieldVal][] = [];
@@ -100,10 +100,10 @@ export function parseLine(line: string): ParsedLine {
     const [k, v] = split(f, '=', true, 2);
     if (!k || v === undefined) throw new Error('No fields were provided');
     const [type, value] = parseValue(v);
-    fields.push([unescape(k), type, value]);
+    fields.push([unescapeKey(k), type, value]);
   }
   if (ts !== undefined && !/^-?\d+$/.test(ts)) throw new Error(`Unable to parse timestamp value \`${ts}\``);
-  return { table: unescape(measurement), tags, fields, ...(ts !== undefined ? { timestamp: BigInt(ts) } : {}) };
+  return { table: unescapeKey(measurement), tags, fields, ...(ts !== undefined ? { timestamp: BigInt(ts) } : {}) };
 }
 
 /** parse_lines + trim_leading: blank and `#` comment lines are skipped and not numbered. */
@@ -134,7 +134,8 @@ export class FakeCatalog {
     let db = this.dbs.get(name);
     if (!db) {
       if (this.dbs.size >= this.limits.dbs) throw new Error(`Adding a new database would exceed limit of ${this.limits.dbs} databases`);
-      this.dbs.set(name, (db = { tables: new Map() }));
+      db = { tables: new Map() };
+      this.dbs.set(name, db);
     }
     return db;
   }
@@ -161,7 +162,8 @@ export class FakeCatalog {
       if (current >= this.limits.tables) {
         throw new Error(`Update to schema would exceed number of tables limit: attempted to create table but already have ${current} table(s) (limit: ${this.limits.tables})`);
       }
-      db.tables.set(line.table, (table = { columns: new Map(), rows: new Map() }));
+      table = { columns: new Map(), rows: new Map() };
+      db.tables.set(line.table, table);
     }
     const column = (name: string, type: ColType) => {
       const existing = table.columns.get(name);

@@ -49,11 +49,13 @@ export function evaluateSql(sql: string, db: SqlTarget): SqlResult {
   if (!m) throw new QueryError(400, `fake cannot evaluate: ${sql}`);
   const [, selectList, table, where, groupBy, orderBy, desc, limit] = m;
   const items: SelectItem[] = topLevelItems(selectList!).map((s) => {
-    let x: RegExpExecArray | null;
     if (s === 'time') return { kind: 'time', name: 'time', alias: 'time' };
-    if ((x = /^date_bin\(INTERVAL '(\d+) seconds', time\) AS (\w+)$/.exec(s))) return { kind: 'bucket', name: 'time', alias: x[2]!, stepMs: Number(x[1]) * 1000 };
-    if ((x = /^(avg|min|max|sum|count)\("(\w+)"\) AS "(\w+)"$/.exec(s))) return { kind: 'agg', fn: x[1], name: x[2]!, alias: x[3]! };
-    if ((x = /^"(\w+)" AS (\w+)$/.exec(s))) return { kind: 'col', name: x[1]!, alias: x[2]! };
+    const bucket = /^date_bin\(INTERVAL '(\d+) seconds', time\) AS (\w+)$/.exec(s);
+    if (bucket) return { kind: 'bucket', name: 'time', alias: bucket[2]!, stepMs: Number(bucket[1]) * 1000 };
+    const agg = /^(avg|min|max|sum|count)\("(\w+)"\) AS "(\w+)"$/.exec(s);
+    if (agg) return { kind: 'agg', fn: agg[1], name: agg[2]!, alias: agg[3]! };
+    const col = /^"(\w+)" AS (\w+)$/.exec(s);
+    if (col) return { kind: 'col', name: col[1]!, alias: col[2]! };
     throw new QueryError(400, `fake cannot evaluate select item: ${s}`);
   });
   const preds: ((r: FakeRow) => boolean)[] = [];
@@ -61,13 +63,21 @@ export function evaluateSql(sql: string, db: SqlTarget): SqlResult {
   let fromNs: bigint | undefined;
   let toNs: bigint | undefined;
   for (const cond of where!.split(' AND ')) {
-    let x: RegExpExecArray | null;
-    if ((x = /^time (>=|<) '([^']+)'$/.exec(cond))) {
-      const ns = BigInt(Date.parse(x[2]!)) * 1_000_000n;
-      if (x[1] === '>=') { fromNs = ns; preds.push((r) => r.timeNs >= ns); } else { toNs = ns; preds.push((r) => r.timeNs < ns); }
-    } else if ((x = /^(\w+) = '([^']*)'$/.exec(cond))) { const [k, v] = [x[1]!, x[2]!]; referenced.push(k); preds.push((r) => r.tags[k] === v); }
-    else if ((x = /^"(\w+)" IS NOT NULL$/.exec(cond))) { const k = x[1]!; referenced.push(k); preds.push((r) => r.fields[k] !== undefined); }
-    else throw new QueryError(400, `fake cannot evaluate condition: ${cond}`);
+    const time = /^time (>=|<) '([^']+)'$/.exec(cond);
+    const tag = /^(\w+) = '([^']*)'$/.exec(cond);
+    const notNull = /^"(\w+)" IS NOT NULL$/.exec(cond);
+    if (time) {
+      const ns = BigInt(Date.parse(time[2]!)) * 1_000_000n;
+      if (time[1] === '>=') { fromNs = ns; preds.push((r) => r.timeNs >= ns); } else { toNs = ns; preds.push((r) => r.timeNs < ns); }
+    } else if (tag) {
+      const [k, v] = [tag[1]!, tag[2]!];
+      referenced.push(k);
+      preds.push((r) => r.tags[k] === v);
+    } else if (notNull) {
+      const k = notNull[1]!;
+      referenced.push(k);
+      preds.push((r) => r.fields[k] !== undefined);
+    } else throw new QueryError(400, `fake cannot evaluate condition: ${cond}`);
   }
   // DataFusion plans against the catalog: an unknown table is a planning error (400), an unknown column a
   // schema error (500: datafusion_error_status_code, influxdb3_server/src/http.rs).

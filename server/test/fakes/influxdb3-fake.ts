@@ -32,7 +32,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
-import { CORE_LIMITS, FakeCatalog, lineError, lineProtocolLines, parseLine, type FakeLimits, type FakeRow, type LineError, type Precision } from './influxdb3-fake-catalog.js';
+import { CORE_LIMITS, FakeCatalog, lineError, lineProtocolLines, parseLine, type Database, type FakeLimits, type FakeRow, type LineError, type Precision } from './influxdb3-fake-catalog.js';
 import { QueryError, evaluateSql } from './influxdb3-fake-sql.js';
 
 export type { FakeRow, FieldVal } from './influxdb3-fake-catalog.js';
@@ -114,7 +114,7 @@ export async function startInfluxFake(opts: FakeOptions = {}): Promise<InfluxFak
     const nameError = dbNameError(database);
     if (nameError) return fail(400, nameError);
     const saved = catalog.snapshot();
-    let db;
+    let db: Database;
     try {
       db = catalog.database(database);
     } catch (err) {

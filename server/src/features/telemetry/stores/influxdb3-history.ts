@@ -82,14 +82,14 @@ function fieldColumns(tier: TierName, f: HistoryField): { sql: string; columns: 
   };
 }
 
-export function historySql(tier: TierName, vmId: string, fields: HistoryField[], from: number, to: number, stepSec: number): string {
+function historySql(tier: TierName, vmId: string, fields: HistoryField[], from: number, to: number, stepSec: number): string {
   const aggregates = fields.map((f) => fieldColumns(tier, f).sql).join(', ');
   return `SELECT date_bin(INTERVAL '${stepSec} seconds', time) AS bucket, ${aggregates} FROM ${TABLES[tier]}`
     + ` WHERE vm_id = '${vmId}' AND time >= ${sqlTime(from)} AND time < ${sqlTime(to)}`
     + ' GROUP BY bucket ORDER BY bucket';
 }
 
-export function latestSql(vmId: string, field: HistoryField, limit: number, from: number, to: number): string {
+function latestSql(vmId: string, field: HistoryField, limit: number, from: number, to: number): string {
   return `SELECT time, "${field}" AS value FROM ${WIDE_TABLE}`
     + ` WHERE vm_id = '${vmId}' AND "${field}" IS NOT NULL AND time >= ${sqlTime(from)} AND time < ${sqlTime(to)}`
     + ` ORDER BY time DESC LIMIT ${limit}`;
@@ -145,7 +145,10 @@ export function createHistoryReader(sql: SqlClient, clock: () => number = Date.n
     for (const row of rows) {
       const bucket = parseSqlTime(row.bucket).getTime();
       let values = into.get(bucket);
-      if (!values) into.set(bucket, (values = new Map()));
+      if (!values) {
+        values = new Map();
+        into.set(bucket, values);
+      }
       for (const f of left) {
         const n = num(row[`${f}__n`]) ?? 0;
         if (n === 0) continue;

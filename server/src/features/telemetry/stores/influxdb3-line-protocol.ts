@@ -18,7 +18,7 @@ const NEEDS_ESCAPE = /[,= \\\r\n]/;
  * (influxdb3_catalog/src/catalog/versions/v3/schema/table.rs): "'time' is a reserved column".
  * A line carrying one is rejected whole, so no table vmpulse writes may use them.
  */
-export const RESERVED_COLUMN_NAMES: ReadonlySet<string> = new Set(['time', '__chunk_order']);
+const RESERVED_COLUMN_NAMES: ReadonlySet<string> = new Set(['time', '__chunk_order']);
 
 /** Throws for a reserved name: used where a table's field names are declared, never per line. */
 export function assertColumnNames(table: string, names: Iterable<string>): void {

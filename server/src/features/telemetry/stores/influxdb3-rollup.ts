@@ -27,7 +27,7 @@ export const HOUR_TABLE = 'vmpulse_vm_1h';
 export const MINUTE_MS = 60_000;
 export const HOUR_MS = 3_600_000;
 /** A minute counts as closed this long after its end: the tick stamped 59.9 s may still be in flight. */
-export const CLOSE_GRACE_MS = 5_000;
+const CLOSE_GRACE_MS = 5_000;
 
 /** Fields kept as sum/count/min/max. */
 const STAT_FIELDS = [
@@ -36,7 +36,7 @@ const STAT_FIELDS = [
   ...GAUGE_METRICS,
 ] as const satisfies readonly HistoryField[];
 /** Counters keep their last value. */
-export const LAST_FIELDS: readonly CounterMetric[] = COUNTER_METRICS;
+const LAST_FIELDS: readonly CounterMetric[] = COUNTER_METRICS;
 
 export const isLastField = (f: HistoryField): f is CounterMetric => (LAST_FIELDS as readonly string[]).includes(f);
 
@@ -132,7 +132,10 @@ export class Rollups {
   add(s: MetricSnapshot, out: string[]): void {
     const ts = Math.trunc(s.ts);
     let vm = this.vms.get(s.vmId);
-    if (!vm) this.vms.set(s.vmId, (vm = { minute: null, hour: null, closedUntil: -Infinity }));
+    if (!vm) {
+      vm = { minute: null, hour: null, closedUntil: -Infinity };
+      this.vms.set(s.vmId, vm);
+    }
     if (ts < vm.closedUntil) return; // late for a minute already written; the raw row still has it
     const start = floorTo(ts, MINUTE_MS);
     if (vm.minute && vm.minute.start !== start) this.closeMinute(vm, out);

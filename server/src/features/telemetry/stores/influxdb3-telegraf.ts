@@ -30,7 +30,7 @@
 // are not written.
 import { assertColumnNames, escapeKey, intValue, quoteString } from './influxdb3-line-protocol.js';
 
-export type StatValue = bigint | number | string | boolean;
+type StatValue = bigint | number | string | boolean;
 export type LibvirtRecord = Readonly<Record<string, StatValue>>;
 
 /** Field renames forced by InfluxDB 3's reserved column names (see the header). */
@@ -95,7 +95,6 @@ function targetOf(key: string): Target | null {
   const group = key.slice(0, dot);
   const rest = key.slice(dot + 1);
   const t = (table: string, field: string, device = ''): Target => ({ group: `${table}${device}`, table, device, field });
-  let m: RegExpExecArray | null;
   switch (group) {
     case 'state':
       return STATE_FIELDS.has(rest) ? t('libvirt_state', rest) : null;
@@ -104,8 +103,10 @@ function targetOf(key: string): Target | null {
       if (field) return t('libvirt_cpu', renamed(field));
       if (rest === 'cache.monitor.count') return t('libvirt_cpu_cache_monitor_total', 'count');
       const k = rest.replace('bank.count', 'bank_count');
-      if ((m = CACHE_MONITOR.exec(k))) return t('libvirt_cpu_cache_monitor', m[2]!, `,cache_monitor_id=${escapeKey(m[1]!)}`);
-      if ((m = CACHE_MONITOR_BANK.exec(k))) return t('libvirt_cpu_cache_monitor_bank', m[3]!, `,cache_monitor_id=${escapeKey(m[1]!)},bank_index=${escapeKey(m[2]!)}`);
+      const monitor = CACHE_MONITOR.exec(k);
+      if (monitor) return t('libvirt_cpu_cache_monitor', monitor[2]!, `,cache_monitor_id=${escapeKey(monitor[1]!)}`);
+      const bank = CACHE_MONITOR_BANK.exec(k);
+      if (bank) return t('libvirt_cpu_cache_monitor_bank', bank[3]!, `,cache_monitor_id=${escapeKey(bank[1]!)},bank_index=${escapeKey(bank[2]!)}`);
       return null;
     }
     case 'balloon': {
@@ -156,7 +157,10 @@ export function telegrafLines(p: LibvirtRecord, tags: string, ts: number, out: s
     if (!target) continue;
     const v = p[key]!;
     let line = lines.get(target.group);
-    if (!line) lines.set(target.group, (line = { table: target.table, device: target.device, fields: '' }));
+    if (!line) {
+      line = { table: target.table, device: target.device, fields: '' };
+      lines.set(target.group, line);
+    }
     if (target.halted) {
       // The README: halted "yes or no", halted_i 1 for "yes", 0 for other values. libvirt's typed
       // parameter is a boolean (our addon hands it over as one), written as the README's string.

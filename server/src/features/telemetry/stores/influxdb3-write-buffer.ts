@@ -145,9 +145,15 @@ export class WriteBuffer {
       return;
     }
     const now = Date.now();
-    if (now < this.retryAt) return this.wakeAt(this.retryAt);
+    if (now < this.retryAt) {
+      this.wakeAt(this.retryAt);
+      return;
+    }
     const due = this.oldestAt + this.o.batchMaxSec * 1000;
-    if (pending < this.o.batchMaxLines && now < due && !this.draining && this.failures === 0) return this.wakeAt(due);
+    if (pending < this.o.batchMaxLines && now < due && !this.draining && this.failures === 0) {
+      this.wakeAt(due);
+      return;
+    }
     this.stopTimer();
     let end = this.head;
     const limit = Math.min(this.queue.length, this.head + this.o.batchMaxLines);

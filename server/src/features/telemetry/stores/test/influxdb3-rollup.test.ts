@@ -16,7 +16,7 @@ describe('rollups', () => {
     const r = new Rollups();
     const out: string[] = [];
     const pct = [10, 30, 20];
-    pct.forEach((p, i) => r.add(snapshotFixture(1, M0 + i * 20_000, i, { cpuPct: { user: null, system: 2, total: p } }), out));
+    for (const [i, p] of pct.entries()) r.add(snapshotFixture(1, M0 + i * 20_000, i, { cpuPct: { user: null, system: 2, total: p } }), out);
     expect(out).toEqual([]); // still open
     r.add(snapshotFixture(1, M0 + 60_000, 3), out);
     const [row] = rows(out);

@@ -74,7 +74,7 @@ describe('a real QEMU guest sample in Telegraf\'s tables', () => {
     });
     const lines = snapshotLines(snapshot);
     const { tables, problems } = checkAgainstReadme(record, lines.join('\n'), { domain_name: NAME, host: 'host-a', vm_id: '42' });
-    console.info('[telegraf] real guest, table by table:\n' + [...tables].map(([t, r]) => `  ${t} ×${r.lines}: ${r.fields.join(', ')}`).join('\n'));
+    console.info(`[telegraf] real guest, table by table:\n${[...tables].map(([t, r]) => `  ${t} ×${r.lines}: ${r.fields.join(', ')}`).join('\n')}`);
     expect(problems).toEqual([]);
     for (const t of ['libvirt_state', 'libvirt_cpu', 'libvirt_balloon', 'libvirt_vcpu_total', 'libvirt_vcpu', 'libvirt_net_total', 'libvirt_net', 'libvirt_block_total', 'libvirt_block']) {
       expect(tables.has(t), t).toBe(true);

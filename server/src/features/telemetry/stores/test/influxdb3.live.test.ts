@@ -1,5 +1,5 @@
 // Against a real InfluxDB 3 (Core/Enterprise): runs only when INFLUX_URL is set, e.g.
-//   INFLUX_URL=http://127.0.0.1:8181 INFLUX_DB=vmpulse_test INFLUX_TOKEN=apiv3_… pnpm exec vitest run src/stores/test/influxdb3.live
+//   INFLUX_URL=http://127.0.0.1:8181 INFLUX_DB=vmpulse_test INFLUX_TOKEN=apiv3_… pnpm exec vitest run src/features/telemetry/stores/test/influxdb3.live
 // The same cases as the fake's (influxdb3-core-cases.ts, influxdb3-store-cases.ts): if the fake is wrong about
 // Core, this suite says where. Cases that create 2,000 tables or databases up to the limit run only with
 // INFLUX_LIVE_LIMITS=1 (use a scratch server: they exhaust its limits, so they run last); cases only the fake can
