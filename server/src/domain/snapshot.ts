@@ -45,7 +45,8 @@ export interface MetricSnapshot {
   /**
    * The raw libvirt stats record of a fresh sample (keys as virConnectGetAllDomainStats names them:
    * "cpu.time", "vcpu.0.delay", "block.0.rd.times"…): stores that keep libvirt's own fields, like the
-   * InfluxDB store's Telegraf tables, read it. Absent when nothing was sampled.
+   * InfluxDB store's Telegraf tables, read it. Absent when nothing was sampled. Not enumerable on the
+   * snapshots the metrics service makes: JSON and spreads leave it out.
    */
   libvirt?: Readonly<Record<string, bigint | number | string | boolean>>;
 }

@@ -31,6 +31,10 @@ describe('vmpulse with InfluxDB 3', () => {
     expect(fake.table('libvirt_vcpu', vm.id).length).toBeGreaterThan(0);
     const status = await (await t.api('/api/telemetry/status')).json();
     expect(status.store).toMatchObject({ backend: 'influxdb3', failed_writes: 0, rejected_lines: 0, last_error: null });
+    // the raw record rides along for the store, not in what is serialized (pubsub over Redis, answers)
+    const latest = t.app.services.metrics.latest(vm.id)!;
+    expect(latest.libvirt?.['cpu.time']).toBeTypeOf('bigint');
+    expect(Object.keys(latest)).not.toContain('libvirt');
   });
 
   it('reads history back through the seed 002 shim and GraphQL', async () => {
