@@ -34,7 +34,7 @@ export async function buildApp(config: Config, log: Logger): Promise<App> {
 
   let started = false;
   const authorize = services.tokens.authorize;
-  const graphql = createGraphqlEdge({ schema: buildSchema(), services, authorize, log: log.child({ part: 'graphql' }) });
+  const graphql = createGraphqlEdge({ schema: buildSchema(), services, authorize, log: log.child({ part: 'graphql' }), config, limits });
   const edge = createHttpEdge({
     config,
     limits,

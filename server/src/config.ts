@@ -68,6 +68,26 @@ export const settings = {
   DATABASE_URL: { unit: 'URL', default: 'unset (embedded PostgreSQL under DATA_DIR)', help: 'external PostgreSQL', secret: 'password', schema: optional(url(['postgres:', 'postgresql:'])) },
   REDIS_URL: { unit: 'URL', default: 'unset (in-process pubsub)', help: 'Redis for pubsub across replicas', secret: 'password', schema: optional(url(['redis:', 'rediss:'])) },
   AUTH: { unit: 'on|off', default: 'on', help: 'require API tokens', schema: z.enum(['on', 'off'], { error: 'must be "on" or "off"' }).default('on') },
+  // GraphQL, graphql-ws and SSE limits. Each refusal is counted in /api/telemetry/status `limits`
+  // under the name in brackets.
+  GRAPHQL_MAX_TOKENS: { unit: 'tokens', default: '1000', help: 'lexical tokens in one GraphQL document; also bounds nesting before the parser recurses (graphql.tokens)', schema: integer(1000, 100) },
+  GRAPHQL_MAX_DEPTH: { unit: 'levels', default: '10', help: 'selection depth of one operation, fragments flattened (graphql.depth)', schema: integer(10, 2) },
+  GRAPHQL_MAX_ALIASES: { unit: 'aliases', default: '15', help: 'aliases in one operation, counted through every fragment spread (graphql.aliases)', schema: integer(15, 0) },
+  GRAPHQL_MAX_DIRECTIVES: { unit: 'directives', default: '20', help: 'directives in one operation, counted through every fragment spread (graphql.directives)', schema: integer(20, 0) },
+  GRAPHQL_MAX_COST: {
+    unit: 'cost points',
+    default: '200000',
+    help: 'estimated values one operation may produce: 1 per field, list fields multiply their selection (vms by the VMs that match, history by points × fields) (graphql.cost)',
+    schema: integer(200_000, 100),
+  },
+  WS_MAX_PAYLOAD_BEFORE_INIT: { unit: 'bytes', default: '65536', help: 'largest graphql-ws message before connection_init is acknowledged; close 1009 (ws.payload_before_init)', schema: integer(65_536, 1024) },
+  WS_MAX_PAYLOAD: { unit: 'bytes', default: '65536', help: 'largest graphql-ws message after connection_init; close 1009 (ws.payload)', schema: integer(65_536, 1024) },
+  WS_INIT_TIMEOUT: { unit: 's', default: '5', help: 'a socket that sends no valid connection_init within this is closed 4408 (ws.init_timeout)', schema: seconds(5, 0.1) },
+  WS_MAX_SOCKETS: { unit: 'sockets', default: '2000', help: 'open graphql-ws sockets in total; close 1013 (ws.sockets)', schema: integer(2000) },
+  WS_MAX_SOCKETS_PER_TOKEN: { unit: 'sockets', default: '20', help: 'open graphql-ws sockets of one token; close 1013 (ws.sockets_per_token)', schema: integer(20) },
+  WS_MAX_SUBSCRIPTIONS_PER_SOCKET: { unit: 'subscriptions', default: '50', help: 'live operations on one graphql-ws socket; more get an error message, the socket stays open (ws.subscriptions_per_socket)', schema: integer(50) },
+  SSE_MAX_STREAMS_PER_TOKEN: { unit: 'streams', default: '20', help: 'open GraphQL subscriptions over SSE of one token; more get HTTP 429 (sse.streams_per_token)', schema: integer(20) },
+  STREAM_AUTH_RECHECK: { unit: 's', default: '2', help: "how often open graphql-ws and SSE streams re-read their token's revocation from the database (a revoked token's streams end within this plus a query)", schema: seconds(2, 0.1) },
   VMPULSE_ADMIN_TOKEN: { unit: 'secret', default: 'unset (first start creates one)', help: 'a token accepted as admin, for automation', secret: true, schema: optional(z.string()) },
   LOG_LEVEL: { unit: 'level', default: 'info', help: 'fatal, error, warn, info, debug, trace', schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') },
 } as const;

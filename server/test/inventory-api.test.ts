@@ -88,7 +88,7 @@ describe('GraphQL over HTTP', () => {
     }
     const none = await t.gql(`{ vm(name: "no-such-vm") { id } }`);
     expect(none.body.data.vm).toBeNull();
-    const filtered = await t.gql(`{ vms(filter: { state: "shutoff" }) { state } }`);
+    const filtered = await t.gql(`{ vms(filter: { state: shutoff }) { state } }`);
     expect(filtered.body.data.vms.length).toBeGreaterThan(0);
     expect(new Set(filtered.body.data.vms.map((v: any) => v.state))).toEqual(new Set(['shutoff']));
   });

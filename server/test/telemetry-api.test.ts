@@ -187,7 +187,7 @@ describe('/api/metrics/vm (seed 002)', () => {
 describe('history over GraphQL', () => {
   it('returns stored points bounded by the range, with a step', async () => {
     const vm = runningVm();
-    const { body } = await t.gql(`query($id: ID) { vm(id: $id) { history(range: "15m", step: 1, fields: ["cpu_pct", "net_rxbytes_rate"]) { stepSec points { timestamp values { field avg min max } } } } }`, { id: String(vm.id) });
+    const { body } = await t.gql(`query($id: ID) { vm(id: $id) { history(input: { range: LAST_15_MINUTES, step: 1, fields: [cpu_pct, net_rxbytes_rate] }) { stepSec points { timestamp values { field avg min max } } } } }`, { id: String(vm.id) });
     expect(body.errors).toBeUndefined();
     const h = body.data.vm.history;
     expect(h.stepSec).toBe(1);
@@ -195,8 +195,9 @@ describe('history over GraphQL', () => {
     const v = h.points.at(-1).values.find((x: any) => x.field === 'cpu_pct');
     expect(v.min).toBeLessThanOrEqual(v.avg);
     expect(v.avg).toBeLessThanOrEqual(v.max);
-    const bad = await t.gql(`query($id: ID) { vm(id: $id) { history(range: "2y") { stepSec } } }`, { id: String(vm.id) });
-    expect(bad.body.errors[0].message).toMatch(/range must be one of/);
+    const bad = await t.gql(`query($id: ID) { vm(id: $id) { history(input: { range: LAST_2_YEARS }) { stepSec } } }`, { id: String(vm.id) });
+    expect(bad.status).toBe(400);
+    expect(bad.body.errors[0].message).toMatch(/Value "LAST_2_YEARS" does not exist in "HistoryRange" enum/);
   });
 });
 

@@ -25,6 +25,8 @@ export const isHistoryRange = (r: string): r is HistoryRange => Object.hasOwn(HI
 
 /** The most buckets one history answer may hold. */
 export const MAX_HISTORY_POINTS = 2000;
+/** About how many buckets an answer holds when the query names no step. */
+export const DEFAULT_HISTORY_POINTS = 300;
 
 /** One bucket: for each field its average, min and max over the bucket. Missing field = no data. */
 export interface HistoryPoint {

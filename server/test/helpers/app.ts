@@ -6,7 +6,7 @@ import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { buildApp, type App } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
-import { createLogger } from '../../src/lib/logger.js';
+import { createLogger, type Logger } from '../../src/lib/logger.js';
 
 export const ADMIN = 'test-admin-token-0123456789';
 
@@ -21,10 +21,11 @@ export interface TestApp {
   stop(): Promise<void>;
 }
 
-export async function startTestApp(env: Record<string, string | undefined> = {}, dataDir?: string): Promise<TestApp> {
+/** `log`: a logger of the test's own (to read what the server logs); default silent unless TEST_LOG_LEVEL. */
+export async function startTestApp(env: Record<string, string | undefined> = {}, dataDir?: string, log?: Logger): Promise<TestApp> {
   const dir = dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'vmpulse-test-'));
   const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', DATA_DIR: dir, VMPULSE_ADMIN_TOKEN: ADMIN, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', ...env });
-  const app = await buildApp(config, createLogger(config.LOG_LEVEL));
+  const app = await buildApp(config, log ?? createLogger(config.LOG_LEVEL));
   const { url } = await app.start();
   const clients: Client[] = [];
   const auth = (token: string | null | undefined): Record<string, string> => {

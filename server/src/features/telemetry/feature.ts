@@ -10,6 +10,7 @@ import { telemetryRoutes } from './rest/telemetry.js';
 import { createMetricStore } from './stores/select.js';
 import './graphql/collector.js';
 import './graphql/metrics.js';
+import './graphql/history.js';
 
 declare module '../../lib/module.js' {
   interface Services {

@@ -1,7 +1,7 @@
 // metrics.ingest() per host per tick: update the in-memory latest cache, write the store,
 // publish. Nothing else publishes metrics. "Latest metrics of VM X" is answered from here.
 import type { FleetEntry, FleetTick } from '../../domain/fleet.js';
-import { HISTORY_RANGES, HISTORY_RANGE_NAMES, MAX_HISTORY_POINTS, isHistoryRange, type HistoryField, type HistoryPoint } from '../../domain/history.js';
+import { DEFAULT_HISTORY_POINTS, HISTORY_RANGES, HISTORY_RANGE_NAMES, MAX_HISTORY_POINTS, isHistoryRange, type HistoryField, type HistoryPoint } from '../../domain/history.js';
 import type { MetricSnapshot } from '../../domain/snapshot.js';
 import { badRequest } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
@@ -109,7 +109,7 @@ export function createMetricsService(deps: { pubsub: PubSub<MetricsTopics>; stor
       return snapshotThen([fleetNow()], pubsub.subscribe('fleet:metrics'));
     },
 
-    /** History for a range name (15m … 30d) or from/to; step defaults to about 300 points. */
+    /** History for a range name (15m … 30d) or from/to; step defaults to about DEFAULT_HISTORY_POINTS points. */
     async history(vmId: number, opts: { range?: string | null; from?: Date | null; to?: Date | null; stepSec?: number | null; fields: HistoryField[] }) {
       const now = new Date();
       let from: Date;
@@ -125,7 +125,7 @@ export function createMetricsService(deps: { pubsub: PubSub<MetricsTopics>; stor
       } else throw badRequest(`give a range (${HISTORY_RANGE_NAMES.join(', ')}) or both from and to`);
       if (!(from < to)) throw badRequest('from must be before to');
       const span = (to.getTime() - from.getTime()) / 1000;
-      const stepSec = opts.stepSec ?? Math.max(1, Math.ceil(span / 300));
+      const stepSec = opts.stepSec ?? Math.max(1, Math.ceil(span / DEFAULT_HISTORY_POINTS));
       if (!Number.isInteger(stepSec) || stepSec < 1) throw badRequest('step must be a whole number of seconds ≥ 1');
       if (span / stepSec > MAX_HISTORY_POINTS) throw badRequest(`that is ${Math.ceil(span / stepSec)} points; use a step of at least ${Math.ceil(span / MAX_HISTORY_POINTS)} s`);
       const points: HistoryPoint[] = await store.history({ vmId, from, to, stepSec, fields: opts.fields });

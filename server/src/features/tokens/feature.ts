@@ -1,6 +1,6 @@
 // API tokens: who may call, with which role.
 import type { Feature } from '../../lib/module.js';
-import { createTokenService, type TokenService } from './tokens.js';
+import { createTokenService, type TokenService, type TokensTopics } from './tokens.js';
 import './graphql/token.js';
 
 declare module '../../lib/module.js' {
@@ -11,12 +11,14 @@ declare module '../../lib/module.js' {
 
 export const tokens: Feature = {
   name: 'tokens',
-  create({ config, db, log }) {
+  create({ config, db, bus, log }) {
     const tokens = createTokenService({
       prisma: db.prisma,
       log: log.child({ part: 'auth' }),
       authEnabled: config.AUTH === 'on',
       adminToken: config.VMPULSE_ADMIN_TOKEN,
+      pubsub: bus.topics<TokensTopics>(),
+      recheckMs: config.STREAM_AUTH_RECHECK * 1000,
     });
     return {
       services: { tokens },
@@ -28,6 +30,10 @@ export const tokens: Feature = {
           process.stdout.write(`\n  vmpulse admin token (shown once, also saved to ${created.file}):\n\n    ${created.token}\n\n`);
           log.info({ file: created.file }, 'initial admin token created');
         }
+        tokens.startRevocationWatch();
+      },
+      stop() {
+        tokens.stopRevocationWatch();
       },
     };
   },

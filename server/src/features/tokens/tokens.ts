@@ -5,9 +5,18 @@ import { bearerToken, generateToken, hashToken, roleAllows, roles, sameSecret, t
 import type { PrismaClient } from '../../lib/db.js';
 import { badRequest, forbidden, notFound, unauthenticated } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
+import type { PubSub } from '../../lib/pubsub.js';
 
 const CACHE_MS = 5000; // a revoked token stops working at once here, within 5 s on other replicas
 const TOUCH_MS = 60_000; // lastUsedAt is written at most once a minute per token
+
+/** Token ids are PostgreSQL `integer`s. */
+export const MAX_TOKEN_ID = 2_147_483_647;
+export const TOKEN_NAME_MAX = 100;
+const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
+
+/** The topic this service publishes (its only publisher): a token was revoked, on any replica. */
+export type TokensTopics = { 'token:revoked': [{ tokenId: number }] };
 
 export interface TokenInfo {
   id: number;
@@ -19,10 +28,42 @@ export interface TokenInfo {
   revokedAt: Date | null;
 }
 
-export function createTokenService(deps: { prisma: PrismaClient; log: Logger; authEnabled: boolean; adminToken?: string }) {
-  const { prisma, log } = deps;
+export function createTokenService(deps: {
+  prisma: PrismaClient;
+  log: Logger;
+  authEnabled: boolean;
+  adminToken?: string;
+  /** the bus: absent in the CLI, whose revocations the servers' periodic check picks up */
+  pubsub?: PubSub<TokensTopics>;
+  /** how often open streams re-read their token's revocation from the database, ms */
+  recheckMs?: number;
+}) {
+  const { prisma, log, pubsub } = deps;
   const cache = new Map<string, { principal: Principal | null; at: number }>();
   const touched = new Map<number, number>();
+  /** Open streams (graphql-ws sockets, SSE subscriptions) by token id, each with how to end it. */
+  const streams = new Map<number, Set<() => void>>();
+  let recheckTimer: NodeJS.Timeout | undefined;
+  let revocations: AsyncIterator<{ tokenId: number }> | undefined;
+
+  /** A revoked token: forget its cached principal and end its open streams. */
+  function revoked(tokenId: number) {
+    for (const [hash, hit] of cache) if (hit.principal?.tokenId === tokenId) cache.delete(hash);
+    const ends = streams.get(tokenId);
+    if (!ends) return;
+    streams.delete(tokenId);
+    log.info({ tokenId, streams: ends.size }, 'ending the open streams of a revoked token');
+    for (const end of ends) end();
+  }
+
+  /** Replicas that share only PostgreSQL learn of a revocation here: one query for every open stream's token. */
+  async function recheckOpenStreams() {
+    const ids = [...streams.keys()];
+    if (!ids.length) return;
+    const rows = await prisma.apiToken.findMany({ where: { id: { in: ids } }, select: { id: true, revokedAt: true } });
+    const valid = new Set(rows.filter((r) => !r.revokedAt).map((r) => r.id));
+    for (const id of ids) if (!valid.has(id)) revoked(id);
+  }
 
   function validateRole(role: string): Role {
     if (!(roles as readonly string[]).includes(role)) throw badRequest(`role must be one of ${roles.join(', ')}`);
@@ -31,7 +72,8 @@ export function createTokenService(deps: { prisma: PrismaClient; log: Logger; au
 
   async function create(name: string, role: string): Promise<{ token: string; info: TokenInfo }> {
     const trimmed = name.trim();
-    if (!trimmed || trimmed.length > 100) throw badRequest('token name must be 1 to 100 characters');
+    if (!trimmed || trimmed.length > TOKEN_NAME_MAX) throw badRequest(`token name must be 1 to ${TOKEN_NAME_MAX} characters`);
+    if (CONTROL_CHARS.test(trimmed)) throw badRequest('token name must not contain control characters');
     const token = generateToken();
     const row = await prisma.apiToken.create({
       data: { name: trimmed, role: validateRole(role), hash: hashToken(token), prefix: token.slice(0, 8) },
@@ -68,13 +110,61 @@ export function createTokenService(deps: { prisma: PrismaClient; log: Logger; au
     },
 
     async revoke(id: number): Promise<TokenInfo> {
-      if (!Number.isSafeInteger(id) || id < 1) throw badRequest('token id must be a positive integer');
+      if (!Number.isSafeInteger(id) || id < 1 || id > MAX_TOKEN_ID) throw badRequest(`token id must be an integer from 1 to ${MAX_TOKEN_ID}`);
       const row = await prisma.apiToken.findUnique({ where: { id } });
       if (!row) throw notFound(`token ${id} not found`);
       const updated = row.revokedAt ? row : await prisma.apiToken.update({ where: { id }, data: { revokedAt: new Date() } });
       cache.delete(row.hash);
       log.info({ tokenId: id, name: row.name }, 'API token revoked');
+      revoked(id);
+      pubsub?.publish('token:revoked', { tokenId: id }); // the other replicas, at once when they share Redis
       return updated;
+    },
+
+    /**
+     * Keeps an open stream (a graphql-ws socket, an SSE subscription) tied to its token: `end` is
+     * called when the token is revoked — at once on this replica and, through the bus, on replicas
+     * sharing Redis; within `recheckMs` (+ one query) on replicas sharing only PostgreSQL. Tokens
+     * without a row (VMPULSE_ADMIN_TOKEN, AUTH=off) cannot be revoked. Returns the release function.
+     */
+    holdWhileValid(principal: Principal, end: () => void): () => void {
+      const id = principal.tokenId;
+      if (id === null) return () => {};
+      let ends = streams.get(id);
+      if (!ends) streams.set(id, (ends = new Set()));
+      ends.add(end);
+      return () => {
+        const set = streams.get(id);
+        set?.delete(end);
+        if (set?.size === 0) streams.delete(id);
+      };
+    },
+
+    /** Starts following revocations (the bus and the periodic check). */
+    startRevocationWatch() {
+      const it = pubsub?.subscribe('token:revoked')[Symbol.asyncIterator]();
+      revocations = it;
+      if (it) void (async () => {
+        for (;;) {
+          const r = await it.next();
+          if (r.done) return;
+          revoked(r.value.tokenId);
+        }
+      })().catch((err: unknown) => log.warn({ err: String(err) }, 'token revocation feed stopped'));
+      const tick = () => {
+        recheckTimer = setTimeout(() => {
+          recheckOpenStreams()
+            .catch((err: unknown) => log.warn({ err: String(err) }, 'token revocation check failed'))
+            .finally(() => recheckTimer && tick());
+        }, deps.recheckMs ?? 2000);
+      };
+      tick();
+    },
+
+    stopRevocationWatch() {
+      clearTimeout(recheckTimer);
+      recheckTimer = undefined;
+      void revocations?.return?.();
     },
 
     /**

@@ -1,7 +1,20 @@
-import { GraphQLError } from 'graphql';
+import { z } from 'zod';
+import { VM_STATES, type VmState } from '../../../domain/vm-state.js';
 import { builder } from '../../../graphql/builder.js';
+import type { Vm, VmFilter as VmFilterArgs, VmStateChange } from '../vms.js';
 import { HostRef } from './host.js';
-import type { Vm, VmStateChange } from '../vms.js';
+
+export const VmStateEnum = builder.enumType('VmState', {
+  description: "libvirt's domain states (virDomainState), and `undefined` for a domain libvirt no longer knows",
+  values: VM_STATES,
+});
+
+/** A name or id a client types: bounded, printable. */
+const reference = (what: string) =>
+  z
+    .string()
+    .max(255, `${what} is at most 255 characters`)
+    .regex(/^[^\u0000-\u001f\u007f]*$/, `${what} must not contain control characters`);
 
 export const VmRef = builder.objectRef<Vm>('Vm').implement({
   description: 'A libvirt domain. `id` is stable across restarts.',
@@ -10,7 +23,7 @@ export const VmRef = builder.objectRef<Vm>('Vm').implement({
     uuid: t.exposeString('uuid'),
     name: t.exposeString('name'),
     host: t.field({ type: HostRef, resolve: (v, _a, ctx) => ctx.services.hosts.get(v.hostId)! }),
-    state: t.exposeString('state', { description: 'running, paused, shutoff, …; `undefined` once libvirt forgot the domain' }),
+    state: t.field({ type: VmStateEnum, description: '`undefined` once libvirt forgot the domain', resolve: (v) => v.state as VmState }),
     cpuCount: t.exposeInt('cpuCount', { description: 'vCPUs' }),
     memoryMax: t.expose('memoryMax', { type: 'BigInt', description: 'KiB' }),
     memoryUsed: t.expose('memoryUsed', { type: 'BigInt', description: 'KiB' }),
@@ -21,19 +34,28 @@ export const VmRef = builder.objectRef<Vm>('Vm').implement({
 });
 
 const VmFilter = builder.inputType('VmFilter', {
+  description: 'Every given condition must hold',
   fields: (t) => ({
-    host: t.string({ required: false, description: 'host name or id' }),
-    state: t.string({ required: false }),
-    name: t.string({ required: false, description: 'substring, case-insensitive' }),
-    includeUndefined: t.boolean({ required: false }),
+    host: t.string({ required: false, description: 'host name or id', validate: reference('host') }),
+    state: t.field({ type: VmStateEnum, required: false }),
+    name: t.string({ required: false, description: 'substring, case-insensitive', validate: reference('name') }),
+    includeUndefined: t.boolean({ required: false, description: 'also list domains libvirt no longer knows (default false)' }),
   }),
+});
+
+/** The service's filter from the GraphQL one (absent and null alike mean "any"). */
+export const vmFilterOf = (filter: { host?: string | null; state?: VmState | null; name?: string | null; includeUndefined?: boolean | null } | null | undefined): VmFilterArgs => ({
+  host: filter?.host ?? undefined,
+  state: filter?.state ?? undefined,
+  name: filter?.name ?? undefined,
+  includeUndefined: filter?.includeUndefined ?? false,
 });
 
 const VmStateChangeRef = builder.objectRef<VmStateChange>('VmStateChange').implement({
   fields: (t) => ({
     vm: t.field({ type: VmRef, resolve: (c, _a, ctx) => ctx.services.vms.get(c.vmId)! }),
-    previousState: t.exposeString('previousState', { nullable: true }),
-    state: t.exposeString('state'),
+    previousState: t.field({ type: VmStateEnum, nullable: true, resolve: (c) => c.previousState as VmState | null }),
+    state: t.field({ type: VmStateEnum, resolve: (c) => c.state as VmState }),
     event: t.exposeString('event', { description: 'libvirt lifecycle event (started, stopped, …), `resync`, or `current` for the first message' }),
     at: t.field({ type: 'DateTime', resolve: (c) => new Date(c.at) }),
   }),
@@ -43,26 +65,22 @@ builder.queryFields((t) => ({
   vms: t.field({
     type: [VmRef],
     args: { filter: t.arg({ type: VmFilter, required: false }) },
-    resolve: (_r, { filter }, ctx) =>
-      ctx.services.vms
-        .list({
-          host: filter?.host ?? undefined,
-          state: filter?.state ?? undefined,
-          name: filter?.name ?? undefined,
-          includeUndefined: filter?.includeUndefined ?? false,
-        })
-        .sort((a, b) => a.id - b.id),
+    // The selection is paid once per VM that matches now: history for the whole fleet costs what it costs.
+    complexity: ({ filter }, ctx) => ({ field: 1, multiplier: Math.max(1, ctx.services.vms.list(vmFilterOf(filter)).length) }),
+    resolve: (_r, { filter }, ctx) => ctx.services.vms.list(vmFilterOf(filter)).sort((a, b) => a.id - b.id),
   }),
   vm: t.field({
     type: VmRef,
     nullable: true,
     description: 'One VM by stable id, uuid or name (exactly one of them). Null when unknown.',
     args: { id: t.arg.id({ required: false }), uuid: t.arg.string({ required: false }), name: t.arg.string({ required: false }) },
+    validate: z
+      .looseObject({ id: z.unknown().optional(), uuid: z.unknown().optional(), name: z.unknown().optional() })
+      .refine((a) => [a.id, a.uuid, a.name].filter((v) => v != null).length === 1, 'give exactly one of id, uuid, name'),
     resolve: (_r, args, ctx) => {
-      const given = [args.id, args.uuid, args.name].filter((v) => v != null);
-      if (given.length !== 1) throw new GraphQLError('give exactly one of id, uuid, name', { extensions: { code: 'BAD_USER_INPUT' } });
+      const given = [args.id, args.uuid, args.name].find((v) => v != null);
       try {
-        return ctx.services.vms.resolve(String(given[0]));
+        return ctx.services.vms.resolve(String(given));
       } catch (err) {
         if ((err as { code?: string }).code === 'NOT_FOUND') return null;
         throw err;

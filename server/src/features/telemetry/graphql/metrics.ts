@@ -1,10 +1,17 @@
-import { GraphQLError } from 'graphql';
-import { builder } from '../../../graphql/builder.js';
-import { VmRef } from '../../inventory/graphql/vm.js';
-import { METRIC_NAMES, METRIC_UNITS, COUNTER_METRICS } from '../../../domain/metrics.js';
-import type { DiskSample, MetricSnapshot, NicSample } from '../../../domain/snapshot.js';
 import { FLEET_COLUMNS, type FleetEntry, type FleetTick } from '../../../domain/fleet.js';
-import { DEFAULT_HISTORY_FIELDS, HISTORY_FIELDS, type HistoryField, type HistoryPoint } from '../../../domain/history.js';
+import { COUNTER_METRICS, METRIC_NAMES, METRIC_UNITS, type CounterMetric } from '../../../domain/metrics.js';
+import type { DiskSample, MetricSnapshot, NicSample } from '../../../domain/snapshot.js';
+import type { VmState } from '../../../domain/vm-state.js';
+import { builder } from '../../../graphql/builder.js';
+import { VmRef, VmStateEnum } from '../../inventory/graphql/vm.js';
+
+export const MetricNameEnum = builder.enumType('MetricName', {
+  description: 'The seed metrics (seed 000), named exactly as there',
+  values: METRIC_NAMES,
+});
+
+/** NICs and disks per VM, as a cost estimate (a guest rarely has more). */
+const DEVICES_PER_VM = 4;
 
 const NicRef = builder.objectRef<NicSample>('NicStats').implement({
   description: 'One NIC: counters since the interface appeared (bytes, packets, count)',
@@ -35,10 +42,10 @@ const DiskRef = builder.objectRef<DiskSample>('DiskStats').implement({
   }),
 });
 
-const RateRef = builder.objectRef<{ name: string; perSecond: number; angleDeg: number }>('MetricRate').implement({
+const RateRef = builder.objectRef<{ name: CounterMetric; perSecond: number; angleDeg: number }>('MetricRate').implement({
   description: "A counter's per-second rate since the previous sample, and seed 001's angle feature (arctangent of the rate)",
   fields: (t) => ({
-    name: t.exposeString('name'),
+    name: t.field({ type: MetricNameEnum, resolve: (r) => r.name }),
     perSecond: t.exposeFloat('perSecond'),
     angleDeg: t.exposeFloat('angleDeg'),
   }),
@@ -50,7 +57,7 @@ export const MetricSnapshotRef = builder.objectRef<MetricSnapshot>('MetricSnapsh
     vmId: t.id({ resolve: (s) => s.vmId }),
     vm: t.field({ type: VmRef, nullable: true, resolve: (s, _a, ctx) => ctx.services.vms.get(s.vmId) ?? null }),
     timestamp: t.field({ type: 'DateTime', description: 'when the values were sampled', resolve: (s) => new Date(s.ts) }),
-    state: t.exposeString('state'),
+    state: t.field({ type: VmStateEnum, resolve: (s) => s.state as VmState }),
     cpus: t.exposeInt('cpus'),
     stale: t.exposeBoolean('stale', { description: 'this tick could not sample the VM; the values are ageMs old' }),
     ageMs: t.exposeInt('ageMs'),
@@ -71,11 +78,12 @@ export const MetricSnapshotRef = builder.objectRef<MetricSnapshot>('MetricSnapsh
     diskWriteBps: t.float({ nullable: true, description: 'bytes/s written, all disks', resolve: (s) => s.rates.disk_wr_bytes ?? null }),
     rates: t.field({
       type: [RateRef],
+      complexity: { field: 1, multiplier: COUNTER_METRICS.length },
       resolve: (s) =>
         COUNTER_METRICS.filter((m) => s.rates[m] !== undefined).map((m) => ({ name: m, perSecond: s.rates[m]!, angleDeg: s.angles[m]! })),
     }),
-    nics: t.field({ type: [NicRef], resolve: (s) => s.nics }),
-    disks: t.field({ type: [DiskRef], resolve: (s) => s.disks }),
+    nics: t.field({ type: [NicRef], complexity: { field: 1, multiplier: DEVICES_PER_VM }, resolve: (s) => s.nics }),
+    disks: t.field({ type: [DiskRef], complexity: { field: 1, multiplier: DEVICES_PER_VM }, resolve: (s) => s.disks }),
   }),
 });
 
@@ -85,7 +93,7 @@ const FleetEntryRef = builder.objectRef<FleetEntry>('FleetEntry').implement({
     vmId: t.id({ resolve: (e) => e.vmId }),
     name: t.exposeString('name'),
     host: t.exposeString('host'),
-    state: t.exposeString('state'),
+    state: t.field({ type: VmStateEnum, resolve: (e) => e.state as VmState }),
     cpuPct: t.exposeFloat('cpuPct', { nullable: true }),
     memPct: t.exposeFloat('memPct', { nullable: true }),
     netRxBps: t.exposeFloat('netRxBps', { nullable: true }),
@@ -112,36 +120,19 @@ function rowsOf(f: FleetTick): unknown[][] {
 const FleetTickRef = builder.objectRef<FleetTick>('FleetTick').implement({
   fields: (t) => ({
     timestamp: t.field({ type: 'DateTime', resolve: (f) => new Date(f.ts) }),
-    vms: t.field({ type: [FleetEntryRef], description: 'one object per VM (at 1,000 VMs prefer `columns` + `rows`)', resolve: (f) => f.vms }),
+    vms: t.field({
+      type: [FleetEntryRef],
+      description: 'one object per VM (at 1,000 VMs prefer `columns` + `rows`)',
+      complexity: (_a, ctx) => ({ field: 1, multiplier: Math.max(1, ctx.services.vms.list().length) }),
+      resolve: (f) => f.vms,
+    }),
     columns: t.stringList({ description: 'the names of the values in each of `rows`', resolve: () => [...FLEET_COLUMNS] }),
     rows: t.field({
       type: 'JSON',
+      complexity: (_a, ctx) => Math.max(1, ctx.services.vms.list().length),
       description: 'compact form: one array per VM, values in `columns` order (ids as strings, rates in bytes/s, percentages, ISO timestamps)',
       resolve: rowsOf,
     }),
-  }),
-});
-
-const HistoryValueRef = builder.objectRef<{ field: string; avg: number; min: number; max: number }>('HistoryValue').implement({
-  fields: (t) => ({ field: t.exposeString('field'), avg: t.exposeFloat('avg'), min: t.exposeFloat('min'), max: t.exposeFloat('max') }),
-});
-
-const HistoryPointRef = builder.objectRef<HistoryPoint>('HistoryPoint').implement({
-  fields: (t) => ({
-    timestamp: t.field({ type: 'DateTime', description: 'start of the bucket', resolve: (p) => p.ts }),
-    values: t.field({
-      type: [HistoryValueRef],
-      resolve: (p) => Object.entries(p.values).map(([field, v]) => ({ field, ...v! })),
-    }),
-  }),
-});
-
-const HistorySeriesRef = builder.objectRef<{ from: Date; to: Date; stepSec: number; points: HistoryPoint[] }>('HistorySeries').implement({
-  fields: (t) => ({
-    from: t.expose('from', { type: 'DateTime' }),
-    to: t.expose('to', { type: 'DateTime' }),
-    stepSec: t.exposeInt('stepSec'),
-    points: t.field({ type: [HistoryPointRef], resolve: (h) => h.points }),
   }),
 });
 
@@ -151,23 +142,6 @@ builder.objectFields(VmRef, (t) => ({
     nullable: true,
     description: 'The latest sample, from memory (null until the collector has sampled this VM)',
     resolve: (vm, _a, ctx) => ctx.services.metrics.latest(vm.id) ?? null,
-  }),
-  history: t.field({
-    type: HistorySeriesRef,
-    description: 'Stored history: a range (15m, 1h, 6h, 24h, 7d, 30d) or from/to; step in seconds (default: about 300 points)',
-    args: {
-      range: t.arg.string({ required: false }),
-      from: t.arg({ type: 'DateTime', required: false }),
-      to: t.arg({ type: 'DateTime', required: false }),
-      step: t.arg.int({ required: false }),
-      fields: t.arg.stringList({ required: false, description: `default: ${DEFAULT_HISTORY_FIELDS.join(', ')}` }),
-    },
-    resolve: (vm, args, ctx) => {
-      const fields = (args.fields ?? DEFAULT_HISTORY_FIELDS) as HistoryField[];
-      const bad = fields.filter((f) => !(HISTORY_FIELDS as readonly string[]).includes(f));
-      if (bad.length) throw new GraphQLError(`unknown history field(s) ${bad.join(', ')}; valid: ${HISTORY_FIELDS.join(', ')}`, { extensions: { code: 'BAD_REQUEST' } });
-      return ctx.services.metrics.history(vm.id, { range: args.range, from: args.from, to: args.to, stepSec: args.step, fields });
-    },
   }),
 }));
 

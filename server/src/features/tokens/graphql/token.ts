@@ -1,6 +1,7 @@
-import { roles } from '../../../lib/auth.js';
+import { z } from 'zod';
 import { builder } from '../../../graphql/builder.js';
-import type { TokenInfo } from '../tokens.js';
+import { roles } from '../../../lib/auth.js';
+import { MAX_TOKEN_ID, TOKEN_NAME_MAX, type TokenInfo } from '../tokens.js';
 
 const RoleEnum = builder.enumType('Role', { values: roles });
 
@@ -38,13 +39,33 @@ builder.mutationFields((t) => ({
   createToken: t.field({
     type: CreatedToken,
     authScopes: { admin: true },
-    args: { name: t.arg.string({ required: true }), role: t.arg({ type: RoleEnum, required: true }) },
+    args: {
+      name: t.arg.string({
+        required: true,
+        description: `1 to ${TOKEN_NAME_MAX} printable characters`,
+        validate: z
+          .string()
+          .trim()
+          .min(1, 'name must not be empty')
+          .max(TOKEN_NAME_MAX, `name is at most ${TOKEN_NAME_MAX} characters`)
+          .regex(/^[^\u0000-\u001f\u007f]*$/, 'name must not contain control characters'),
+      }),
+      role: t.arg({ type: RoleEnum, required: true }),
+    },
     resolve: (_r, { name, role }, ctx) => ctx.services.tokens.create(name, role),
   }),
   revokeToken: t.field({
     type: ApiTokenRef,
     authScopes: { admin: true },
-    args: { id: t.arg.id({ required: true }) },
+    args: {
+      id: t.arg.id({
+        required: true,
+        validate: z
+          .string()
+          .regex(/^\d{1,10}$/, 'id must be a token id (a positive integer)')
+          .refine((v) => Number(v) >= 1 && Number(v) <= MAX_TOKEN_ID, `id must be from 1 to ${MAX_TOKEN_ID}`),
+      }),
+    },
     resolve: (_r, { id }, ctx) => ctx.services.tokens.revoke(Number(id)),
   }),
 }));
