@@ -70,18 +70,24 @@ export async function initSocket(url: string, token: string): Promise<RawSocket>
   return s;
 }
 
-/** Reads an SSE response until `until` matches the text so far (or the stream ends). */
+const readers = new WeakMap<Response, { reader: ReadableStreamDefaultReader<Uint8Array>; pending?: Promise<ReadableStreamReadResult<Uint8Array>> }>();
+
+/** Reads an SSE response until `until` matches the text read by this call (or the stream ends); can be called again. */
 export async function readSse(res: Response, until: (text: string) => boolean, ms = 10_000): Promise<{ text: string; ended: boolean }> {
-  const reader = res.body!.getReader();
+  let r = readers.get(res);
+  if (!r) readers.set(res, (r = { reader: res.body!.getReader() }));
+  const state = r;
   let text = '';
   const deadline = Date.now() + ms;
   for (;;) {
     const left = deadline - Date.now();
     if (left <= 0) return { text, ended: false };
-    const r = await Promise.race([reader.read(), new Promise<null>((resolve) => setTimeout(() => resolve(null), left))]);
-    if (r === null) return { text, ended: false };
-    if (r.done) return { text, ended: true };
-    text += new TextDecoder().decode(r.value);
+    state.pending ??= state.reader.read();
+    const got = await Promise.race([state.pending, new Promise<null>((resolve) => setTimeout(() => resolve(null), left))]);
+    if (got === null) return { text, ended: false };
+    state.pending = undefined;
+    if (got.done) return { text, ended: true };
+    text += new TextDecoder().decode(got.value);
     if (until(text)) return { text, ended: false };
   }
 }

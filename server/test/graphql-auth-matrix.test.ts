@@ -1,0 +1,218 @@
+// The auth matrix, generated from the built schema: every Query, Mutation and Subscription root
+// field, over HTTP, graphql-ws and SSE, × no token, a malformed header, a wrong token, a revoked
+// token, viewer, operator and admin. A field added tomorrow is in the matrix the day it is added:
+// its operation is built from its type (required arguments get a value of their type), and the role
+// it needs is read from its declared auth scopes.
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {
+  getNamedType,
+  getNullableType,
+  isEnumType,
+  isInputObjectType,
+  isListType,
+  isNonNullType,
+  isObjectType,
+  isScalarType,
+  type GraphQLField,
+  type GraphQLInputType,
+  type GraphQLObjectType,
+} from 'graphql';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import '../src/features/index.js';
+import { buildSchema } from '../src/graphql/schema.js';
+import { roles, type Role } from '../src/lib/auth.js';
+import { writeDemoFleet } from '../src/libvirt/demo-fleet.js';
+import { startTestApp, type TestApp } from './helpers/app.js';
+import { rawSocket, readSse } from './helpers/hostile.js';
+
+const schema = buildSchema();
+
+type Caller = 'no token' | 'malformed header' | 'wrong token' | 'revoked token' | Role;
+const CALLERS: Caller[] = ['no token', 'malformed header', 'wrong token', 'revoked token', ...roles];
+
+let t: TestApp;
+const headers: Partial<Record<Caller, string | null>> = { 'no token': null, 'malformed header': 'Basic dmlld2VyOnNlY3JldA==', 'wrong token': 'Bearer vmp_not-a-token' };
+/** Argument values where a value of the type alone would not do (an existing thing, a harmless target). */
+const samples: Record<string, Record<string, unknown>> = {};
+
+beforeAll(async () => {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'vmpulse-test-'));
+  t = await startTestApp({ LIBVIRT_URI: writeDemoFleet(path.join(dataDir, 'fleet.xml')), POLL_INTERVAL: '0.5' }, dataDir);
+  const create = async (role: Role, name: string) => (await t.gql(`mutation($n: String!, $r: Role!) { createToken(name: $n, role: $r) { token apiToken { id } } }`, { n: name, r: role })).body.data.createToken;
+  for (const role of roles) headers[role] = `Bearer ${(await create(role, `matrix ${role}`)).token}`;
+  const revoked = await create('admin', 'matrix revoked');
+  await t.gql(`mutation($id: ID!) { revokeToken(id: $id) { id } }`, { id: revoked.apiToken.id });
+  headers['revoked token'] = `Bearer ${revoked.token}`;
+  const target = await create('viewer', 'matrix revoke target');
+  const vm = t.app.services.vms.list({ state: 'running' })[0]!;
+  samples['Mutation.revokeToken'] = { id: target.apiToken.id };
+  samples['Query.vm'] = { id: String(vm.id) };
+  samples['Subscription.vmMetrics'] = { vmId: String(vm.id) };
+  samples['Subscription.vmStateChanged'] = { vmId: String(vm.id) };
+});
+afterAll(async () => {
+  await t?.api('/api/telemetry/start', { method: 'POST' });
+  await t?.stop();
+});
+
+/** The least role the field's declared scopes admit (field scopes, else its root type's). */
+function neededRole(root: GraphQLObjectType, field: GraphQLField<unknown, unknown>): Role {
+  const scopes = ((field.extensions as any).pothosOptions?.authScopes ?? (root.extensions as any).pothosOptions?.authScopes) as Partial<Record<Role, boolean>> | undefined;
+  expect(scopes, `${root.name}.${field.name} declares no auth scope`).toBeTruthy();
+  return roles.find((r) => scopes![r])!;
+}
+
+/** A value of an input type, from the type alone. */
+function valueOf(type: GraphQLInputType): unknown {
+  const t2 = getNullableType(type);
+  if (isListType(t2)) return [valueOf(t2.ofType)];
+  if (isEnumType(t2)) return t2.getValues()[0]!.value;
+  if (isInputObjectType(t2)) {
+    return Object.fromEntries(Object.values(t2.getFields()).filter((f) => isNonNullType(f.type)).map((f) => [f.name, valueOf(f.type)]));
+  }
+  if (isScalarType(t2)) {
+    const byScalar: Record<string, unknown> = { ID: '1', String: 'matrix', Int: 1, Float: 1, Boolean: true, DateTime: '2026-01-01T00:00:00Z', BigInt: '1', JSON: {} };
+    return byScalar[t2.name] ?? 'x';
+  }
+  throw new Error(`no sample for ${String(type)}`);
+}
+
+/** The operation for a root field: its arguments as variables, `{ __typename }` under an object. */
+function operationFor(kind: 'query' | 'mutation' | 'subscription', root: GraphQLObjectType, field: GraphQLField<unknown, unknown>) {
+  const given = samples[`${root.name}.${field.name}`] ?? {};
+  const args = field.args.filter((a) => isNonNullType(a.type) || a.name in given);
+  const variables = Object.fromEntries(args.map((a) => [a.name, a.name in given ? given[a.name] : valueOf(a.type)]));
+  const defs = args.length ? `(${args.map((a) => `$${a.name}: ${String(a.type)}`).join(', ')})` : '';
+  const call = args.length ? `(${args.map((a) => `${a.name}: $${a.name}`).join(', ')})` : '';
+  const named = getNamedType(field.type);
+  const selection = isObjectType(named) ? ' { __typename }' : '';
+  return { query: `${kind} Matrix${defs} { ${field.name}${call}${selection} }`, variables };
+}
+
+const authHeader = (caller: Caller): Record<string, string> => (headers[caller] ? { authorization: headers[caller]! } : {});
+const denied = (caller: Caller, need: Role) => !(roles as readonly string[]).includes(caller) || roles.indexOf(caller as Role) < roles.indexOf(need);
+const unauthenticated = (caller: Caller) => !(roles as readonly string[]).includes(caller);
+
+async function overHttp(op: { query: string; variables: object }, caller: Caller) {
+  const res = await fetch(`${t.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', ...authHeader(caller) }, body: JSON.stringify(op) });
+  return { status: res.status, wwwAuthenticate: res.headers.get('www-authenticate'), body: await res.json() };
+}
+
+async function overSse(op: { query: string; variables: object }, caller: Caller) {
+  const ctrl = new AbortController();
+  const res = await fetch(`${t.url}/graphql`, {
+    method: 'POST',
+    signal: ctrl.signal,
+    headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...authHeader(caller) },
+    body: JSON.stringify(op),
+  });
+  if (!res.headers.get('content-type')?.includes('text/event-stream')) return { status: res.status, body: await res.json() };
+  const { text } = await readSse(res, (x) => /event: next\ndata: .*\n\n/.test(x));
+  ctrl.abort();
+  const data = /event: next\ndata: (.*)\n/.exec(text)?.[1];
+  return { status: res.status, body: data ? JSON.parse(data) : {} };
+}
+
+async function overWs(op: { query: string; variables: object }, caller: Caller) {
+  const s = rawSocket(t.url);
+  await s.opened;
+  s.send({ type: 'connection_init', payload: authHeader(caller) });
+  const first = await Promise.race([s.next((m) => m.type === 'connection_ack'), s.closed.then((c) => ({ type: 'closed', ...c }))]);
+  if (first.type === 'closed') return { closed: first.code as number };
+  s.send({ id: 'op', type: 'subscribe', payload: op });
+  const msg = await s.next((m) => m.id === 'op' && (m.type === 'next' || m.type === 'error'));
+  const open = s.ws.readyState === s.ws.OPEN;
+  s.ws.close();
+  await s.closed;
+  return { message: msg, open };
+}
+
+const kinds = [
+  ['query', schema.getQueryType()],
+  ['subscription', schema.getSubscriptionType()],
+  ['mutation', schema.getMutationType()], // last: stopCollector and revokeToken act
+] as const;
+
+for (const [kind, root] of kinds) {
+  if (!root) continue;
+  describe(`${root.name} root fields`, () => {
+    for (const field of Object.values(root.getFields())) {
+      const need = neededRole(root, field);
+      // Built when the test runs: the samples come from the running app.
+      const op = () => operationFor(kind, root, field);
+
+      if (kind !== 'subscription') {
+        it(`${field.name} over HTTP (needs ${need})`, async () => {
+          for (const caller of CALLERS) {
+            const r = await overHttp(op(), caller);
+            const where = `${field.name} over HTTP as ${caller}`;
+            if (unauthenticated(caller)) {
+              expect(r.status, where).toBe(401);
+              expect(r.wwwAuthenticate, where).toMatch(/^Bearer/);
+              expect(r.body.errors[0].extensions.code, where).toBe('UNAUTHENTICATED');
+              expect(r.body.data, where).toBeUndefined();
+            } else if (denied(caller, need)) {
+              expect(r.status, where).toBe(403);
+              expect(r.body.errors[0].extensions.code, where).toBe('FORBIDDEN');
+              expect(r.body.errors[0].message, where).toMatch(new RegExp(`needs a higher role than ${caller}`));
+            } else {
+              expect(r.status, `${where}: ${JSON.stringify(r.body)}`).toBe(200);
+              expect(r.body.errors, where).toBeUndefined();
+              expect(r.body.data[field.name], where).toBeDefined();
+            }
+          }
+        });
+      }
+
+      it(`${field.name} over graphql-ws (needs ${need})`, async () => {
+        for (const caller of CALLERS) {
+          const r = await overWs(op(), caller);
+          const where = `${field.name} over graphql-ws as ${caller}`;
+          if (unauthenticated(caller)) {
+            expect(r.closed, where).toBe(4403);
+          } else if (denied(caller, need)) {
+            expect(r.open, where).toBe(true);
+            const errors = r.message!.type === 'error' ? r.message!.payload : r.message!.payload.errors;
+            expect(errors[0].extensions.code, where).toBe('FORBIDDEN');
+          } else {
+            expect(r.message!.type, `${where}: ${JSON.stringify(r.message)}`).toBe('next');
+            expect(r.message!.payload.errors, where).toBeUndefined();
+            expect(r.message!.payload.data[field.name], where).toBeDefined();
+          }
+        }
+      });
+
+      it(`${field.name} over SSE (needs ${need})`, async () => {
+        for (const caller of CALLERS) {
+          const r = await overSse(op(), caller);
+          const where = `${field.name} over SSE as ${caller}`;
+          if (unauthenticated(caller)) {
+            expect(r.status, where).toBe(401);
+            expect(r.body.errors[0].extensions.code, where).toBe('UNAUTHENTICATED');
+          } else if (denied(caller, need)) {
+            expect(r.status, where).toBe(403);
+            expect(r.body.errors[0].extensions.code, where).toBe('FORBIDDEN');
+          } else {
+            expect(r.status, `${where}: ${JSON.stringify(r.body)}`).toBe(200);
+            expect(r.body.errors, where).toBeUndefined();
+            expect(r.body.data[field.name], where).toBeDefined();
+          }
+        }
+      });
+    }
+  });
+}
+
+describe('the matrix itself', () => {
+  it('covers every root field, and mutations need more than viewer', () => {
+    const fields = kinds.flatMap(([, root]) => Object.keys(root?.getFields() ?? {}));
+    expect(fields.length).toBeGreaterThanOrEqual(17);
+    for (const field of Object.values(schema.getMutationType()!.getFields())) expect(neededRole(schema.getMutationType()!, field)).not.toBe('viewer');
+    for (const name of ['tokens', 'createToken', 'revokeToken']) {
+      const root = name === 'tokens' ? schema.getQueryType()! : schema.getMutationType()!;
+      expect(neededRole(root, root.getFields()[name]!)).toBe('admin');
+    }
+  });
+});
