@@ -62,7 +62,7 @@ test('a history range shows stored points with the live tail joined on', async (
   const id = await vmId(server, 'web-01');
   // Wait until the store holds some history (when this spec runs alone, right after the start).
   await expect
-    .poll(async () => (await server.graphql<{ vm: { history: { points: unknown[] } } }>(`{ vm(id: "${id}") { history(range: "15m") { points { timestamp } } } }`)).data?.vm.history.points.length ?? 0, { timeout: 20_000 })
+    .poll(async () => (await server.graphql<{ vm: { history: { points: unknown[] } } }>(`{ vm(id: "${id}") { history(input: { range: LAST_15_MINUTES }) { points { timestamp } } } }`)).data?.vm.history.points.length ?? 0, { timeout: 20_000 })
     .toBeGreaterThan(0);
   await page.goto(`/vms/${id}`);
   await expect(page.getByRole('heading', { name: 'web-01', level: 2 })).toBeVisible();

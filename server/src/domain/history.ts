@@ -22,6 +22,15 @@ export const HISTORY_RANGES = { '15m': 900, '1h': 3600, '6h': 21_600, '24h': 86_
 export type HistoryRange = keyof typeof HISTORY_RANGES;
 export const HISTORY_RANGE_NAMES = Object.keys(HISTORY_RANGES) as HistoryRange[];
 export const isHistoryRange = (r: string): r is HistoryRange => Object.hasOwn(HISTORY_RANGES, r);
+/** Each range's name where a name may not start with a digit (the GraphQL enum HistoryRange). */
+export const HISTORY_RANGE_ENUM_NAMES = {
+  '15m': 'LAST_15_MINUTES',
+  '1h': 'LAST_HOUR',
+  '6h': 'LAST_6_HOURS',
+  '24h': 'LAST_24_HOURS',
+  '7d': 'LAST_7_DAYS',
+  '30d': 'LAST_30_DAYS',
+} as const satisfies Record<HistoryRange, string>;
 
 /** The most buckets one history answer may hold. */
 export const MAX_HISTORY_POINTS = 2000;

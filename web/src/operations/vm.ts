@@ -31,10 +31,10 @@ export const VmHeaderQuery = graphql(`
 `);
 
 export const VmHistoryQuery = graphql(`
-  query VmHistory($id: ID!, $range: String!) {
+  query VmHistory($id: ID!, $range: HistoryRange!) {
     vm(id: $id) {
       id
-      history(range: $range) {
+      history(input: { range: $range }) {
         from
         to
         stepSec

@@ -3,6 +3,7 @@ import { useEffect, useMemo, useState } from 'react';
 import { useQuery, useSubscription } from 'urql';
 import { VmHeaderQuery, VmHistoryQuery, VmMetricsSubscription } from '../operations/vm';
 import { useFixedWindow } from '../hooks/useFixedWindow';
+import { HISTORY_RANGE_ENUM_NAMES } from '@vmpulse/domain/history';
 import { historyToPoints, joinHistoryAndLive, snapshotToPoint, type ChartPoint } from '../lib/history';
 import { formatBytes, formatKiB, formatPct, formatRate } from '../lib/format';
 import { LiveChart, type ChartSeries } from '../components/LiveChart';
@@ -120,7 +121,11 @@ function VmDetail({ vmId }: { vmId: string }) {
 }
 
 function VmCharts({ vmId, range, live }: { vmId: string; range: RangeChoice; live: ChartPoint[] }) {
-  const [history] = useQuery({ query: VmHistoryQuery, variables: { id: vmId, range: range === 'live' ? '15m' : range }, pause: range === 'live' });
+  const [history] = useQuery({
+    query: VmHistoryQuery,
+    variables: { id: vmId, range: HISTORY_RANGE_ENUM_NAMES[range === 'live' ? '15m' : range] },
+    pause: range === 'live',
+  });
   const stored = useMemo(
     () => (range === 'live' || !history.data?.vm ? null : historyToPoints(history.data.vm.history.points)),
     [range, history.data],

@@ -4,6 +4,8 @@ import {
   DEFAULT_HISTORY_FIELDS,
   DEFAULT_HISTORY_POINTS,
   HISTORY_FIELDS,
+  HISTORY_RANGE_ENUM_NAMES,
+  HISTORY_RANGE_NAMES,
   HISTORY_RANGES,
   MAX_HISTORY_POINTS,
   type HistoryField,
@@ -13,21 +15,12 @@ import {
 import { builder } from '../../../graphql/builder.js';
 import { VmRef } from '../../inventory/graphql/vm.js';
 
-// GraphQL enum names cannot start with a digit: each range gets a name that reads as what it is,
-// and keeps the domain's key ('15m' …) as its value.
-const RANGE_NAMES: Record<HistoryRange, string> = {
-  '15m': 'LAST_15_MINUTES',
-  '1h': 'LAST_HOUR',
-  '6h': 'LAST_6_HOURS',
-  '24h': 'LAST_24_HOURS',
-  '7d': 'LAST_7_DAYS',
-  '30d': 'LAST_30_DAYS',
-};
-
+// GraphQL enum names cannot start with a digit: each range is named for what it is
+// (LAST_15_MINUTES …, domain/history.ts) and keeps the domain's key ('15m' …) as its value.
 export const HistoryRangeEnum = builder.enumType('HistoryRange', {
   description: 'A window ending now (REST and the domain call them 15m, 1h, 6h, 24h, 7d, 30d)',
   values: Object.fromEntries(
-    (Object.keys(RANGE_NAMES) as HistoryRange[]).map((r) => [RANGE_NAMES[r], { value: r, description: `the last ${r} (${HISTORY_RANGES[r]} s)` }]),
+    HISTORY_RANGE_NAMES.map((r) => [HISTORY_RANGE_ENUM_NAMES[r], { value: r, description: `the last ${r} (${HISTORY_RANGES[r]} s)` }]),
   ) as Record<string, { value: HistoryRange; description: string }>,
 });
 
