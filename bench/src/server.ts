@@ -68,6 +68,8 @@ export async function startServer(opts: { libvirtUri: string; pollInterval?: num
       LIBVIRT_URI: opts.libvirtUri,
       POLL_INTERVAL: String(opts.pollInterval ?? 1),
       VMPULSE_ADMIN_TOKEN: ADMIN_TOKEN,
+      // Every load client shares the admin token: lift the per-token socket cap (default 20) above them.
+      WS_MAX_SOCKETS_PER_TOKEN: '1000',
       LOG_LEVEL: 'warn',
       ...(opts.nodeOptions ? { NODE_OPTIONS: opts.nodeOptions } : {}),
     },

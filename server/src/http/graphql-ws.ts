@@ -15,6 +15,7 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Config } from '../config.js';
 import type { GraphQLContext } from '../graphql/builder.js';
 import type { Authorize, Principal } from '../lib/auth.js';
+import { AppError } from '../lib/errors.js';
 import type { LimitCounters } from '../lib/limits.js';
 import type { ClientErrorLog } from '../lib/log-throttle.js';
 import type { Logger } from '../lib/logger.js';
@@ -72,7 +73,12 @@ export function attachGraphqlWs(deps: {
       try {
         principal = await authorize(String(ctx.connectionParams?.authorization ?? ''), 'viewer');
       } catch (err) {
-        clientError('ws.unauthenticated', {}, `graphql-ws connection_init refused: ${(err as Error).message}`);
+        if (!(err instanceof AppError)) {
+          log.error({ err }, 'graphql-ws authentication failed');
+          close(ctx.extra, 1011, 'Internal server error');
+          return false;
+        }
+        clientError('ws.unauthenticated', {}, `graphql-ws connection_init refused: ${err.message}`);
         return false; // 4403
       }
       const key = principalKey(principal);
