@@ -27,7 +27,7 @@ beforeAll(async () => {
     {
       LIBVIRT_URI: writeDemoFleet(path.join(dataDir, 'fleet.xml')),
       POLL_INTERVAL: '0.5',
-      WS_INIT_TIMEOUT: '0.5',
+      WS_INIT_TIMEOUT: '1.5',
       WS_MAX_SOCKETS_PER_TOKEN: '3',
       SSE_MAX_STREAMS_PER_TOKEN: '2',
     },
@@ -212,10 +212,11 @@ describe('authentication first', () => {
 
 describe('graphql-ws', () => {
   it('a 100 MiB frame before connection_init is refused from its header (1009); the server keeps answering', async () => {
+    const frame = Buffer.alloc(100 * 1024 * 1024, 0x20);
+    const rssBefore = process.memoryUsage().rss;
     const s = rawSocket(t.url);
     await s.opened;
-    const rssBefore = process.memoryUsage().rss;
-    s.ws.send(Buffer.alloc(100 * 1024 * 1024, 0x20), { compress: false });
+    s.ws.send(frame, { compress: false });
     const { code } = await s.closed;
     expect(code).toBe(1009);
     expect(process.memoryUsage().rss - rssBefore).toBeLessThan(300 * 1024 * 1024); // the client's own buffer, not the server's copy
@@ -236,7 +237,7 @@ describe('graphql-ws', () => {
     const t0 = Date.now();
     const { code, at } = await s.closed;
     expect(code).toBe(4408);
-    expect(at - t0).toBeLessThan(2000);
+    expect(at - t0).toBeLessThan(3000);
     expect((await limitHits())['ws.init_timeout']).toBeGreaterThanOrEqual(1);
   });
 
