@@ -201,6 +201,14 @@ describe('authentication first', () => {
     expect(ok.body.data.__schema.queryType.name).toBe('Query');
   });
 
+  it('GraphiQL, a static page, opens without a token; what it sends needs one', async () => {
+    const page = await t.api('/graphql', { token: null, headers: { accept: 'text/html' } });
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('GraphiQL');
+    const get = await t.api(`/graphql?query=${encodeURIComponent('{ me { name } }')}`, { token: null });
+    expect(get.status).toBe(401);
+  });
+
   it('answers 401 before reading a large body', async () => {
     const body = JSON.stringify({ query: `{ me { name } }`, variables: { pad: 'x'.repeat(5_000_000) } });
     const t0 = Date.now();
