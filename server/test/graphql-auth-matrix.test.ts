@@ -65,12 +65,12 @@ function neededRole(root: GraphQLObjectType, field: GraphQLField<unknown, unknow
 }
 
 /** A value of an input type, from the type alone. */
-function valueOf(type: GraphQLInputType): unknown {
+function sampleOf(type: GraphQLInputType): unknown {
   const t2 = getNullableType(type);
-  if (isListType(t2)) return [valueOf(t2.ofType)];
+  if (isListType(t2)) return [sampleOf(t2.ofType)];
   if (isEnumType(t2)) return t2.getValues()[0]!.value;
   if (isInputObjectType(t2)) {
-    return Object.fromEntries(Object.values(t2.getFields()).filter((f) => isNonNullType(f.type)).map((f) => [f.name, valueOf(f.type)]));
+    return Object.fromEntries(Object.values(t2.getFields()).filter((f) => isNonNullType(f.type)).map((f) => [f.name, sampleOf(f.type)]));
   }
   if (isScalarType(t2)) {
     const byScalar: Record<string, unknown> = { ID: '1', String: 'matrix', Int: 1, Float: 1, Boolean: true, DateTime: '2026-01-01T00:00:00Z', BigInt: '1', JSON: {} };
@@ -83,7 +83,7 @@ function valueOf(type: GraphQLInputType): unknown {
 function operationFor(kind: 'query' | 'mutation' | 'subscription', root: GraphQLObjectType, field: GraphQLField<unknown, unknown>) {
   const given = samples[`${root.name}.${field.name}`] ?? {};
   const args = field.args.filter((a) => isNonNullType(a.type) || a.name in given);
-  const variables = Object.fromEntries(args.map((a) => [a.name, a.name in given ? given[a.name] : valueOf(a.type)]));
+  const variables = Object.fromEntries(args.map((a) => [a.name, a.name in given ? given[a.name] : sampleOf(a.type)]));
   const defs = args.length ? `(${args.map((a) => `$${a.name}: ${String(a.type)}`).join(', ')})` : '';
   const call = args.length ? `(${args.map((a) => `${a.name}: $${a.name}`).join(', ')})` : '';
   const named = getNamedType(field.type);

@@ -14,7 +14,7 @@ export interface GraphQLContext {
 }
 
 /** A client's mistake in its arguments: HTTP 400 with the reason, whatever the Accept header. */
-export const badArguments = (message: string) =>
+const badArguments = (message: string) =>
   new GraphQLError(message, { extensions: { code: 'BAD_REQUEST', http: { status: 400, spec: false } } });
 
 export const builder = new SchemaBuilder<{

@@ -27,14 +27,18 @@ export interface RawSocket {
 
 /** A graphql-transport-ws socket driven by hand: frames and messages exactly as given. */
 export function rawSocket(url: string): RawSocket {
-  const ws = new WebSocket(url.replace('http', 'ws') + '/graphql', 'graphql-transport-ws');
+  const ws = new WebSocket(`${url.replace('http', 'ws')}/graphql`, 'graphql-transport-ws');
   const messages: any[] = [];
   const waiters: { pred: (m: any) => boolean; resolve: (m: any) => void }[] = [];
   ws.on('error', () => {});
   ws.on('message', (data) => {
     const m = JSON.parse(String(data));
     messages.push(m);
-    for (const w of [...waiters]) if (w.pred(m)) (waiters.splice(waiters.indexOf(w), 1), w.resolve(m));
+    for (const w of [...waiters]) {
+      if (!w.pred(m)) continue;
+      waiters.splice(waiters.indexOf(w), 1);
+      w.resolve(m);
+    }
   });
   const closed = new Promise<{ code: number; reason: string; at: number }>((resolve) =>
     ws.on('close', (code, reason) => resolve({ code, reason: String(reason), at: Date.now() })),
@@ -55,7 +59,13 @@ export function rawSocket(url: string): RawSocket {
       if (hit) return Promise.resolve(hit);
       return new Promise((resolve, reject) => {
         const t = setTimeout(() => reject(new Error(`no matching message in ${ms} ms; got ${JSON.stringify(messages).slice(0, 500)}`)), ms);
-        waiters.push({ pred, resolve: (m) => (clearTimeout(t), resolve(m)) });
+        waiters.push({
+          pred,
+          resolve: (m) => {
+            clearTimeout(t);
+            resolve(m);
+          },
+        });
       });
     },
   };
@@ -74,9 +84,8 @@ const readers = new WeakMap<Response, { reader: ReadableStreamDefaultReader<Uint
 
 /** Reads an SSE response until `until` matches the text read by this call (or the stream ends); can be called again. */
 export async function readSse(res: Response, until: (text: string) => boolean, ms = 10_000): Promise<{ text: string; ended: boolean }> {
-  let r = readers.get(res);
-  if (!r) readers.set(res, (r = { reader: res.body!.getReader() }));
-  const state = r;
+  const state = readers.get(res) ?? { reader: res.body!.getReader() };
+  readers.set(res, state);
   let text = '';
   const deadline = Date.now() + ms;
   for (;;) {

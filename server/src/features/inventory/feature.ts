@@ -41,3 +41,5 @@ export const inventory: Feature = {
 
 export type { Host, HostService } from './hosts.js';
 export type { Vm, VmService, VmStateChange } from './vms.js';
+/** The GraphQL types other features extend or return (Vm.latest, Vm.history, MetricSnapshot.state). */
+export { VmRef, VmStateEnum } from './graphql/vm.js';

@@ -13,7 +13,7 @@ const TOUCH_MS = 60_000; // lastUsedAt is written at most once a minute per toke
 /** Token ids are PostgreSQL `integer`s. */
 export const MAX_TOKEN_ID = 2_147_483_647;
 export const TOKEN_NAME_MAX = 100;
-const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
+const CONTROL_CHARS = /\p{Cc}/u;
 
 /** The topic this service publishes (its only publisher): a token was revoked, on any replica. */
 export type TokensTopics = { 'token:revoked': [{ tokenId: number }] };
@@ -130,8 +130,8 @@ export function createTokenService(deps: {
     holdWhileValid(principal: Principal, end: () => void): () => void {
       const id = principal.tokenId;
       if (id === null) return () => {};
-      let ends = streams.get(id);
-      if (!ends) streams.set(id, (ends = new Set()));
+      const ends = streams.get(id) ?? new Set<() => void>();
+      streams.set(id, ends);
       ends.add(end);
       return () => {
         const set = streams.get(id);

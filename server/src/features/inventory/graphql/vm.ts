@@ -14,7 +14,7 @@ const reference = (what: string) =>
   z
     .string()
     .max(255, `${what} is at most 255 characters`)
-    .regex(/^[^\u0000-\u001f\u007f]*$/, `${what} must not contain control characters`);
+    .regex(/^\P{Cc}*$/u, `${what} must not contain control characters`);
 
 export const VmRef = builder.objectRef<Vm>('Vm').implement({
   description: 'A libvirt domain. `id` is stable across restarts.',
@@ -44,7 +44,7 @@ const VmFilter = builder.inputType('VmFilter', {
 });
 
 /** The service's filter from the GraphQL one (absent and null alike mean "any"). */
-export const vmFilterOf = (filter: { host?: string | null; state?: VmState | null; name?: string | null; includeUndefined?: boolean | null } | null | undefined): VmFilterArgs => ({
+const vmFilterOf = (filter: { host?: string | null; state?: VmState | null; name?: string | null; includeUndefined?: boolean | null } | null | undefined): VmFilterArgs => ({
   host: filter?.host ?? undefined,
   state: filter?.state ?? undefined,
   name: filter?.name ?? undefined,

@@ -13,18 +13,18 @@ import {
   type HistoryRange,
 } from '../../../domain/history.js';
 import { builder } from '../../../graphql/builder.js';
-import { VmRef } from '../../inventory/graphql/vm.js';
+import { VmRef } from '../../inventory/feature.js';
 
 // GraphQL enum names cannot start with a digit: each range is named for what it is
 // (LAST_15_MINUTES …, domain/history.ts) and keeps the domain's key ('15m' …) as its value.
-export const HistoryRangeEnum = builder.enumType('HistoryRange', {
+const HistoryRangeEnum = builder.enumType('HistoryRange', {
   description: 'A window ending now (REST and the domain call them 15m, 1h, 6h, 24h, 7d, 30d)',
   values: Object.fromEntries(
     HISTORY_RANGE_NAMES.map((r) => [HISTORY_RANGE_ENUM_NAMES[r], { value: r, description: `the last ${r} (${HISTORY_RANGES[r]} s)` }]),
   ) as Record<string, { value: HistoryRange; description: string }>,
 });
 
-export const HistoryFieldEnum = builder.enumType('HistoryField', {
+const HistoryFieldEnum = builder.enumType('HistoryField', {
   description: 'A stored series: a seed metric (its raw value), a counter\'s per-second rate (`<counter>_rate`), or a percentage (`*_pct`)',
   values: HISTORY_FIELDS,
 });

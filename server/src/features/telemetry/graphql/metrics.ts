@@ -3,9 +3,9 @@ import { COUNTER_METRICS, METRIC_NAMES, METRIC_UNITS, type CounterMetric } from 
 import type { DiskSample, MetricSnapshot, NicSample } from '../../../domain/snapshot.js';
 import type { VmState } from '../../../domain/vm-state.js';
 import { builder } from '../../../graphql/builder.js';
-import { VmRef, VmStateEnum } from '../../inventory/graphql/vm.js';
+import { VmRef, VmStateEnum } from '../../inventory/feature.js';
 
-export const MetricNameEnum = builder.enumType('MetricName', {
+const MetricNameEnum = builder.enumType('MetricName', {
   description: 'The seed metrics (seed 000), named exactly as there',
   values: METRIC_NAMES,
 });

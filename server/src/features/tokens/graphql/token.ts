@@ -48,7 +48,7 @@ builder.mutationFields((t) => ({
           .trim()
           .min(1, 'name must not be empty')
           .max(TOKEN_NAME_MAX, `name is at most ${TOKEN_NAME_MAX} characters`)
-          .regex(/^[^\u0000-\u001f\u007f]*$/, 'name must not contain control characters'),
+          .regex(/^\P{Cc}*$/u, 'name must not contain control characters'),
       }),
       role: t.arg({ type: RoleEnum, required: true }),
     },
