@@ -13,13 +13,6 @@
 // Paths are relative to the repository root, where `pnpm run deps` runs. Test code (test/ folders,
 // *.test.ts) is exempt from the direction rules — a test may build whatever it needs — but not from
 // the cycle rule.
-//
-// TEMPORARY — TODO(issue 7): `pnpm run deps` passes --ignore-known, which ignores exactly the edges
-// listed in .dependency-cruiser-known-violations.json (written by `depcruise-baseline`). It holds one:
-// features/telemetry/graphql/metrics.ts imports features/inventory/graphql/vm.ts (VmRef) instead of
-// going through inventory's feature.ts — a file being rewritten on another branch. Fix: export VmRef
-// from features/inventory/feature.ts and import it from there; then empty the file (`[]`). Any other
-// violation, new or in that same file, fails the check.
 
 /** Test code: test/ folders anywhere and *.test.ts(x). */
 const TEST = '(^|/)test/|\\.test\\.tsx?$';

@@ -9,6 +9,6 @@ import { buildSchema } from '../schema.js';
 describe('schema.graphql', () => {
   it('is the printed schema (run `npm run schema` after changing a type)', () => {
     const committed = readFileSync(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../schema.graphql'), 'utf8');
-    expect(committed).toBe(printSchema(lexicographicSortSchema(buildSchema())) + '\n');
+    expect(committed).toBe(`${printSchema(lexicographicSortSchema(buildSchema()))}\n`);
   });
 });
