@@ -33,7 +33,7 @@ const suites = [
     cmd: 'pnpm',
     args: ['exec', 'vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${path.join(outDir, 'server.json')}`],
     report: path.join(outDir, 'server.json'),
-    count: (r) => ({ passed: r.numPassedTests ?? 0, failed: (r.numFailedTests ?? 0) + (r.numFailedTestSuites ?? 0) - failedSuitesWithFailedTests(r) }),
+    count: (r) => ({ passed: r.numPassedTests ?? 0, failed: (r.numFailedTests ?? 0) + failedFilesWithoutFailedTests(r) }),
   },
   {
     name: 'web (vitest: formatting, fleet sorting, fixed-window series)',
@@ -41,7 +41,7 @@ const suites = [
     cmd: 'pnpm',
     args: ['exec', 'vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${path.join(outDir, 'web.json')}`],
     report: path.join(outDir, 'web.json'),
-    count: (r) => ({ passed: r.numPassedTests ?? 0, failed: (r.numFailedTests ?? 0) + (r.numFailedTestSuites ?? 0) - failedSuitesWithFailedTests(r) }),
+    count: (r) => ({ passed: r.numPassedTests ?? 0, failed: (r.numFailedTests ?? 0) + failedFilesWithoutFailedTests(r) }),
   },
   {
     name: 'e2e (Playwright in Debian Chromium against the built server and SPA; screenshots in test-results/screenshots)',
@@ -53,9 +53,9 @@ const suites = [
   },
 ];
 
-// A suite file that fails to load has no failed tests of its own: count it once as a failure.
-function failedSuitesWithFailedTests(r) {
-  return (r.testResults ?? []).filter((s) => s.status === 'failed' && s.assertionResults?.some((a) => a.status === 'failed')).length;
+// A test file that fails without a failing test (it failed to load, or a hook threw) counts once.
+function failedFilesWithoutFailedTests(r) {
+  return (r.testResults ?? []).filter((s) => s.status === 'failed' && !s.assertionResults?.some((a) => a.status === 'failed')).length;
 }
 
 let passed = 0;

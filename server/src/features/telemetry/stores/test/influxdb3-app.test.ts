@@ -44,7 +44,7 @@ describe('vmpulse with InfluxDB 3', () => {
     const rows = await res.json();
     expect(rows).toHaveLength(3);
     expect(Date.parse(rows[0].timestamp)).toBeGreaterThan(Date.parse(rows[2].timestamp));
-    const q = await t.gql(`query($id: ID!) { vm(id: $id) { history(range: "15m", step: 1, fields: ["cputime_rate"]) { points { timestamp values { field avg } } } } }`, { id: String(vm.id) });
+    const q = await t.gql(`query($id: ID!) { vm(id: $id) { history(input: { range: LAST_15_MINUTES, step: 1, fields: [cputime_rate] }) { points { timestamp values { field avg } } } } }`, { id: String(vm.id) });
     expect(q.body.errors).toBeUndefined();
     const points = q.body.data.vm.history.points;
     expect(points.length).toBeGreaterThanOrEqual(1);
