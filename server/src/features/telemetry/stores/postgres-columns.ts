@@ -1,45 +1,68 @@
-// Column layout of the metric-history tables (prisma/schema.prisma: VmSample, VmSampleMinute,
-// VmSampleHour). Every identifier that reaches SQL text comes from these lists, never from a
-// caller: history fields are checked against them first.
-import { DERIVED_PCT_FIELDS, RATE_FIELDS, type HistoryField } from '../../../domain/history.js';
-import { COUNTER_METRICS, GAUGE_METRICS, METRIC_NAMES } from '../../../domain/metrics.js';
+// What the history tables hold (prisma/schema.prisma: VmSampleBlock, VmMinuteBlock, VmHourBlock),
+// by field. Raw blocks keep every seed metric exactly; rates and percentages are derived from
+// consecutive counters when read (postgres-block.ts). The rollups keep min/avg/max only of the
+// fields the dashboard charts and seed 002's /history names, and the last value of seed 002's
+// byte counters: every other field is answered from raw blocks, within raw retention.
+import { DEFAULT_HISTORY_FIELDS, DERIVED_PCT_FIELDS, RATE_FIELDS, type HistoryField } from '../../../domain/history.js';
+import { COUNTER_METRICS, GAUGE_METRICS, METRIC_NAMES, type MetricName } from '../../../domain/metrics.js';
+import type { MetricSnapshot } from '../../../domain/snapshot.js';
 
-export const RAW_TABLE = '"VmSample"';
-export const MINUTE_TABLE = '"VmSampleMinute"';
-export const HOUR_TABLE = '"VmSampleHour"';
+/** One row per VM per minute (or part of one) of samples, with the minute's rollup entry. */
+export const RAW_TABLE = '"VmSampleBlock"';
+/** One row per VM per hour of 1-minute rollup entries, with the hour's entry. */
+export const MINUTE_TABLE = '"VmMinuteBlock"';
+/** One row per VM per day of 1-hour rollup entries. */
+export const HOUR_TABLE = '"VmHourBlock"';
 
+export const MINUTE_MS = 60_000;
+export const HOUR_MS = 3_600_000;
+export const DAY_MS = 86_400_000;
+export const floorTo = (t: number, unit: number) => Math.floor(t / unit) * unit;
 
-/** Fields the rollups keep as min/avg/max: what charts draw. */
-export const STAT_FIELDS: readonly string[] = [...DERIVED_PCT_FIELDS, ...RATE_FIELDS, ...GAUGE_METRICS];
-/** Counters keep their last value per bucket (a counter's average means little). */
-export const LAST_FIELDS: readonly string[] = COUNTER_METRICS;
+/** Values the collector derives per tick, in the order blocks store their exceptions. */
+export const DERIVED_FIELDS: readonly HistoryField[] = [...RATE_FIELDS, ...DERIVED_PCT_FIELDS];
 
-export const q = (ident: string) => `"${ident}"`;
+/** Rollup fields with min/avg/max: what the dashboard draws, and seed 002's memory_used_mb. */
+export const ROLLUP_STATS: readonly HistoryField[] = [...DEFAULT_HISTORY_FIELDS, 'memrss'];
+/** Rollup counters with their last value per bucket: seed 002's network and disk totals. */
+export const ROLLUP_LAST: readonly MetricName[] = ['net_rxbytes', 'net_txbytes', 'disk_rd_bytes', 'disk_wr_bytes'];
 
-/**
- * How one history field reads from a table: expressions for avg, min and max (double precision).
- * Raw rows carry the value itself; rollup rows their aggregates, or a counter's last value.
- */
-export function fieldExprs(field: HistoryField, tier: 'raw' | 'rollup'): [avg: string, min: string, max: string] {
-  if (tier === 'raw') {
-    const col = `${q(field)}::float8`;
-    return [col, col, col];
-  }
-  if ((LAST_FIELDS as readonly string[]).includes(field)) {
-    const col = `${q(`${field}_last`)}::float8`;
-    return [col, col, col];
-  }
-  return [q(`${field}_avg`), q(`${field}_min`), q(`${field}_max`)];
+export const inRollups = (f: HistoryField) => ROLLUP_STATS.includes(f) || (ROLLUP_LAST as readonly string[]).includes(f);
+export const isGauge = (m: MetricName) => (GAUGE_METRICS as readonly string[]).includes(m);
+
+/** The metrics a field is computed from: the field itself, or the counters behind a rate or %. */
+export function metricsFor(f: HistoryField): MetricName[] {
+  if ((METRIC_NAMES as readonly string[]).includes(f)) return [f as MetricName];
+  if (f.endsWith('_rate')) return [f.slice(0, -'_rate'.length) as MetricName];
+  if (f === 'cpu_pct') return ['cputime'];
+  if (f === 'cpu_user_pct') return ['timeusr'];
+  if (f === 'cpu_system_pct') return ['timesys'];
+  return ['memavailable', 'memusable', 'memrss', 'memactual']; // mem_pct
 }
 
-/** Raw-table columns in insert order, with the PostgreSQL array type each is sent as. */
-export const RAW_COLUMNS: readonly { name: string; type: string }[] = [
-  { name: 'vmId', type: 'int4' },
-  { name: 'ts', type: 'timestamptz' },
-  { name: 'state', type: 'text' },
-  { name: 'cpus', type: 'int4' },
-  { name: 'stale', type: 'bool' },
-  ...METRIC_NAMES.map((name) => ({ name, type: 'int8' })),
-  ...RATE_FIELDS.map((name) => ({ name, type: 'float8' })),
-  ...DERIVED_PCT_FIELDS.map((name) => ({ name, type: 'float8' })),
+// NaN or ±Infinity from a division upstream is "no value", not a number to chart.
+export const finite = (v: number | null | undefined) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+
+type Derived = Pick<MetricSnapshot, 'rates' | 'cpuPct' | 'memPct'>;
+/** How each of DERIVED_FIELDS reads from a snapshot (or from what `derive` returns). */
+export const DERIVED_READERS: readonly ((d: Derived) => number | null)[] = [
+  ...COUNTER_METRICS.map((m) => (d: Derived) => finite(d.rates[m])),
+  (d) => finite(d.cpuPct.total),
+  (d) => finite(d.cpuPct.user),
+  (d) => finite(d.cpuPct.system),
+  (d) => finite(d.memPct),
 ];
+
+/** A snapshot's derived values, in DERIVED_FIELDS order. */
+export const derivedOf = (d: Derived): (number | null)[] => DERIVED_READERS.map((read) => read(d));
+
+/** The field's index in DERIVED_FIELDS, or -1 for a seed metric. */
+export const derivedIndex = (f: HistoryField) => DERIVED_FIELDS.indexOf(f);
+
+/** One field's value from a sample's metrics and derived values (a counter as a float, as charts read it). */
+export function fieldValue(f: HistoryField, metrics: Partial<Record<MetricName, bigint>>, derived: readonly (number | null)[]): number | null {
+  const i = derivedIndex(f);
+  if (i >= 0) return derived[i] ?? null;
+  const v = metrics[f as MetricName];
+  return v === undefined ? null : Number(v);
+}

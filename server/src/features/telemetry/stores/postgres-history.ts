@@ -1,21 +1,32 @@
-// Reading history. The step picks the coarsest table allowed (raw below 60 s, minutes below an
-// hour, hours above), and the range is split at the rollup marks: the part not yet rolled up
-// comes from the finer tables, so the last minutes are there even before their rollup runs.
-// Rows of all parts are bucketed together; averages are weighted by the samples behind each row.
+// Reading history. Answers are what the row-per-sample layout gave once its rollup had caught up:
+// a step under 60 s buckets raw samples; a step of a minute or more buckets 1-minute rollups
+// (closed minutes) plus the raw samples of the open minute; a step of an hour or more buckets
+// 1-hour rollups (closed hours), then minutes, then raw. Averages are weighted by the samples
+// behind each rollup, as `sum(avg * samples) / sum(samples)` did.
+//
+// Where a rollup comes from is a separate matter: the stored tiers hold only the rollup fields
+// (postgres-columns.ts) and only up to their marks; everything else is summarised from raw blocks
+// here, with the same arithmetic the roller uses, so it does not show in the answer.
 import type { Pool } from 'pg';
-import { badRequest } from '../../../lib/errors.js';
 import { isHistoryField, type HistoryField, type HistoryPoint } from '../../../domain/history.js';
+import { COUNTER_METRICS } from '../../../domain/metrics.js';
+import { badRequest } from '../../../lib/errors.js';
+import { readBlockFields } from './postgres-block.js';
+import { DAY_MS, HOUR_MS, HOUR_TABLE, MINUTE_MS, MINUTE_TABLE, RAW_TABLE, ROLLUP_LAST, ROLLUP_STATS, floorTo, inRollups } from './postgres-columns.js';
+import { EntryBuilder, decodeEntries, mergeEntries, promote, type Entry } from './postgres-entries.js';
+import { CLOSE_GRACE_MS, type Marks } from './postgres-rollup.js';
 import type { HistoryQuery } from './store.js';
-import { HOUR_TABLE, MINUTE_TABLE, RAW_TABLE, fieldExprs, q } from './postgres-columns.js';
-import type { Marks } from './postgres-rollup.js';
 
 /** A guard against accidental full scans; the service asks for far fewer points. */
 export const MAX_BUCKETS = 100_000;
 export const MAX_LATEST = 10_000;
 
+/** A VM's blocks not yet in PostgreSQL (the open one, those waiting for their INSERT): first ts and bytes. */
+export type UnwrittenBlocks = (vmId: number) => { ts: number; data: Uint8Array }[];
+
+type Level = 'raw' | 'minute' | 'hour';
 interface Segment {
-  table: string;
-  tier: 'raw' | 'rollup';
+  level: Level;
   from: number;
   to: number;
 }
@@ -27,77 +38,279 @@ function checkFields(fields: readonly string[]): HistoryField[] {
   return [...new Set(fields)] as HistoryField[];
 }
 
-export function planSegments(from: number, to: number, stepSec: number, marks: Marks | null): Segment[] {
+/** Which rollup level answers which part of [from, to), as of `now`. */
+export function planSegments(from: number, to: number, stepSec: number, now: number): Segment[] {
   const clamp = (t: number) => Math.min(Math.max(t, from), to);
-  // Without marks (database unreachable at start) everything is still in raw as far as we know.
-  const minuteMark = clamp(marks?.minute ?? from);
-  const hourMark = Math.min(clamp(marks?.hour ?? from), minuteMark);
-  const raw = { table: RAW_TABLE, tier: 'raw' as const };
-  const minute = { table: MINUTE_TABLE, tier: 'rollup' as const };
-  const hour = { table: HOUR_TABLE, tier: 'rollup' as const };
+  // The marks the row-per-sample roller had right after a run: closed minutes, closed hours.
+  const closedMinutes = floorTo(now - CLOSE_GRACE_MS, MINUTE_MS);
+  const minuteMark = clamp(closedMinutes);
+  const hourMark = Math.min(clamp(floorTo(closedMinutes, HOUR_MS)), minuteMark);
   let parts: Segment[];
   if (stepSec >= 3600) {
     parts = [
-      { ...hour, from, to: hourMark },
-      { ...minute, from: hourMark, to: minuteMark },
-      { ...raw, from: minuteMark, to },
+      { level: 'hour', from, to: hourMark },
+      { level: 'minute', from: hourMark, to: minuteMark },
+      { level: 'raw', from: minuteMark, to },
     ];
   } else if (stepSec >= 60) {
     parts = [
-      { ...minute, from, to: minuteMark },
-      { ...raw, from: minuteMark, to },
+      { level: 'minute', from, to: minuteMark },
+      { level: 'raw', from: minuteMark, to },
     ];
-  } else parts = [{ ...raw, from, to }];
+  } else parts = [{ level: 'raw', from, to }];
   return parts.filter((p) => p.to > p.from);
 }
 
-export async function queryHistory(pool: Pool, hq: HistoryQuery, marks: Marks | null): Promise<HistoryPoint[]> {
+/** Raw blocks of a VM that may hold samples in [from, to): from PostgreSQL and from memory. */
+export async function rawBlocks(pool: Pool, unwritten: UnwrittenBlocks, vmId: number, from: number, to: number) {
+  const lo = floorTo(from, MINUTE_MS); // every sample of a block lies in its first sample's minute
+  const inMemory = unwritten(vmId).filter((b) => b.ts >= lo && b.ts < to); // taken before the query: see dedupe below
+  const { rows } = await pool.query<{ ts: Date; data: Buffer }>(
+    `SELECT "ts", "data" FROM ${RAW_TABLE} WHERE "vmId" = $1 AND "ts" >= $2 AND "ts" < $3 ORDER BY "ts"`,
+    [vmId, new Date(lo), new Date(to)],
+  );
+  const stored = new Set(rows.map((r) => r.ts.getTime()));
+  // A block written between the snapshot and the query is in both; keep one.
+  return [...rows.map((r) => ({ ts: r.ts.getTime(), data: r.data as Uint8Array })), ...inMemory.filter((b) => !stored.has(b.ts))];
+}
+
+/** Entries of a rollup tier's rows overlapping [from, to) (rows start at `span` boundaries). */
+async function tierEntries(pool: Pool, table: string, span: number, vmId: number, from: number, to: number, want: Want): Promise<Entry[]> {
+  if (to <= from) return [];
+  const { rows } = await pool.query<{ data: Buffer }>(
+    `SELECT "data" FROM ${table} WHERE "vmId" = $1 AND "ts" >= $2 AND "ts" < $3 ORDER BY "ts"`,
+    [vmId, new Date(floorTo(from, span)), new Date(to)],
+  );
+  return rows.flatMap((r) => decodeEntries(r.data, want)).filter((e) => e.ts >= from && e.ts < to);
+}
+
+interface Want {
+  stats: ReadonlySet<number>;
+  last: ReadonlySet<number>;
+}
+
+/**
+ * Fields summarised together: `stat` ones get min/avg/max per bucket, `last` ones (counters) their
+ * last value. `stored` says how far the stored tiers hold them (nowhere, for fields not in rollups).
+ */
+interface Group {
+  stat: number[];
+  last: number[];
+  stored: Marks;
+}
+
+export async function queryHistory(pool: Pool, hq: HistoryQuery, marks: Marks | null, unwritten: UnwrittenBlocks, now = Date.now()): Promise<HistoryPoint[]> {
   const fields = checkFields(hq.fields);
   const from = hq.from.getTime();
   const to = hq.to.getTime();
   if (!Number.isFinite(from) || !Number.isFinite(to) || !(from < to)) throw badRequest('history needs from < to');
   if (!Number.isInteger(hq.stepSec) || hq.stepSec < 1) throw badRequest('step must be a whole number of seconds ≥ 1');
   if ((to - from) / 1000 / hq.stepSec > MAX_BUCKETS) throw badRequest(`more than ${MAX_BUCKETS} buckets: use a larger step`);
-
-  const segments = planSegments(from, to, hq.stepSec, marks);
+  const segments = planSegments(from, to, hq.stepSec, now);
   if (!segments.length) return [];
-  const values: unknown[] = [hq.vmId, hq.stepSec];
-  const selects = segments.map((s) => {
-    values.push(new Date(s.from), new Date(s.to));
-    const lo = values.length - 1;
-    const cols = fields.flatMap((f, i) => {
-      const [avg, min, max] = fieldExprs(f, s.tier);
-      return [`${avg} AS a${i}`, `${min} AS l${i}`, `${max} AS h${i}`];
-    });
-    const n = s.tier === 'raw' ? '1' : '"samples"';
-    return `SELECT "ts", ${n} AS n, ${cols.join(', ')} FROM ${s.table} WHERE "vmId" = $1 AND "ts" >= $${lo} AND "ts" < $${lo + 1}`;
+
+  const isCounter = (f: HistoryField) => (COUNTER_METRICS as readonly string[]).includes(f);
+  const nothingStored: Marks = { minute: -Infinity, hour: -Infinity };
+  const groups: Group[] = [true, false]
+    .map((rolled) => {
+      const idx = fields.map((f, k) => [f, k] as const).filter(([f]) => inRollups(f) === rolled);
+      return {
+        stat: idx.filter(([f]) => !isCounter(f)).map(([, k]) => k),
+        last: idx.filter(([f]) => isCounter(f)).map(([, k]) => k),
+        stored: rolled && marks ? marks : nothingStored,
+      };
+    })
+    .filter((g) => g.stat.length + g.last.length > 0);
+
+  // ---- fetch: raw blocks, minute-tier and hour-tier rows, each over the range some part needs
+  const ceil = (t: number, unit: number) => Math.ceil(t / unit) * unit;
+  let rawFrom = Infinity;
+  let rawTo = -Infinity;
+  let minuteFrom = Infinity;
+  let minuteTo = -Infinity;
+  let hourFrom = Infinity;
+  let hourTo = -Infinity;
+  for (const s of segments) {
+    if (s.level === 'raw') {
+      rawFrom = Math.min(rawFrom, s.from);
+      rawTo = Math.max(rawTo, s.to);
+      continue;
+    }
+    const unit = s.level === 'hour' ? HOUR_MS : MINUTE_MS;
+    for (const g of groups) {
+      const hourStored = s.level === 'hour' ? Math.min(g.stored.hour, s.to) : s.from;
+      if (s.level === 'hour' && hourStored > s.from) {
+        hourFrom = Math.min(hourFrom, s.from);
+        hourTo = Math.max(hourTo, hourStored);
+      }
+      const a = Math.max(s.from, hourStored);
+      const minuteStored = Math.min(g.stored.minute, ceil(s.to, unit));
+      if (minuteStored > a) {
+        minuteFrom = Math.min(minuteFrom, a);
+        minuteTo = Math.max(minuteTo, minuteStored);
+      }
+      if (ceil(s.to, unit) > Math.max(a, g.stored.minute)) {
+        rawFrom = Math.min(rawFrom, Math.max(a, g.stored.minute));
+        rawTo = Math.max(rawTo, ceil(s.to, unit));
+      }
+    }
+  }
+  const rollupWant: Want = {
+    stats: new Set(fields.map((f) => ROLLUP_STATS.indexOf(f)).filter((i) => i >= 0)),
+    last: new Set(fields.map((f) => (ROLLUP_LAST as readonly string[]).indexOf(f)).filter((i) => i >= 0)),
+  };
+  const [blocks, minuteRows, hourRows] = await Promise.all([
+    rawTo > rawFrom ? rawBlocks(pool, unwritten, hq.vmId, rawFrom, rawTo) : [],
+    tierEntries(pool, MINUTE_TABLE, HOUR_MS, hq.vmId, minuteFrom, minuteTo, rollupWant),
+    tierEntries(pool, HOUR_TABLE, DAY_MS, hq.vmId, hourFrom, hourTo, rollupWant),
+  ]);
+
+  // ---- raw samples, in time order, every asked field
+  const samples: { ts: number; values: (number | null)[] }[] = [];
+  for (const b of blocks) {
+    const { ts, values } = readBlockFields(b.data, fields);
+    ts.forEach((t, i) => samples.push({ ts: t, values: values.map((col) => col[i]!) }));
+  }
+  samples.sort((a, b) => a.ts - b.ts);
+  const samplesIn = (a: number, b: number) => {
+    let lo = 0;
+    let hi = samples.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (samples[mid]!.ts < a) lo = mid + 1;
+      else hi = mid;
+    }
+    const out = [];
+    for (let i = lo; i < samples.length && samples[i]!.ts < b; i++) out.push(samples[i]!);
+    return out;
+  };
+
+  // ---- rollup entries of a group: stored where the tiers hold them, summarised here elsewhere
+  const fromStored = (e: Entry, g: Group): Entry => ({
+    ts: e.ts,
+    n: e.n,
+    stats: g.stat.map((k) => e.stats[ROLLUP_STATS.indexOf(fields[k]!)] ?? null),
+    last: g.last.map((k) => e.last[(ROLLUP_LAST as readonly string[]).indexOf(fields[k]!)] ?? null),
   });
-  const aggs = fields.map(
-    (_, i) => `sum(a${i} * n) / nullif(sum(n) FILTER (WHERE a${i} IS NOT NULL), 0) AS a${i}, min(l${i}) AS l${i}, max(h${i}) AS h${i}`,
-  );
-  const text =
-    `SELECT (floor(extract(epoch FROM "ts") / $2) * $2)::float8 AS b, ${aggs.join(', ')}\n` +
-    `FROM (${selects.join('\nUNION ALL\n')}) s GROUP BY b ORDER BY b`;
-  const { rows } = await pool.query<Record<string, number | null>>(text, values);
-  return rows.map((r) => {
-    const point: HistoryPoint = { ts: new Date((r.b as number) * 1000), values: {} };
-    fields.forEach((f, i) => {
-      const avg = r[`a${i}`];
-      if (avg != null) point.values[f] = { avg, min: r[`l${i}`] ?? avg, max: r[`h${i}`] ?? avg };
+  const minuteEntries = (g: Group, a: number, b: number): Entry[] => {
+    const out = minuteRows.filter((e) => e.ts >= a && e.ts < Math.min(b, g.stored.minute)).map((e) => fromStored(e, g));
+    let builder = null as EntryBuilder | null;
+    for (const s of samplesIn(ceil(Math.max(a, g.stored.minute), MINUTE_MS), ceil(b, MINUTE_MS))) {
+      const m = floorTo(s.ts, MINUTE_MS);
+      if (builder?.ts !== m) {
+        if (builder) out.push(promote(builder.finish()));
+        builder = new EntryBuilder(m, g.stat.length, g.last.length);
+      }
+      builder.add(g.stat.map((k) => s.values[k]!), g.last.map((k) => s.values[k]!));
+    }
+    if (builder) out.push(promote(builder.finish()));
+    return out;
+  };
+  const hourEntries = (g: Group, a: number, b: number): Entry[] => {
+    const out = hourRows.filter((e) => e.ts >= a && e.ts < Math.min(b, g.stored.hour)).map((e) => fromStored(e, g));
+    const start = ceil(Math.max(a, g.stored.hour), HOUR_MS);
+    const byHour = new Map<number, Entry[]>();
+    for (const e of minuteEntries(g, start, ceil(b, HOUR_MS))) {
+      const h = floorTo(e.ts, HOUR_MS);
+      byHour.set(h, [...(byHour.get(h) ?? []), e]);
+    }
+    for (const [h, mins] of byHour) if (h < b) out.push(promote(mergeEntries(h, mins)));
+    return out;
+  };
+
+  // ---- buckets
+  const stepMs = hq.stepSec * 1000;
+  const buckets = new Map<number, { aw: number[]; w: number[]; min: number[]; max: number[] }>();
+  const bucket = (ts: number) => {
+    const b = ts - (((ts % stepMs) + stepMs) % stepMs);
+    let acc = buckets.get(b);
+    if (!acc) {
+      acc = { aw: fields.map(() => 0), w: fields.map(() => 0), min: fields.map(() => Infinity), max: fields.map(() => -Infinity) };
+      buckets.set(b, acc);
+    }
+    return acc;
+  };
+  const add = (acc: ReturnType<typeof bucket>, k: number, avg: number, w: number, min: number, max: number) => {
+    acc.aw[k]! += avg * w;
+    acc.w[k]! += w;
+    if (min < acc.min[k]!) acc.min[k] = min;
+    if (max > acc.max[k]!) acc.max[k] = max;
+  };
+  for (const s of segments) {
+    if (s.level === 'raw') {
+      for (const { ts, values } of samplesIn(s.from, s.to)) {
+        const acc = bucket(ts);
+        values.forEach((v, k) => v !== null && add(acc, k, v, 1, v, v));
+      }
+      continue;
+    }
+    for (const g of groups) {
+      for (const e of (s.level === 'hour' ? hourEntries : minuteEntries)(g, s.from, s.to)) {
+        const acc = bucket(e.ts);
+        g.stat.forEach((k, i) => {
+          const st = e.stats[i];
+          if (st) add(acc, k, st.avg, st.w, st.min, st.max);
+        });
+        g.last.forEach((k, i) => {
+          const v = e.last[i];
+          if (v !== null && v !== undefined) add(acc, k, Number(v), e.n, Number(v), Number(v));
+        });
+      }
+    }
+  }
+
+  return [...buckets.entries()]
+    .sort(([a], [b]) => a - b)
+    .map(([b, acc]) => {
+      const point: HistoryPoint = { ts: new Date(b), values: {} };
+      fields.forEach((f, k) => {
+        if (acc.w[k]! > 0) point.values[f] = { avg: acc.aw[k]! / acc.w[k]!, min: acc.min[k]!, max: acc.max[k]! };
+      });
+      return point;
     });
-    return point;
-  });
 }
 
-export async function queryLatest(pool: Pool, vmId: number, field: HistoryField, limit: number, since: Date) {
+/** Raw values of one field, newest first (seed 002's /history). */
+export async function queryLatest(pool: Pool, unwritten: UnwrittenBlocks, vmId: number, field: HistoryField, limit: number, since: Date) {
   checkFields([field]);
   const n = Math.min(Math.max(Math.trunc(limit) || 0, 1), MAX_LATEST);
-  const col = q(field);
-  const { rows } = await pool.query<{ ts: Date; v: number }>(
-    `SELECT "ts", ${col}::float8 AS v FROM ${RAW_TABLE}
-     WHERE "vmId" = $1 AND "ts" >= $2 AND ${col} IS NOT NULL
-     ORDER BY "ts" DESC LIMIT $3`,
-    [vmId, since, n],
-  );
-  return rows.map((r) => ({ ts: r.ts, value: r.v }));
+  const lo = floorTo(since.getTime(), MINUTE_MS);
+  const found: { ts: number; value: number }[] = [];
+  const take = (data: Uint8Array) => {
+    const { ts, values } = readBlockFields(data, [field]);
+    ts.forEach((t, i) => {
+      const v = values[0]![i];
+      if (t >= since.getTime() && v !== null && v !== undefined) found.push({ ts: t, value: v });
+    });
+  };
+  const inMemory = unwritten(vmId);
+  let before = Infinity;
+  const seen = new Set<number>();
+  // Pages of blocks, newest first, until there are enough values; then the rest of the oldest
+  // page's minute, since blocks of one minute may interleave (a restart inside a minute).
+  for (;;) {
+    const { rows } = await pool.query<{ ts: Date; data: Buffer }>(
+      `SELECT "ts", "data" FROM ${RAW_TABLE} WHERE "vmId" = $1 AND "ts" >= $2 AND "ts" < $3 ORDER BY "ts" DESC LIMIT 64`,
+      [vmId, new Date(lo), before === Infinity ? 'infinity' : new Date(before)],
+    );
+    for (const r of rows) {
+      seen.add(r.ts.getTime());
+      take(r.data);
+    }
+    if (rows.length < 64) break;
+    before = rows.at(-1)!.ts.getTime();
+    if (found.length >= n) {
+      const rest = await pool.query<{ ts: Date; data: Buffer }>(
+        `SELECT "ts", "data" FROM ${RAW_TABLE} WHERE "vmId" = $1 AND "ts" >= $2 AND "ts" < $3`,
+        [vmId, new Date(Math.max(lo, floorTo(before, MINUTE_MS))), new Date(before)],
+      );
+      for (const r of rest.rows) seen.add(r.ts.getTime()), take(r.data);
+      break;
+    }
+  }
+  for (const b of inMemory) if (!seen.has(b.ts) && b.ts >= lo) take(b.data);
+  return found
+    .sort((a, b) => b.ts - a.ts)
+    .slice(0, n)
+    .map((r) => ({ ts: new Date(r.ts), value: r.value }));
 }

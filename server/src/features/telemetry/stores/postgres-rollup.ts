@@ -1,15 +1,21 @@
-// Rollups (raw → 1 minute → 1 hour) and retention. Incremental: each table has a mark, the
-// first bucket not yet rolled up; a rollup aggregates [mark, last closed bucket) and moves the
-// mark. Re-running a window is harmless (INSERT … ON CONFLICT DO UPDATE recomputes the same
-// rows), which is also how late rows (written after an outage) get folded in: writing them moves
-// the marks back. History reads rollups below the marks and raw rows above them, so nothing
-// written is ever invisible between a write and the next rollup.
+// Rollups (raw → 1 minute → 1 hour) and retention. Each tier is filled from the summaries of the
+// tier below: a raw block carries its minute's entry, a minute-tier row its hour's, so the roller
+// reads those small summaries and never decodes a sample.
+//
+// Incremental, with a mark per tier: everything before `marks.minute` (an hour boundary) is in
+// the minute tier, everything before `marks.hour` (a day boundary) in the hour tier. A rollup
+// rolls [mark, last closed hour / day) and moves the mark. Re-running a window is harmless (rows
+// are recomputed from what is below and replace themselves), which is also how late blocks
+// (written after an outage) get folded in: writing them moves the marks back. A re-roll replaces
+// the buckets it has data for and keeps the others, so raw or minutes already past retention
+// never erase what was rolled from them. History reads the tiers below their marks and
+// summarises the rest itself (postgres-history.ts), so nothing written is ever invisible.
 import type { Pool } from 'pg';
-import { HOUR_TABLE, LAST_FIELDS, MINUTE_TABLE, RAW_TABLE, STAT_FIELDS, q } from './postgres-columns.js';
+import { yieldToEventLoop } from '../../../lib/yield.js';
+import { DAY_MS, HOUR_MS, HOUR_TABLE, MINUTE_MS, MINUTE_TABLE, RAW_TABLE, floorTo } from './postgres-columns.js';
+import { decodeEntries, encodeEntries, mergeEntries, promote, type Entry } from './postgres-entries.js';
+import { buildBlockInsert, type BlockRow } from './postgres-write.js';
 
-export const MINUTE_MS = 60_000;
-export const HOUR_MS = 3_600_000;
-const DAY_MS = 86_400_000;
 /** A minute counts as closed this long after its end: the tick stamped 59.9 s may still be in flight. */
 export const CLOSE_GRACE_MS = 5_000;
 
@@ -20,75 +26,96 @@ export interface Retention {
 }
 export const DEFAULT_RETENTION: Retention = { rawHours: 24, minuteDays: 7, hourDays: 400 };
 
-/** ms since the epoch; everything before `minute` is in the minute table, before `hour` in the hour table. */
+/** ms since the epoch; everything before `minute` is in the minute tier, before `hour` in the hour tier. */
 export interface Marks {
   minute: number;
   hour: number;
 }
 
 export interface RollupResult {
+  /** VM-minutes written to the minute tier */
   minuteRows: number;
+  /** VM-hours written to the hour tier */
   hourRows: number;
   ms: number;
 }
 export interface RetentionResult {
+  /** rows (blocks) deleted per tier */
   raw: number;
   minute: number;
   hour: number;
   ms: number;
 }
 
-export const floorTo = (t: number, unit: number) => Math.floor(t / unit) * unit;
+interface Tier {
+  below: string;
+  table: string;
+  /** a row spans this much, rolled in one go */
+  span: number;
+}
+const MINUTE_TIER: Tier = { below: RAW_TABLE, table: MINUTE_TABLE, span: HOUR_MS };
+const HOUR_TIER: Tier = { below: MINUTE_TABLE, table: HOUR_TABLE, span: DAY_MS };
 
-const statCols = STAT_FIELDS.flatMap((f) => [`${f}_avg`, `${f}_min`, `${f}_max`]);
-const lastCols = LAST_FIELDS.map((f) => `${f}_last`);
-const rollupCols = ['vmId', 'ts', 'samples', ...statCols, ...lastCols];
-const upsert = (table: string, select: string) =>
-  `INSERT INTO ${table} (${rollupCols.map(q).join(', ')})\n${select}\n` +
-  `ON CONFLICT ("vmId", "ts") DO UPDATE SET ${rollupCols.slice(2).map((c) => `${q(c)} = EXCLUDED.${q(c)}`).join(', ')}`;
-// The counter's value at the end of the bucket; max() would be wrong across a VM restart.
-const lastOf = (col: string) => `(array_agg(${q(col)} ORDER BY "ts" DESC) FILTER (WHERE ${q(col)} IS NOT NULL))[1]`;
+/** Rolls [from, to) (span boundaries) of the tier below into `tier`; returns the entries written. */
+async function rollTier(pool: Pool, tier: Tier, from: number, to: number): Promise<number> {
+  let written = 0;
+  for (let start = from; start < to; start += tier.span) {
+    const { rows } = await pool.query<{ vmId: number; summary: Buffer }>(
+      `SELECT "vmId", "summary" FROM ${tier.below} WHERE "ts" >= $1 AND "ts" < $2 ORDER BY "vmId", "ts"`,
+      [new Date(start), new Date(start + tier.span)],
+    );
+    if (!rows.length) continue;
+    // Summaries are entries of this tier's buckets; several per bucket when a restart split a block.
+    const fresh = new Map<number, Map<number, Entry[]>>();
+    for (const r of rows) {
+      const e = decodeEntries(r.summary)[0]!;
+      const perVm = fresh.get(r.vmId) ?? fresh.set(r.vmId, new Map()).get(r.vmId)!;
+      perVm.set(e.ts, [...(perVm.get(e.ts) ?? []), e]);
+    }
+    const vmIds = [...fresh.keys()];
+    const existing = new Map<number, Entry[]>();
+    const old = await pool.query<{ vmId: number; data: Buffer }>(
+      `SELECT "vmId", "data" FROM ${tier.table} WHERE "ts" = $1 AND "vmId" = ANY($2::int4[])`,
+      [new Date(start), vmIds],
+    );
+    for (const r of old.rows) existing.set(r.vmId, decodeEntries(r.data));
+    const out: BlockRow[] = [];
+    for (const [vmId, buckets] of fresh) {
+      const entries = new Map((existing.get(vmId) ?? []).map((e) => [e.ts, e]));
+      for (const [ts, parts] of buckets) entries.set(ts, promote(mergeEntries(ts, parts)));
+      written += buckets.size;
+      const all = [...entries.values()].sort((a, b) => a.ts - b.ts);
+      const samples = all.reduce((n, e) => n + e.n, 0);
+      out.push({ vmId, ts: start, samples, data: encodeEntries(all), summary: encodeEntries([mergeEntries(start, all)]) });
+    }
+    await pool.query(buildBlockInsert(tier.table, out, 'replace'));
+    await yieldToEventLoop();
+  }
+  return written;
+}
 
-// date_trunc with an explicit zone: buckets must not depend on the session's TimeZone.
-const MINUTE_SQL = upsert(
-  MINUTE_TABLE,
-  `SELECT "vmId", date_trunc('minute', "ts", 'UTC'), count(*)::int4,\n  ` +
-    STAT_FIELDS.map((f) => `avg(${q(f)}::float8), min(${q(f)}::float8), max(${q(f)}::float8)`).join(',\n  ') +
-    ',\n  ' +
-    LAST_FIELDS.map(lastOf).join(',\n  ') +
-    `\nFROM ${RAW_TABLE} WHERE "ts" >= $1 AND "ts" < $2 GROUP BY 1, 2`,
-);
-
-// Minute averages are weighted by their sample counts so an hour's average is the samples' average.
-const HOUR_SQL = upsert(
-  HOUR_TABLE,
-  `SELECT "vmId", date_trunc('hour', "ts", 'UTC'), sum("samples")::int4,\n  ` +
-    STAT_FIELDS.map((f) => {
-      const [a, lo, hi] = [q(`${f}_avg`), q(`${f}_min`), q(`${f}_max`)];
-      return `sum(${a} * "samples") / nullif(sum("samples") FILTER (WHERE ${a} IS NOT NULL), 0), min(${lo}), max(${hi})`;
-    }).join(',\n  ') +
-    ',\n  ' +
-    lastCols.map(lastOf).join(',\n  ') +
-    `\nFROM ${MINUTE_TABLE} WHERE "ts" >= $1 AND "ts" < $2 GROUP BY 1, 2`,
-);
-
-/** Marks from what is already rolled up; with empty tables, from where retention would start. */
-export async function loadMarks(pool: Pool, now: number, retention: Retention): Promise<Marks> {
+/** Marks from what is already rolled up; with empty tiers, from where retention would start. */
+export async function loadMarks(pool: Pool, now: number): Promise<Marks> {
   const { rows } = await pool.query<{ m: Date | null; h: Date | null }>(
     `SELECT (SELECT max("ts") FROM ${MINUTE_TABLE}) AS m, (SELECT max("ts") FROM ${HOUR_TABLE}) AS h`,
   );
-  const minute = rows[0]?.m ? rows[0].m.getTime() + MINUTE_MS : floorTo(now - retention.rawHours * HOUR_MS, MINUTE_MS);
-  const hour = rows[0]?.h ? rows[0].h.getTime() + HOUR_MS : floorTo(now - retention.minuteDays * DAY_MS, HOUR_MS);
-  return { minute, hour: Math.min(hour, floorTo(minute, HOUR_MS)) };
+  // The newest row's span is rolled again: cheap, and it completes a row that a conversion of
+  // the old tables (or a crash between two windows) may have left short. An empty tier starts
+  // where the tier below does (a first start: one scan of a table that is young).
+  const start = async (table: string) =>
+    (await pool.query<{ t: Date | null }>(`SELECT min("ts") AS t FROM ${table}`)).rows[0]?.t?.getTime() ?? now;
+  const minute = rows[0]?.m ? rows[0].m.getTime() : floorTo(await start(RAW_TABLE), HOUR_MS);
+  const hour = rows[0]?.h ? rows[0].h.getTime() : floorTo(rows[0]?.m ? await start(MINUTE_TABLE) : minute, DAY_MS);
+  return { minute, hour: Math.min(hour, floorTo(minute, DAY_MS)) };
 }
 
 /**
  * The incremental roller. `noteWritten` must see the earliest ts of every successful write, so
- * that rows landing below a mark (late or buffered) send that mark back.
+ * that blocks landing below a mark (late or buffered) send that mark back.
  */
 export function createRoller(pool: Pool) {
   let marks: Marks | null = null;
-  // Set while a rollup runs: a late row inside the window being rolled may miss its snapshot.
+  // Set while a rollup runs: a late block inside the window being rolled may miss its snapshot.
   let rolling: { minuteEnd: number; lateFrom: number } | null = null;
 
   return {
@@ -102,31 +129,28 @@ export function createRoller(pool: Pool) {
       if (!marks || !Number.isFinite(earliestMs)) return;
       const limit = rolling ? Math.max(rolling.minuteEnd, marks.minute) : marks.minute;
       if (earliestMs >= limit) return;
-      const m = floorTo(earliestMs, MINUTE_MS);
+      const m = floorTo(earliestMs, HOUR_MS);
       if (rolling) rolling.lateFrom = Math.min(rolling.lateFrom, m);
-      marks = { minute: Math.min(marks.minute, m), hour: Math.min(marks.hour, floorTo(m, HOUR_MS)) };
+      marks = { minute: Math.min(marks.minute, m), hour: Math.min(marks.hour, floorTo(m, DAY_MS)) };
     },
-    async rollup(now: number): Promise<RollupResult> {
+    /** Rolls closed hours up to `now`, but none that still has samples outside PostgreSQL (`unwrittenFrom`). */
+    async rollup(now: number, unwrittenFrom = Infinity): Promise<RollupResult> {
       if (!marks) throw new Error('rollup marks not loaded');
       const t0 = performance.now();
-      const minuteEnd = floorTo(now - CLOSE_GRACE_MS, MINUTE_MS);
+      const minuteEnd = floorTo(Math.min(now - CLOSE_GRACE_MS, unwrittenFrom), HOUR_MS);
       rolling = { minuteEnd, lateFrom: Infinity };
       let minuteRows = 0;
       let hourRows = 0;
       try {
         const minuteStart = marks.minute;
-        if (minuteEnd > minuteStart) {
-          minuteRows = (await pool.query(MINUTE_SQL, [new Date(minuteStart), new Date(minuteEnd)])).rowCount ?? 0;
-        }
+        if (minuteEnd > minuteStart) minuteRows = await rollTier(pool, MINUTE_TIER, minuteStart, minuteEnd);
         const rolledTo = Math.max(minuteEnd, minuteStart);
-        const hourEnd = floorTo(Math.min(rolledTo, rolling.lateFrom), HOUR_MS);
+        const hourEnd = floorTo(Math.min(rolledTo, rolling.lateFrom), DAY_MS);
         const hourStart = Math.min(marks.hour, hourEnd);
-        if (hourEnd > hourStart) {
-          hourRows = (await pool.query(HOUR_SQL, [new Date(hourStart), new Date(hourEnd)])).rowCount ?? 0;
-        }
+        if (hourEnd > hourStart) hourRows = await rollTier(pool, HOUR_TIER, hourStart, hourEnd);
         // marks may have been moved back meanwhile by noteWritten: the earlier of the two wins.
         const minute = Math.min(rolledTo, rolling.lateFrom, marks.minute < minuteStart ? marks.minute : Infinity);
-        marks = { minute, hour: Math.min(Math.max(hourEnd, hourStart), floorTo(minute, HOUR_MS)) };
+        marks = { minute, hour: Math.min(Math.max(hourEnd, hourStart), floorTo(minute, DAY_MS)) };
       } finally {
         rolling = null;
       }
@@ -136,14 +160,15 @@ export function createRoller(pool: Pool) {
 }
 
 /**
- * Deletes what is past retention, but never rows not yet rolled up (the raw cut stops at the
- * minute mark, the minute cut at the hour mark), so a rollup that fell behind loses nothing.
+ * Deletes what is past retention, a row only once all of it is (a block holds up to a minute, a
+ * minute-tier row an hour, an hour-tier row a day), and never rows not yet rolled up (the raw cut
+ * stops at the minute mark, the minute cut at the hour mark), so a rollup that fell behind loses nothing.
  */
 export async function applyRetention(pool: Pool, now: number, retention: Retention, marks: Marks): Promise<RetentionResult> {
   const t0 = performance.now();
-  const rawCut = Math.min(now - retention.rawHours * HOUR_MS, marks.minute);
-  const minuteCut = Math.min(now - retention.minuteDays * DAY_MS, marks.hour);
-  const hourCut = now - retention.hourDays * DAY_MS;
+  const rawCut = floorTo(Math.min(now - retention.rawHours * HOUR_MS, marks.minute), MINUTE_MS);
+  const minuteCut = floorTo(Math.min(now - retention.minuteDays * DAY_MS, marks.hour), HOUR_MS);
+  const hourCut = floorTo(now - retention.hourDays * DAY_MS, DAY_MS);
   const del = async (table: string, cut: number) =>
     (await pool.query(`DELETE FROM ${table} WHERE "ts" < $1`, [new Date(cut)])).rowCount ?? 0;
   const raw = await del(RAW_TABLE, rawCut);

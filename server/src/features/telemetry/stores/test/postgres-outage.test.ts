@@ -4,7 +4,7 @@
 import net from 'node:net';
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import { createPostgresStore } from '../postgres.js';
-import { log, snap, startPostgres, truncateAll } from './postgres-fixtures.js';
+import { MIN, cpuPctOf, floorTo, log, snap, startPostgres, truncateAll } from './postgres-fixtures.js';
 
 let pgh: Awaited<ReturnType<typeof startPostgres>>;
 let relay: Awaited<ReturnType<typeof startRelay>>;
@@ -63,8 +63,14 @@ const viaRelay = () => {
   url.port = String(relay.port);
   return { url: url.toString() };
 };
-const rowsIn = async () => Number((await pgh.sql.query('SELECT count(*) AS n FROM "VmSample"')).rows[0].n);
-const tick = (k: number, vms = 50) => Array.from({ length: vms }, (_, v) => snap(v + 1, Date.now() - 60_000 + k * 1000, k));
+/** Samples in PostgreSQL (the blocks' sample counts). */
+const samplesIn = async () => Number((await pgh.sql.query('SELECT coalesce(sum(samples), 0) AS n FROM "VmSampleBlock"')).rows[0].n);
+// Simulated time: minute m of the test starts ten minutes ago, one tick a second.
+const base = floorTo(Date.now(), MIN) - 20 * MIN;
+const tick = (k: number, vms = 50) => Array.from({ length: vms }, (_, v) => snap(v + 1, base + k * 1000, k));
+const minutes = async (store: { write(b: ReturnType<typeof tick>): Promise<void> }, from: number, to: number, vms = 50) => {
+  for (let k = from * 60; k < to * 60; k++) await expect(store.write(tick(k, vms))).resolves.toBeUndefined();
+};
 async function until(pred: () => Promise<boolean> | boolean, ms = 30_000) {
   const end = Date.now() + ms;
   while (!(await pred())) {
@@ -75,42 +81,51 @@ async function until(pred: () => Promise<boolean> | boolean, ms = 30_000) {
 
 it('buffers while PostgreSQL is unreachable, never throws, and writes the buffer when it is back', async () => {
   const store = createPostgresStore({ db: viaRelay(), log, rollupEveryMs: 0 });
-  await store.write(tick(0));
-  expect(await rowsIn()).toBe(50);
+  await minutes(store, 0, 1);
+  await store.write(tick(60)); // the first tick of minute 1 closes minute 0: its blocks go out
+  expect(await samplesIn()).toBe(3000);
 
   await relay.down();
   const t0 = performance.now();
-  for (let k = 1; k <= 10; k++) await expect(store.write(tick(k))).resolves.toBeUndefined();
+  await minutes(store, 1, 4); // minutes 1 and 2 close while PostgreSQL is away
   const outageWriteMs = performance.now() - t0;
   const during = store.status();
-  expect(during.bufferDepth).toBe(500);
+  expect(during.bufferDepth).toBe(50 * 180); // minutes 1–3: not in PostgreSQL
   expect(during.failedWrites).toBeGreaterThanOrEqual(1);
   expect(during.lastError).toBeTruthy();
   expect(during.dropped).toBe(0);
   // Reading fails loudly (the caller shows an error); it is writing that must not.
-  await expect(store.history({ vmId: 1, from: new Date(Date.now() - 120_000), to: new Date(), stepSec: 1, fields: ['cpu_pct'] })).rejects.toThrow();
+  await expect(store.history({ vmId: 1, from: new Date(base), to: new Date(base + 4 * MIN), stepSec: 1, fields: ['cpu_pct'] })).rejects.toThrow();
 
   await relay.up();
-  await until(() => store.status().bufferDepth === 0);
-  expect(await rowsIn()).toBe(550);
-  expect(store.status()).toMatchObject({ written: 550, dropped: 0, bufferDepth: 0 });
-  // After the outage the buffered ticks are visible to history right away (raw), rollup or not.
-  const points = await store.history({ vmId: 1, from: new Date(Date.now() - 120_000), to: new Date(), stepSec: 1, fields: ['cpu_pct'] });
-  expect(points).toHaveLength(11);
-  console.log(`[pg outage] 10 writes during the outage returned in ${outageWriteMs.toFixed(1)} ms in all; failed attempts ${store.status().failedWrites}`);
+  await until(async () => (await samplesIn()) === 50 * 180); // the closed minutes, by the retry loop
+  await store.flush(); // and the open one
+  expect(await samplesIn()).toBe(50 * 240);
+  expect(store.status()).toMatchObject({ written: 50 * 240, dropped: 0, bufferDepth: 0 });
+  const points = await store.history({ vmId: 1, from: new Date(base), to: new Date(base + 4 * MIN), stepSec: 1, fields: ['cpu_pct'] });
+  expect(points).toHaveLength(240);
+  expect(points.map((p) => p.values.cpu_pct!.avg)).toEqual(Array.from({ length: 240 }, (_, k) => cpuPctOf(k)));
+  console.log(`[pg outage] 180 ticks written during the outage returned in ${outageWriteMs.toFixed(1)} ms in all; failed attempts ${store.status().failedWrites}`);
   await store.close();
 });
 
-it('keeps at most bufferTicks ticks and counts the rest as dropped', async () => {
-  const store = createPostgresStore({ db: viaRelay(), log, rollupEveryMs: 0, bufferTicks: 5 });
+it('keeps at most bufferBytes of blocks and counts the rest as dropped, oldest first', async () => {
+  // One minute of 10 VMs of snap() is ~10 blocks of ~1.2 kB: room for about three minutes.
+  const store = createPostgresStore({ db: viaRelay(), log, rollupEveryMs: 0, bufferBytes: 40_000 });
   await relay.down();
-  for (let k = 1; k <= 12; k++) await store.write(tick(k, 10));
-  expect(store.status()).toMatchObject({ bufferDepth: 50, dropped: 70 });
+  await minutes(store, 0, 12, 10);
+  expect(store.status().dropped).toBeGreaterThan(0);
   await relay.up();
-  await until(() => store.status().bufferDepth === 0);
-  // the newest five ticks survive
-  const { rows } = await pgh.sql.query('SELECT DISTINCT cpu_pct FROM "VmSample" ORDER BY 1');
-  expect(rows.map((r) => r.cpu_pct)).toEqual([8, 9, 10, 11, 12].map((k) => (k * 7) % 101).sort((a, b) => a - b));
+  await store.flush();
+  const { dropped } = store.status();
+  expect(dropped % 600).toBe(0); // whole minutes
+  // what is left is the newest minutes, whole and in order, and what is gone was counted
+  const kept = 12 * 600 - dropped;
+  expect(await samplesIn()).toBe(kept);
+  expect(kept).toBeGreaterThanOrEqual(2 * 600);
+  const points = await store.history({ vmId: 3, from: new Date(base), to: new Date(base + 12 * MIN), stepSec: 60, fields: ['cpu_pct'] });
+  expect(points.map((p) => (p.ts.getTime() - base) / MIN)).toEqual(Array.from({ length: kept / 600 }, (_, i) => 12 - kept / 600 + i));
+  expect(store.status()).toMatchObject({ bufferDepth: 0, written: kept });
   await store.close();
 });
 

@@ -1,6 +1,9 @@
 // PostgreSQL metric history against a real embedded PostgreSQL (all migrations applied).
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { HistoryPoint } from '../../../../domain/history.js';
+import { decodeBlock } from '../postgres-block.js';
+import { DERIVED_FIELDS } from '../postgres-columns.js';
+import { decodeEntries, encodeEntries, type Entry } from '../postgres-entries.js';
 import { createPostgresStore, type PostgresMetricStore } from '../postgres.js';
 import { HOUR, MIN, TWO_53, countStatements, cpuPctOf, floorTo, log, snap, startPostgres, truncateAll } from './postgres-fixtures.js';
 
@@ -21,12 +24,15 @@ afterEach(async () => {
   await store.close();
 });
 
+const DAY = 24 * HOUR;
 const count = async (table: string, where = 'true') =>
   Number((await pgh.sql.query(`SELECT count(*) AS n FROM "${table}" WHERE ${where}`)).rows[0].n);
+/** A rollup tier's entries (decoded), for one VM. */
+const entriesOf = async (table: string, vmId: number): Promise<Entry[]> =>
+  (await pgh.sql.query(`SELECT data FROM "${table}" WHERE "vmId" = $1 ORDER BY ts`, [vmId])).rows.flatMap((r) => decodeEntries(r.data));
 
-/** 2 hours at 1 s for one VM, ending three hours ago, written 600 samples per statement. */
-async function writeTwoHours(vmId: number) {
-  const base = floorTo(Date.now(), HOUR) - 3 * HOUR;
+/** 2 hours at 1 s for one VM, from `base` (default: ending three hours ago), written 600 samples per call. */
+async function writeTwoHours(vmId: number, base = floorTo(Date.now(), HOUR) - 3 * HOUR) {
   const all = Array.from({ length: 7200 }, (_, i) => snap(vmId, base + i * 1000, i));
   for (let k = 0; k < all.length; k += 600) await store.write(all.slice(k, k + 600));
   return base;
@@ -45,43 +51,64 @@ function expectBuckets(points: HistoryPoint[], base: number, stepSec: number, n:
 }
 
 describe('write', () => {
-  it('writes 1,000 VMs of one tick with ONE statement, BigInt exact past 2^53, NULL for what is missing', async () => {
-    const ts = Date.now() - 5_000;
-    const tick = Array.from({ length: 1000 }, (_, v) => snap(v + 1, ts, v));
-    const counter = countStatements('"VmSample"');
+  it('writes a minute of 1,000 VMs with ONE statement once the minute is over, none while it fills; BigInt exact past 2^53; missing stays missing', async () => {
+    const minute = floorTo(Date.now(), MIN) - 10 * MIN;
+    const tick = (k: number) => Array.from({ length: 1000 }, (_, v) => snap(v + 1, minute + k * 1000 + 7, v + k));
+    const counter = countStatements('"VmSampleBlock"');
     try {
-      await store.write(tick);
+      for (let k = 0; k < 60; k++) await store.write(tick(k));
+      expect(counter.n).toBe(0); // the minute is still filling: held in memory
+      expect(store.status()).toMatchObject({ written: 0, bufferDepth: 60_000 });
+      await store.write(tick(60)); // the first tick of the next minute closes it
     } finally {
       counter.restore();
     }
     expect(counter.n).toBe(1);
-    expect(await count('VmSample')).toBe(1000);
-    expect(store.status()).toMatchObject({ backend: 'postgres', written: 1000, bufferDepth: 0, dropped: 0, failedWrites: 0 });
+    expect(await count('VmSampleBlock')).toBe(1000);
+    expect(store.status()).toMatchObject({ backend: 'postgres', written: 60_000, bufferDepth: 1000, dropped: 0, failedWrites: 0 });
 
-    const { rows } = await pgh.sql.query(
-      `SELECT cputime::text AS cputime, memrss, disk_rd_bytes, disk_rd_bytes_rate, cpu_system_pct, cpu_pct, ts
-       FROM "VmSample" WHERE "vmId" = 999`,
-    );
-    expect(BigInt(rows[0].cputime)).toBe(TWO_53 + 998n * 1_000_000_007n);
-    expect(BigInt(rows[0].cputime)).toBeGreaterThan(TWO_53);
-    expect(rows[0]).toMatchObject({ memrss: null, disk_rd_bytes: null, disk_rd_bytes_rate: null, cpu_system_pct: null, cpu_pct: cpuPctOf(998) });
-    expect(rows[0].ts.getTime()).toBe(ts); // ms precision kept
+    const { rows } = await pgh.sql.query(`SELECT ts, samples, data FROM "VmSampleBlock" WHERE "vmId" = 999`);
+    expect(rows[0].ts.getTime()).toBe(minute + 7); // ms precision kept
+    const back = decodeBlock(rows[0].data);
+    expect(back).toHaveLength(60);
+    expect(back[59]!.ts).toBe(minute + 59_007);
+    expect(back[59]!.metrics.cputime).toBe(TWO_53 + BigInt(998 + 59) * 1_000_000_007n);
+    expect(back[59]!.metrics.memrss).toBeUndefined();
+    expect(back[59]!.metrics.disk_rd_bytes).toBeUndefined();
+    const at = (f: string) => back[59]!.derived[DERIVED_FIELDS.indexOf(f as never)];
+    expect([at('disk_rd_bytes_rate'), at('cpu_system_pct'), at('cpu_pct')]).toEqual([null, null, cpuPctOf(998 + 59)]);
   });
 
-  it('stores NaN / Infinity derived values as NULL, and an empty tick costs nothing', async () => {
-    await store.write([snap(1, Date.now(), 1, { memPct: Number.NaN, rates: { cputime: Infinity } })]);
-    const counter = countStatements('"VmSample"');
+  it('stores NaN / Infinity derived values as no value, and an empty tick costs nothing', async () => {
+    const ts = Date.now() - 5 * MIN;
+    await store.write([snap(1, ts, 1, { memPct: Number.NaN, rates: { cputime: Infinity } })]);
+    const counter = countStatements('"VmSampleBlock"');
     await store.write([]);
     counter.restore();
     expect(counter.n).toBe(0);
-    const { rows } = await pgh.sql.query('SELECT mem_pct, cputime_rate FROM "VmSample"');
-    expect(rows[0]).toEqual({ mem_pct: null, cputime_rate: null });
+    await store.flush();
+    const [s] = decodeBlock((await pgh.sql.query('SELECT data FROM "VmSampleBlock"')).rows[0].data);
+    expect([s!.derived[DERIVED_FIELDS.indexOf('mem_pct')], s!.derived[DERIVED_FIELDS.indexOf('cputime_rate')]]).toEqual([null, null]);
+    expect(await store.latestValues(1, 'mem_pct', 10, new Date(ts - 1))).toEqual([]);
+  });
+
+  it('shows what is still in memory: the open minute answers history before it is written', async () => {
+    const now = Date.now();
+    await store.write([snap(2, now - 2_000, 5), snap(2, now - 1_000, 6)]);
+    expect(await count('VmSampleBlock')).toBe(0);
+    const points = await store.history({ vmId: 2, from: new Date(now - MIN), to: new Date(now), stepSec: 1, fields: ['cpu_pct'] });
+    expect(points.map((p) => p.values.cpu_pct!.avg)).toEqual([cpuPctOf(5), cpuPctOf(6)]);
+    expect((await store.latestValues(2, 'cpu_pct', 5, new Date(now - MIN))).map((r) => r.value)).toEqual([cpuPctOf(6), cpuPctOf(5)]);
   });
 });
 
 describe('history and rollups', () => {
-  it('buckets 2 h of 1 s data with the right avg/min/max from raw, minute and hour tables', async () => {
-    const base = await writeTwoHours(7);
+  it('buckets 2 h of 1 s data with the right avg/min/max from raw, minute and hour tiers', async () => {
+    // two days back, so that its day is over and the hour tier (rolled per day) holds it too;
+    // raw kept 3 days so that the rollup's retention leaves it
+    await store.close();
+    store = createPostgresStore({ db: pgh.db, log, rollupEveryMs: 0, retention: { rawHours: 72 } });
+    const base = await writeTwoHours(7, floorTo(Date.now(), DAY) - 2 * DAY + 5 * HOUR);
     const q = (stepSec: number) => store.history({ vmId: 7, from: new Date(base), to: new Date(base + 2 * HOUR), stepSec, fields: ['cpu_pct', 'memrss'] });
 
     expectBuckets(await q(10), base, 10, 720); // raw, before any rollup
@@ -91,12 +118,12 @@ describe('history and rollups', () => {
     expect(r.minuteRows).toBe(120);
     expect(r.hourRows).toBe(2);
 
-    // Prove which table answers: drop raw rows, then minute rows; the coarser steps still answer.
-    await pgh.sql.query('DELETE FROM "VmSample"');
+    // Prove which tier answers: drop raw blocks, then minute rows; the coarser steps still answer.
+    await pgh.sql.query('DELETE FROM "VmSampleBlock"');
     expect(await q(10)).toEqual([]);
     expectBuckets(await q(300), base, 300, 24);
     expectBuckets(await q(60), base, 60, 120);
-    await pgh.sql.query('DELETE FROM "VmSampleMinute"');
+    await pgh.sql.query('DELETE FROM "VmMinuteBlock"');
     expect(await q(300)).toEqual([]);
     expectBuckets(await q(3600), base, 3600, 2);
   });
@@ -111,24 +138,27 @@ describe('history and rollups', () => {
     expect(h2!.values.net_rxbytes_rate!.avg).toBeCloseTo(Array.from({ length: 3600 }, (_, k) => (3600 + k) % 1000).reduce((a, x) => a + x) / 3600, 9);
   });
 
-  it('is idempotent: a second rollup changes nothing; late rows re-roll only their minutes', async () => {
-    const base = await writeTwoHours(9);
+  it('is idempotent: a second rollup changes nothing; late blocks re-roll only what they touch', async () => {
+    const base = await writeTwoHours(9, floorTo(Date.now(), DAY) - 2 * DAY + 5 * HOUR);
     const now = new Date();
     await store.rollup(now);
-    const digest = async (where = 'true') =>
-      (await pgh.sql.query(`SELECT md5(string_agg(t::text, '|' ORDER BY "vmId", ts)) AS d FROM "VmSampleMinute" t WHERE ${where}`)).rows[0].d;
-    const before = await digest();
+    const digest = async (table: string, where = 'true') =>
+      (await pgh.sql.query(`SELECT md5(string_agg(t::text, '|' ORDER BY "vmId", ts)) AS d FROM "${table}" t WHERE ${where}`)).rows[0].d;
+    const before = [await digest('VmMinuteBlock'), await digest('VmHourBlock'), await digest('VmHourBlock', '"vmId" = 9')];
     const again = await store.rollup(now);
     expect(again).toMatchObject({ minuteRows: 0, hourRows: 0 });
-    expect(await digest()).toBe(before);
+    expect([await digest('VmMinuteBlock'), await digest('VmHourBlock'), await digest('VmHourBlock', '"vmId" = 9')]).toEqual(before);
 
-    // A late row for another VM, inside the first hour: its minute and hour appear, nothing else moves.
+    // A late block for another VM, inside the first hour: its minute and hour appear, VM 9's rows do not move.
     await store.write([snap(10, base + 90_000, 0)]);
     const late = await store.rollup(now);
-    expect(late.minuteRows).toBeGreaterThanOrEqual(120); // the window from the late minute onwards, re-rolled
-    expect(await digest('"vmId" = 9')).toBe(before);
-    expect(await count('VmSampleMinute', `"vmId" = 10`)).toBe(1);
-    expect(await count('VmSampleHour', `"vmId" = 10`)).toBe(1);
+    // VM 9's raw blocks are past raw retention by now: its minutes stay as they were, and its
+    // hours, recomputed from them with VM 10's day, come out the same
+    expect(late).toMatchObject({ minuteRows: 1, hourRows: 3 });
+    expect(await digest('VmMinuteBlock', '"vmId" = 9')).toBe(before[0]);
+    expect(await digest('VmHourBlock', '"vmId" = 9')).toBe(before[2]);
+    expect((await entriesOf('VmMinuteBlock', 10)).map((e) => e.ts)).toEqual([base + MIN]);
+    expect((await entriesOf('VmHourBlock', 10)).map((e) => e.ts)).toEqual([base]);
   });
 
   it('includes the minutes not yet rolled up (last 15 min at 60 s)', async () => {
@@ -150,7 +180,7 @@ describe('history and rollups', () => {
     expect(points).toHaveLength(60);
     expect(points[0]!.ts.getTime()).toBe(base + 600_000);
     expect(points.at(-1)!.ts.getTime()).toBe(base + 659_000);
-    await expect(store.history({ vmId: 12, from: new Date(base), to: new Date(base + HOUR), stepSec: 60, fields: ['cpu_pct; DROP TABLE "VmSample"' as never] })).rejects.toThrow(/unknown history field/);
+    await expect(store.history({ vmId: 12, from: new Date(base), to: new Date(base + HOUR), stepSec: 60, fields: ['cpu_pct; DROP TABLE "VmSampleBlock"' as never] })).rejects.toThrow(/unknown history field/);
     await expect(store.history({ vmId: 12, from: new Date(0), to: new Date(), stepSec: 1, fields: ['cpu_pct'] })).rejects.toThrow(/buckets/);
     await expect(store.history({ vmId: 12, from: new Date(base), to: new Date(base), stepSec: 1, fields: ['cpu_pct'] })).rejects.toThrow(/from < to/);
   });
@@ -169,17 +199,26 @@ describe('latestValues and retention', () => {
   it('deletes what is past retention and keeps the rest', async () => {
     const now = Date.now();
     await store.write([snap(20, now - 30 * HOUR, 1), snap(20, now - 23 * HOUR, 2), snap(20, now - 10_000, 3)]);
-    const rollupCols = '"vmId", ts, samples';
-    await pgh.sql.query(
-      `INSERT INTO "VmSampleMinute" (${rollupCols}) VALUES (21, $1, 1), (21, $2, 1);
-       INSERT INTO "VmSampleHour" (${rollupCols}) VALUES (21, $3, 1), (21, $4, 1)`.replace(/\$(\d)/g, (_, d) => `'${new Date([now - 8 * 24 * HOUR, now - 6 * 24 * HOUR, now - 401 * 24 * HOUR, now - 399 * 24 * HOUR][d - 1]!).toISOString()}'`),
-    );
+    const tierRow = (table: string, ts: number) => {
+      const e: Entry = { ts, n: 1, stats: [null], last: [null] };
+      return pgh.sql.query(`INSERT INTO "${table}" ("vmId", ts, samples, data, summary) VALUES (21, $1, 1, $2, $2)`, [new Date(ts), Buffer.from(encodeEntries([e]))]);
+    };
+    await tierRow('VmMinuteBlock', floorTo(now - 8 * DAY, HOUR));
+    await tierRow('VmMinuteBlock', floorTo(now - 6 * DAY, HOUR));
+    await tierRow('VmHourBlock', floorTo(now - 401 * DAY, DAY));
+    await tierRow('VmHourBlock', floorTo(now - 399 * DAY, DAY));
     const r = await store.rollup(new Date(now));
     expect(r.retention).toMatchObject({ raw: 1, minute: 1, hour: 1 });
-    expect(await count('VmSample', `"vmId" = 20`)).toBe(2);
-    expect(await count('VmSampleMinute', `"vmId" = 21`)).toBe(1);
+    await store.flush(); // the open minute too
+    expect(await count('VmSampleBlock', `"vmId" = 20`)).toBe(2);
+    expect(await count('VmMinuteBlock', `"vmId" = 21`)).toBe(1);
     // (the kept minute row has since been rolled into an hour row of its own: count only the old ones)
-    expect(await count('VmSampleHour', `"vmId" = 21 AND ts < now() - interval '30 days'`)).toBe(1);
+    expect(await count('VmHourBlock', `"vmId" = 21 AND ts < now() - interval '30 days'`)).toBe(1);
+    // the 30-hour-old sample is gone from raw, its minute is still in the minute tier
+    const around = (stepSec: number) =>
+      store.history({ vmId: 20, from: new Date(now - 31 * HOUR), to: new Date(now - 29 * HOUR), stepSec, fields: ['cpu_pct'] });
+    expect(await around(1)).toEqual([]);
+    expect((await around(60)).map((p) => p.values.cpu_pct!.avg)).toEqual([cpuPctOf(1)]);
     // not due again for a few minutes
     expect((await store.rollup(new Date(now + 60_000))).retention).toBeNull();
   });
@@ -189,7 +228,9 @@ describe('latestValues and retention', () => {
     store = createPostgresStore({ db: pgh.db, log, rollupEveryMs: 0, retention: { rawHours: 1 } });
     const now = Date.now();
     await store.write([snap(30, now - 2 * HOUR, 1), snap(30, now - 10_000, 2)]);
-    const r = await store.applyRetention(new Date(now));
-    expect(r.raw).toBe(1);
+    // nothing is deleted before it is rolled up
+    expect((await store.applyRetention(new Date(now))).raw).toBe(0);
+    const r = await store.rollup(new Date(now));
+    expect(r.retention!.raw).toBe(1);
   });
 });

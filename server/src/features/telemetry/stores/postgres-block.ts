@@ -1,0 +1,283 @@
+// A raw block: one VM's samples within one UTC minute, column by column (postgres-codec.ts).
+// Counters are exact (BigInt). Rates and percentages are not stored: each sample records how the
+// collector's values come back from the counters (`derive` against the previous sample, or
+// against none), and only a sample whose values cannot be reproduced that way keeps them
+// explicitly. So what is read back equals what was written, bit for bit.
+//
+// The first sample's rates need the sample before it, which may sit in the previous block (or in
+// no stored block at all): a block then starts with that sample as context, read but not returned.
+import { METRIC_NAMES, type MetricName } from '../../../domain/metrics.js';
+import { derive } from '../collector/rates.js';
+import type { MetricSnapshot } from '../../../domain/snapshot.js';
+import type { HistoryField } from '../../../domain/history.js';
+import { ByteReader, ByteWriter, readFloatColumn, readIntColumn, writeFloatColumn, writeIntColumn } from './postgres-codec.js';
+import { DERIVED_FIELDS, DERIVED_READERS, MINUTE_MS, ROLLUP_LAST, ROLLUP_STATS, derivedIndex, derivedOf, fieldValue, floorTo, isGauge, metricsFor } from './postgres-columns.js';
+import { EntryBuilder, type Entry } from './postgres-entries.js';
+
+const VERSION = 1;
+const M = METRIC_NAMES.length;
+const U64 = 2n ** 64n;
+
+/** What `derive` needs of a sample. */
+export type Sample = Pick<MetricSnapshot, 'ts' | 'metrics' | 'cpus' | 'memoryMax'>;
+type Derived = Pick<MetricSnapshot, 'rates' | 'cpuPct' | 'memPct'>;
+
+/** How a sample's derived values come back. */
+const DERIVED_FROM_PREVIOUS = 0;
+const DERIVED_ALONE = 1;
+const EXPLICIT = 2;
+
+const sameValues = (a: readonly (number | null)[], b: readonly (number | null)[]) => a.every((v, i) => v === b[i]);
+
+export class OpenBlock {
+  readonly minute: number;
+  /** samples held, the context included */
+  n = 0;
+  private hasContext = false;
+  private readonly ts: number[] = [];
+  private readonly cpus: number[] = [];
+  private readonly memoryMax: bigint[] = [];
+  private readonly stale: number[] = [];
+  private readonly state: number[] = [];
+  private readonly states: string[] = [];
+  private readonly mode: number[] = [];
+  private readonly explicit = new Map<number, (number | null)[]>();
+  // Metrics in a typed array: a minute of 1,000 VMs would otherwise hold 1.5 M BigInt objects.
+  private values = new BigUint64Array(64 * M);
+  private present = new Uint8Array(64 * M);
+  /** values outside 0 … 2^64 − 1 (libvirt never reports them; a sum of device counters might) */
+  private readonly outside = new Map<number, bigint>();
+  private readonly summary: EntryBuilder;
+  /** the sample the next one derives from */
+  last: Sample | undefined;
+
+  constructor(
+    readonly vmId: number,
+    firstTs: number,
+    /** the VM's previous sample, if the store saw one */
+    readonly previous: Sample | undefined,
+  ) {
+    this.minute = floorTo(firstTs, MINUTE_MS);
+    this.summary = new EntryBuilder(this.minute);
+  }
+
+  /** First sample's ts: the block's key. */
+  get firstTs(): number {
+    return this.ts[this.hasContext ? 1 : 0]!;
+  }
+  get lastTs(): number {
+    return this.ts[this.n - 1]!;
+  }
+  get samples(): number {
+    return this.n - (this.hasContext ? 1 : 0);
+  }
+
+  private push(s: Sample & { state?: string; stale?: boolean }, mode: number) {
+    const i = this.n++;
+    if (this.values.length < this.n * M) {
+      const values = new BigUint64Array(this.values.length * 2);
+      values.set(this.values);
+      this.values = values;
+      const present = new Uint8Array(this.present.length * 2);
+      present.set(this.present);
+      this.present = present;
+    }
+    this.ts.push(s.ts);
+    this.cpus.push(s.cpus);
+    this.memoryMax.push(s.memoryMax);
+    this.stale.push(s.stale ? 1 : 0);
+    let k = this.states.indexOf(s.state ?? '');
+    if (k < 0) k = this.states.push(s.state ?? '') - 1;
+    this.state.push(k);
+    this.mode.push(mode);
+    METRIC_NAMES.forEach((m, c) => {
+      const v = s.metrics[m];
+      if (v === undefined) return;
+      const at = i * M + c;
+      this.present[at] = 1;
+      if (v >= 0n && v < U64) this.values[at] = v;
+      else this.outside.set(at, v);
+    });
+  }
+
+  append(s: MetricSnapshot) {
+    const want = derivedOf(s);
+    const prev = this.last ?? this.previous;
+    let mode = EXPLICIT;
+    if (prev && sameValues(derivedOf(derive(prev, s)), want)) mode = DERIVED_FROM_PREVIOUS;
+    else if (sameValues(derivedOf(derive(undefined, s)), want)) mode = DERIVED_ALONE;
+    if (mode === DERIVED_FROM_PREVIOUS && !this.last) {
+      this.push(prev!, DERIVED_ALONE);
+      this.hasContext = true;
+    }
+    if (mode === EXPLICIT) this.explicit.set(this.n, want);
+    this.push(s, mode);
+    this.last = { ts: s.ts, metrics: s.metrics, cpus: s.cpus, memoryMax: s.memoryMax };
+    this.summary.add(
+      ROLLUP_STATS.map((f) => fieldValue(f, s.metrics, want)),
+      ROLLUP_LAST.map((m) => s.metrics[m] ?? null),
+    );
+  }
+
+  /** The block's samples summarised: its minute's rollup entry. */
+  summarise(): Entry {
+    return this.summary.finish();
+  }
+
+  private metricColumn(c: number): (bigint | null)[] {
+    return Array.from({ length: this.n }, (_, i) => {
+      const at = i * M + c;
+      return this.present[at] ? (this.outside.get(at) ?? this.values[at]!) : null;
+    });
+  }
+
+  encode(): Uint8Array {
+    const w = new ByteWriter();
+    w.byte(VERSION);
+    w.varint(this.n);
+    w.byte(this.hasContext ? 1 : 0);
+    w.varint(this.states.length);
+    for (const s of this.states) {
+      const b = new TextEncoder().encode(s);
+      w.varint(b.length);
+      w.bytes(b);
+    }
+    const col = (write: (c: ByteWriter) => void) => {
+      const c = new ByteWriter();
+      write(c);
+      w.section(c);
+    };
+    col((c) => writeIntColumn(c, this.ts, 2));
+    col((c) => writeIntColumn(c, this.cpus, 1));
+    col((c) => writeIntColumn(c, this.memoryMax, 1));
+    col((c) => writeIntColumn(c, this.stale, 1));
+    col((c) => writeIntColumn(c, this.state, 1));
+    col((c) => writeIntColumn(c, this.mode, 1));
+    METRIC_NAMES.forEach((m, k) => col((c) => writeIntColumn(c, this.metricColumn(k), isGauge(m) ? 1 : 2)));
+    col((c) => {
+      const rows = [...this.explicit.values()];
+      c.varint(rows.length);
+      if (rows.length) DERIVED_FIELDS.forEach((_, f) => writeFloatColumn(c, rows.map((r) => r[f] ?? null)));
+    });
+    return w.finish();
+  }
+}
+
+/** A block's columns as read back; `metrics` holds only the metrics asked for. */
+interface BlockColumns {
+  n: number;
+  hasContext: boolean;
+  ts: number[];
+  cpus: number[];
+  memoryMax: bigint[];
+  stale: boolean[];
+  state: string[];
+  mode: number[];
+  metrics: Partial<Record<MetricName, (bigint | null)[]>>;
+  /** sample index → derived values, for the samples stored explicitly */
+  explicit: Map<number, (number | null)[]>;
+}
+
+function readColumns(bytes: Uint8Array, metrics: ReadonlySet<MetricName> | 'all'): BlockColumns {
+  const r = new ByteReader(bytes);
+  if (r.byte() !== VERSION) throw new RangeError('history block: unknown version');
+  const n = r.count();
+  const hasContext = r.byte() === 1;
+  const states = Array.from({ length: r.count() }, () => {
+    const len = r.count();
+    const s = new TextDecoder().decode(bytes.subarray(r.pos, r.pos + len));
+    r.pos += len;
+    return s;
+  });
+  const num = (xs: (bigint | null)[]) => xs.map((x) => Number(x));
+  const ts = num(readIntColumn(r.section(), n, 2));
+  const cpus = num(readIntColumn(r.section(), n, 1));
+  const memoryMax = readIntColumn(r.section(), n, 1).map((x) => x ?? 0n);
+  const stale = readIntColumn(r.section(), n, 1).map((x) => x === 1n);
+  const state = readIntColumn(r.section(), n, 1).map((x) => states[Number(x)] ?? '');
+  const mode = num(readIntColumn(r.section(), n, 1));
+  const out: BlockColumns['metrics'] = {};
+  for (const m of METRIC_NAMES) {
+    if (metrics === 'all' || metrics.has(m)) out[m] = readIntColumn(r.section(), n, isGauge(m) ? 1 : 2);
+    else r.skipSection();
+  }
+  const explicit = new Map<number, (number | null)[]>();
+  const e = r.section();
+  const count = e.count();
+  if (count) {
+    const cols = DERIVED_FIELDS.map(() => readFloatColumn(e, count));
+    let k = 0;
+    mode.forEach((md, i) => {
+      if (md === EXPLICIT) explicit.set(i, cols.map((c) => c[k]!)), k++;
+    });
+  }
+  return { n, hasContext, ts, cpus, memoryMax, stale, state, mode, metrics: out, explicit };
+}
+
+/**
+ * Walks the samples (not the context), handing each its metrics and where its derived values come
+ * from: `derive`'s answer (against the previous sample, or none), or the values kept explicitly.
+ */
+function eachSample(
+  c: BlockColumns,
+  needDerived: boolean,
+  visit: (i: number, metrics: Partial<Record<MetricName, bigint>>, derived: Derived | null, explicit: readonly (number | null)[] | null) => void,
+) {
+  let prev: Sample | undefined;
+  const cols = Object.entries(c.metrics) as [MetricName, (bigint | null)[]][];
+  for (let i = 0; i < c.n; i++) {
+    const metrics: Partial<Record<MetricName, bigint>> = {};
+    for (let k = 0; k < cols.length; k++) {
+      const v = cols[k]![1][i];
+      if (v !== null && v !== undefined) metrics[cols[k]![0]] = v;
+    }
+    const cur: Sample = { ts: c.ts[i]!, metrics, cpus: c.cpus[i]!, memoryMax: c.memoryMax[i]! };
+    if (i > 0 || !c.hasContext) {
+      const mode = c.mode[i];
+      const explicit = mode === EXPLICIT ? c.explicit.get(i)! : null;
+      const derived = needDerived && !explicit ? derive(mode === DERIVED_FROM_PREVIOUS ? prev : undefined, cur) : null;
+      visit(i, metrics, derived, explicit);
+    }
+    prev = cur;
+  }
+}
+
+/** Times and values of some fields (null = no value), samples in block order. */
+export function readBlockFields(bytes: Uint8Array, fields: readonly HistoryField[]): { ts: number[]; values: (number | null)[][] } {
+  // Rates need the counters; which ones is known from the fields, so read only those.
+  const c = readColumns(bytes, new Set(fields.flatMap(metricsFor)));
+  const readers = fields.map((f) => {
+    const k = derivedIndex(f);
+    if (k < 0) return (metrics: Partial<Record<MetricName, bigint>>) => (metrics[f as MetricName] === undefined ? null : Number(metrics[f as MetricName]));
+    const read = DERIVED_READERS[k]!;
+    return (_: unknown, derived: Derived | null, explicit: readonly (number | null)[] | null) => (explicit ? (explicit[k] ?? null) : read(derived!));
+  });
+  const ts: number[] = [];
+  const values: (number | null)[][] = fields.map(() => []);
+  eachSample(c, fields.some((f) => derivedIndex(f) >= 0), (i, metrics, derived, explicit) => {
+    ts.push(c.ts[i]!);
+    for (let k = 0; k < readers.length; k++) values[k]!.push(readers[k]!(metrics, derived, explicit));
+  });
+  return { ts, values };
+}
+
+/** Everything a block holds, one record per sample: for tests, tools and the legacy conversion check. */
+export interface StoredSample {
+  ts: number;
+  state: string;
+  cpus: number;
+  stale: boolean;
+  memoryMax: bigint;
+  metrics: Partial<Record<MetricName, bigint>>;
+  /** in DERIVED_FIELDS order */
+  derived: (number | null)[];
+}
+
+export function decodeBlock(bytes: Uint8Array): StoredSample[] {
+  const c = readColumns(bytes, 'all');
+  const out: StoredSample[] = [];
+  eachSample(c, true, (i, metrics, derived, explicit) =>
+    out.push({ ts: c.ts[i]!, state: c.state[i]!, cpus: c.cpus[i]!, stale: c.stale[i]!, memoryMax: c.memoryMax[i]!, metrics, derived: explicit ? [...explicit] : derivedOf(derived!) }),
+  );
+  return out;
+}

@@ -1,0 +1,182 @@
+// Round trips of the block encoding, property-style over random series: what goes in comes out,
+// bit for bit. The oracle is the input itself.
+import { describe, expect, it } from 'vitest';
+import { METRIC_NAMES } from '../../../../domain/metrics.js';
+import type { MetricSnapshot } from '../../../../domain/snapshot.js';
+import { OpenBlock, decodeBlock, readBlockFields, type Sample } from '../postgres-block.js';
+import { ByteReader, ByteWriter, readFloatColumn, readIntColumn, writeFloatColumn, writeIntColumn } from '../postgres-codec.js';
+import { DERIVED_FIELDS, MINUTE_MS, ROLLUP_LAST, ROLLUP_STATS, derivedOf, floorTo } from '../postgres-columns.js';
+import { decodeEntries, encodeEntries, type Entry } from '../postgres-entries.js';
+import { TWO_53, random, randomFleet, snap } from './postgres-fixtures.js';
+
+const U64_MAX = 2n ** 64n - 1n;
+
+function intRoundTrip(values: (bigint | null)[], order: 1 | 2) {
+  const w = new ByteWriter();
+  writeIntColumn(w, values, order);
+  const bytes = w.finish();
+  const r = new ByteReader(bytes);
+  expect(readIntColumn(r, values.length, order)).toEqual(values);
+  expect(r.pos).toBe(bytes.length);
+  return bytes.length;
+}
+
+function floatRoundTrip(values: (number | null)[]) {
+  const w = new ByteWriter();
+  writeFloatColumn(w, values);
+  const bytes = w.finish();
+  const back = readFloatColumn(new ByteReader(bytes), values.length);
+  back.forEach((v, i) => expect(Object.is(v, values[i]) || v === values[i]).toBe(true));
+  return bytes.length;
+}
+
+describe('integer columns', () => {
+  it('round-trip random series of every shape: steady, noisy, resets, gaps, 2^53 and 2^64 − 1', () => {
+    const r = random(7);
+    const bigRandom = () => (BigInt(r.int(2 ** 32)) << 32n) | BigInt(r.int(2 ** 32)); // 0 … 2^64 − 1
+    for (let run = 0; run < 2000; run++) {
+      const n = 1 + r.int(130);
+      const values: (bigint | null)[] = [];
+      let v = [0n, TWO_53 - 3n, bigRandom(), U64_MAX - 1000n][r.int(4)]!;
+      const pace = BigInt(r.int(1e6)) * [1n, 1000n, 10_000_000n][r.int(3)]!;
+      const nulls = [0, 0.05, 0.5, 1][r.int(4)]!;
+      for (let i = 0; i < n; i++) {
+        if (r.chance(0.03)) v = BigInt(r.int(100)); // a counter reset: from anything to near 0
+        else if (r.chance(0.01)) v = bigRandom(); // a jump anywhere in 64 bits
+        else v += r.chance(0.5) ? pace : pace + BigInt(r.int(1000)) * (r.chance(0.5) ? 1n : -1n);
+        values.push(r.chance(nulls) ? null : v);
+      }
+      intRoundTrip(values, 1);
+      intRoundTrip(values, 2);
+    }
+  });
+
+  it('keeps values outside 64 bits and negatives exact too', () => {
+    intRoundTrip([-(2n ** 70n), 2n ** 80n + 1n, -1n, 0n, null, 2n ** 64n], 2);
+    intRoundTrip([U64_MAX, 0n, U64_MAX, 0n], 2);
+  });
+
+  it('costs next to nothing for what does not move, and for a steady pace', () => {
+    expect(intRoundTrip(Array(60).fill(12_345_678n), 1)).toBeLessThanOrEqual(6);
+    expect(intRoundTrip(Array.from({ length: 60 }, (_, i) => TWO_53 + BigInt(i) * 1_000_000_000n), 2)).toBeLessThanOrEqual(20);
+    expect(intRoundTrip(Array(60).fill(null), 2)).toBe(1);
+    // whole µs in ns (cgroup v2 CPU times): the common factor is taken out
+    const us = Array.from({ length: 60 }, (_, i) => BigInt(i * i) * 1000n + TWO_53);
+    expect(intRoundTrip(us, 2)).toBeLessThan(intRoundTrip(us.map((x, i) => x + BigInt(i % 7)), 2));
+  });
+});
+
+describe('float columns', () => {
+  it('round-trip short decimals as scaled integers and everything else as raw floats', () => {
+    const r = random(11);
+    for (let run = 0; run < 1000; run++) {
+      const n = 1 + r.int(70);
+      const decimals = r.int(5);
+      const kind = r.int(3);
+      const values = Array.from({ length: n }, () => {
+        if (r.chance(0.1)) return null;
+        if (kind === 0) return Math.round(r.next() * 1e6 * 10 ** decimals) / 10 ** decimals; // what derive() rounds to
+        if (kind === 1) return r.next() * 1e9 - 5e8; // an average
+        return [Number.MAX_VALUE, Number.MIN_VALUE, -0, 1e300, 2 ** 53 + 2][r.int(5)]!;
+      });
+      floatRoundTrip(values);
+    }
+    expect(floatRoundTrip(Array.from({ length: 60 }, (_, i) => 12.5 + (i % 3) * 0.25))).toBeLessThan(70);
+  });
+});
+
+/** Appends a VM's snapshots to blocks as the store does (a new block per minute, chained). */
+function toBlocks(series: MetricSnapshot[]) {
+  const blocks: OpenBlock[] = [];
+  let previous: Sample | undefined;
+  for (const s of series) {
+    let b = blocks.at(-1);
+    if (!b || floorTo(s.ts, MINUTE_MS) !== b.minute || s.ts < b.lastTs) {
+      previous = b?.last ?? previous;
+      b = new OpenBlock(s.vmId, s.ts, previous);
+      blocks.push(b);
+    }
+    b.append(s);
+  }
+  return blocks;
+}
+
+function expectSame(back: ReturnType<typeof decodeBlock>, sent: MetricSnapshot[]) {
+  expect(back).toHaveLength(sent.length);
+  back.forEach((b, i) => {
+    const s = sent[i]!;
+    expect(b.ts).toBe(s.ts);
+    expect(b.state).toBe(s.state);
+    expect(b.cpus).toBe(s.cpus);
+    expect(b.stale).toBe(s.stale);
+    expect(b.memoryMax).toBe(s.memoryMax);
+    expect(b.metrics).toEqual(s.metrics); // BigInt, exact; absent stays absent
+    // rates and percentages: the collector's numbers, bit for bit (NaN/∞ read as "no value")
+    expect(b.derived).toEqual(derivedOf(s));
+  });
+}
+
+describe('raw blocks', () => {
+  it('give back every sample of random fleets exactly: counters, rates, percentages, restarts, gaps, lost ticks', () => {
+    for (const seed of [1, 2]) {
+      const ticks = randomFleet({ vms: 8, start: Date.UTC(2026, 10, 1), ticks: 900, seed, bigValues: true });
+      for (let vm = 1; vm <= 8; vm++) {
+        const series = ticks.flatMap((t) => t.filter((s) => s.vmId === vm));
+        const blocks = toBlocks(series);
+        const back = blocks.flatMap((b) => decodeBlock(b.encode()));
+        expectSame(back, series);
+      }
+    }
+  });
+
+  it('store rates the counters cannot reproduce explicitly, and keep none when they can', () => {
+    // snap() rates are arbitrary numbers, not what derive() would make of its counters
+    const series = Array.from({ length: 60 }, (_, i) => snap(1, Date.UTC(2026, 10, 1) + i * 1000, i));
+    expectSame(decodeBlock(toBlocks(series)[0]!.encode()), series);
+    const real = randomFleet({ vms: 1, start: Date.UTC(2026, 10, 1), ticks: 60, seed: 5 }).flat();
+    const scrambled = real.map((s) => ({ ...s, rates: Object.fromEntries(Object.entries(s.rates).map(([m, v]) => [m, v * 1.5])) }));
+    const [derived, explicit] = [real, scrambled].map((x) => toBlocks(x)[0]!.encode());
+    expectSame(decodeBlock(explicit!), scrambled);
+    expect(derived!.length).toBeLessThan(explicit!.length - 60 * 20 * 2);
+  });
+
+  it('read single fields the same way as whole samples', () => {
+    const series = randomFleet({ vms: 3, start: Date.UTC(2026, 10, 1), ticks: 600, seed: 9 }).flat().filter((s) => s.vmId === 2);
+    for (const b of toBlocks(series)) {
+      const bytes = b.encode();
+      const whole = decodeBlock(bytes);
+      const fields = ['cpu_pct', 'mem_pct', 'net_rxbytes_rate', 'memrss', 'cputime'] as const;
+      const { ts, values } = readBlockFields(bytes, [...fields]);
+      expect(ts).toEqual(whole.map((s) => s.ts));
+      fields.forEach((f, k) => {
+        const d = DERIVED_FIELDS.indexOf(f);
+        expect(values[k]).toEqual(whole.map((s) => (d >= 0 ? s.derived[d] : s.metrics[f as 'memrss'] === undefined ? null : Number(s.metrics[f as 'memrss']))));
+      });
+    }
+  });
+
+  it('hold a whole minute of 1 Hz samples of one VM in a few kB, metrics absent costing nothing', () => {
+    const series = randomFleet({ vms: 1, start: Date.UTC(2026, 10, 1), ticks: 60, seed: 4 }).flat();
+    const [b] = toBlocks(series);
+    expect(b!.encode().length).toBeLessThan(60 * 80);
+    expect(decodeBlock(b!.encode()).every((s) => METRIC_NAMES.every((m) => s.metrics[m] !== undefined || series[0]!.metrics[m] === undefined))).toBe(true);
+  });
+});
+
+describe('rollup entries', () => {
+  it('round-trip, nulls and 64-bit counters included', () => {
+    const r = random(3);
+    const entries: Entry[] = Array.from({ length: 60 }, (_, i) => ({
+      ts: Date.UTC(2026, 10, 1) + i * MINUTE_MS,
+      n: 55 + r.int(6),
+      stats: ROLLUP_STATS.map(() => (r.chance(0.1) ? null : { avg: r.next() * 100, w: 60, min: r.int(100) / 100, max: 100 + r.int(100) / 4 })),
+      last: ROLLUP_LAST.map(() => (r.chance(0.1) ? null : U64_MAX - BigInt(r.int(1e9)))),
+    }));
+    expect(decodeEntries(encodeEntries(entries))).toEqual(entries);
+    // asking for some fields only leaves the others null
+    const some = decodeEntries(encodeEntries(entries), { stats: new Set([0]), last: new Set([3]) });
+    expect(some.map((e) => e.stats[0])).toEqual(entries.map((e) => e.stats[0]));
+    expect(some.every((e) => e.stats[1] === null && e.last[0] === null)).toBe(true);
+    expect(some.map((e) => e.last[3])).toEqual(entries.map((e) => e.last[3]));
+  });
+});
