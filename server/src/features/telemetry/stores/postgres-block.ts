@@ -10,7 +10,7 @@ import { METRIC_NAMES, type MetricName } from '../../../domain/metrics.js';
 import { derive } from '../collector/rates.js';
 import type { MetricSnapshot } from '../../../domain/snapshot.js';
 import type { HistoryField } from '../../../domain/history.js';
-import { ByteReader, ByteWriter, readFloatColumn, readIntColumn, writeFloatColumn, writeIntColumn } from './postgres-codec.js';
+import { ByteReader, ByteWriter, readFloatColumn, readIntColumn, readNumberColumn, writeFloatColumn, writeIntColumn } from './postgres-codec.js';
 import { DERIVED_FIELDS, DERIVED_READERS, MINUTE_MS, ROLLUP_LAST, ROLLUP_STATS, derivedIndex, derivedOf, fieldValue, floorTo, isGauge, metricsFor } from './postgres-columns.js';
 import { EntryBuilder, type Entry } from './postgres-entries.js';
 
@@ -125,10 +125,12 @@ export class OpenBlock {
   }
 
   private metricColumn(c: number): (bigint | null)[] {
-    return Array.from({ length: this.n }, (_, i) => {
-      const at = i * M + c;
-      return this.present[at] ? (this.outside.get(at) ?? this.values[at]!) : null;
-    });
+    const out = new Array<bigint | null>(this.n);
+    for (let i = 0, at = c; i < this.n; i++, at += M) {
+      out[i] = this.present[at] ? this.values[at]! : null;
+      if (this.outside.size && this.outside.has(at)) out[i] = this.outside.get(at)!;
+    }
+    return out;
   }
 
   encode(): Uint8Array {
@@ -142,19 +144,14 @@ export class OpenBlock {
       w.varint(b.length);
       w.bytes(b);
     }
-    const col = (write: (c: ByteWriter) => void) => {
-      const c = new ByteWriter();
-      write(c);
-      w.section(c);
-    };
-    col((c) => writeIntColumn(c, this.ts, 2));
-    col((c) => writeIntColumn(c, this.cpus, 1));
-    col((c) => writeIntColumn(c, this.memoryMax, 1));
-    col((c) => writeIntColumn(c, this.stale, 1));
-    col((c) => writeIntColumn(c, this.state, 1));
-    col((c) => writeIntColumn(c, this.mode, 1));
-    METRIC_NAMES.forEach((m, k) => col((c) => writeIntColumn(c, this.metricColumn(k), isGauge(m) ? 1 : 2)));
-    col((c) => {
+    w.section((c) => writeIntColumn(c, this.ts, 2));
+    w.section((c) => writeIntColumn(c, this.cpus, 1));
+    w.section((c) => writeIntColumn(c, this.memoryMax, 1));
+    w.section((c) => writeIntColumn(c, this.stale, 1));
+    w.section((c) => writeIntColumn(c, this.state, 1));
+    w.section((c) => writeIntColumn(c, this.mode, 1));
+    METRIC_NAMES.forEach((m, k) => w.section((c) => writeIntColumn(c, this.metricColumn(k), isGauge(m) ? 1 : 2)));
+    w.section((c) => {
       const rows = [...this.explicit.values()];
       c.varint(rows.length);
       if (rows.length) DERIVED_FIELDS.forEach((_, f) => writeFloatColumn(c, rows.map((r) => r[f] ?? null)));
@@ -189,13 +186,12 @@ function readColumns(bytes: Uint8Array, metrics: ReadonlySet<MetricName> | 'all'
     r.pos += len;
     return s;
   });
-  const num = (xs: (bigint | null)[]) => xs.map((x) => Number(x));
-  const ts = num(readIntColumn(r.section(), n, 2));
-  const cpus = num(readIntColumn(r.section(), n, 1));
+  const ts = readNumberColumn(r.section(), n, 2) as number[];
+  const cpus = readNumberColumn(r.section(), n, 1) as number[];
   const memoryMax = readIntColumn(r.section(), n, 1).map((x) => x ?? 0n);
-  const stale = readIntColumn(r.section(), n, 1).map((x) => x === 1n);
-  const state = readIntColumn(r.section(), n, 1).map((x) => states[Number(x)] ?? '');
-  const mode = num(readIntColumn(r.section(), n, 1));
+  const stale = readNumberColumn(r.section(), n, 1).map((x) => x === 1);
+  const state = readNumberColumn(r.section(), n, 1).map((x) => states[x!] ?? '');
+  const mode = readNumberColumn(r.section(), n, 1) as number[];
   const out: BlockColumns['metrics'] = {};
   for (const m of METRIC_NAMES) {
     if (metrics === 'all' || metrics.has(m)) out[m] = readIntColumn(r.section(), n, isGauge(m) ? 1 : 2);

@@ -8,7 +8,7 @@
 const TWO_53 = 2 ** 53;
 
 export class ByteWriter {
-  private buf = new Uint8Array(256);
+  private buf = new Uint8Array(512);
   length = 0;
 
   private room(n: number) {
@@ -49,7 +49,7 @@ export class ByteWriter {
 
   float64(v: number) {
     this.room(8);
-    new DataView(this.buf.buffer, this.buf.byteOffset).setFloat64(this.length, v, true);
+    new DataView(this.buf.buffer, this.buf.byteOffset + this.length, 8).setFloat64(0, v, true);
     this.length += 8;
   }
 
@@ -59,10 +59,18 @@ export class ByteWriter {
     this.length += b.length;
   }
 
-  /** A length-prefixed section, so a reader can skip what it does not need. */
-  section(inner: ByteWriter) {
-    this.varint(inner.length);
-    this.bytes(inner.finish());
+  /** A length-prefixed section, so a reader can skip what it does not need. Sections do not nest. */
+  section(write: (w: ByteWriter) => void) {
+    if (scratchInUse) throw new Error('history block: nested section');
+    scratchInUse = true;
+    scratch.length = 0;
+    try {
+      write(scratch);
+    } finally {
+      scratchInUse = false;
+    }
+    this.varint(scratch.length);
+    this.bytes(scratch.buf.subarray(0, scratch.length));
   }
 
   finish(): Uint8Array {
@@ -70,8 +78,13 @@ export class ByteWriter {
   }
 }
 
+// One buffer for every section being written (a section is copied out as soon as it is done).
+const scratch = new ByteWriter();
+let scratchInUse = false;
+
 export class ByteReader {
   pos: number;
+  private view: DataView | undefined;
   constructor(
     readonly buf: Uint8Array,
     pos = 0,
@@ -115,7 +128,8 @@ export class ByteReader {
 
   float64(): number {
     if (this.pos + 8 > this.end) throw new RangeError('history block truncated');
-    const v = new DataView(this.buf.buffer, this.buf.byteOffset).getFloat64(this.pos, true);
+    this.view ??= new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+    const v = this.view.getFloat64(this.pos, true);
     this.pos += 8;
     return v;
   }
@@ -180,109 +194,212 @@ function readNulls(r: ByteReader, n: number): boolean[] | null {
   return present;
 }
 
+/** Below this, a difference and its zigzag stay exact in a Number. */
+const SMALL = 2 ** 51;
+const zigzagN = (v: number) => (v >= 0 ? v * 2 : -v * 2 - 1);
+const unzigzagN = (z: number) => (z % 2 ? -(z + 1) / 2 : z / 2);
+function gcdN(a: number, b: number): number {
+  while (b) [a, b] = [b, a % b];
+  return a;
+}
+
+/** The differences to store (1st or 2nd order), as Numbers when all are small, else as BigInt. */
+function differences(xs: readonly (bigint | number)[], order: 1 | 2): number[] | bigint[] {
+  const out = new Array<number>(xs.length - 1);
+  let prev = 0;
+  for (let i = 1; i < xs.length; i++) {
+    const a = xs[i - 1]!;
+    const b = xs[i]!;
+    // one BigInt subtraction at most: a minute of a counter's increments is small even past 2^53
+    const delta = typeof a === 'number' && typeof b === 'number' ? b - a : Number(big(b) - big(a));
+    const d = order === 2 ? delta - prev : delta;
+    if (!(Math.abs(delta) < SMALL && Math.abs(d) < SMALL)) return differencesBig(xs, order);
+    prev = delta;
+    out[i - 1] = d;
+  }
+  return out;
+}
+
+function differencesBig(xs: readonly (bigint | number)[], order: 1 | 2): bigint[] {
+  const out = new Array<bigint>(xs.length - 1);
+  let prev = 0n;
+  for (let i = 1; i < xs.length; i++) {
+    const delta = big(xs[i]!) - big(xs[i - 1]!);
+    out[i - 1] = order === 2 ? delta - prev : delta;
+    prev = delta;
+  }
+  return out;
+}
+
 /**
  * Integers (BigInt or safe Number), nullable. `order` 1 stores differences (gauges, ids),
  * 2 stores differences of differences (counters and timestamps, which rise at a steady pace).
  */
 export function writeIntColumn(w: ByteWriter, values: readonly (bigint | number | null)[], order: 1 | 2) {
   if (!writeNulls(w, values)) return;
-  const xs: bigint[] = [];
-  for (const v of values) if (v !== null) xs.push(big(v));
-  w.varint(zigzag(xs[0]!));
+  const xs = values.filter((v): v is bigint | number => v !== null);
+  w.varint(zigzag(big(xs[0]!)));
   if (xs.length === 1) return;
-  const diffs = new Array<bigint>(xs.length - 1);
-  let prevDelta = 0n;
-  let g = 0n;
-  for (let i = 1; i < xs.length; i++) {
-    const delta = xs[i]! - xs[i - 1]!;
-    const d = order === 2 ? delta - prevDelta : delta;
-    prevDelta = delta;
-    diffs[i - 1] = d;
-    if (d) g = g === 1n ? 1n : gcd(abs(d), g);
+  const diffs = differences(xs, order);
+  if (typeof diffs[0] === 'number') {
+    const ds = diffs as number[];
+    let g = 0;
+    for (const d of ds) if (d && g !== 1) g = gcdN(Math.abs(d), g);
+    w.varint(g);
+    if (g) writeTokens(w, ds, 0, (d) => zigzagN(d / g));
+    return;
   }
+  const ds = diffs as bigint[];
+  let g = 0n;
+  for (const d of ds) if (d && g !== 1n) g = gcd(abs(d), g);
   w.varint(g);
-  if (g === 0n) return; // every difference is zero
+  if (g) writeTokens(w, ds, 0n, (d) => zigzag(d / g));
+}
+
+/** Each difference as its zigzag varint, a run of zeros as 0 and the run's length − 1. */
+function writeTokens<T extends number | bigint>(w: ByteWriter, diffs: readonly T[], zero: T, token: (d: T) => number | bigint) {
   for (let i = 0; i < diffs.length; i++) {
-    const d = diffs[i]!;
-    if (d === 0n) {
+    if (diffs[i] === zero) {
       let run = 1;
-      while (i + run < diffs.length && diffs[i + run] === 0n) run++;
+      while (i + run < diffs.length && diffs[i + run] === zero) run++;
       w.varint(0);
       w.varint(run - 1);
       i += run - 1;
-    } else w.varint(zigzag(g === 1n ? d : d / g));
+    } else w.varint(token(diffs[i]!));
   }
+}
+
+/**
+ * The present values of a column: the first, and per value the delta from the one before, as a
+ * Number while the stored differences stay small (the usual case), else as a BigInt.
+ */
+function readDeltas(r: ByteReader, m: number, order: 1 | 2): { first: bigint; deltas: (number | bigint)[] } {
+  const first = unzigzag(big(r.varint()));
+  const deltas = new Array<number | bigint>(m - 1);
+  if (m === 1) return { first, deltas };
+  const g = r.varint();
+  if (g === 0) return { first, deltas: deltas.fill(0) };
+  let delta: number | bigint = 0;
+  for (let i = 0; i < m - 1; ) {
+    const z = r.varint();
+    let run = 1;
+    let d: number | bigint = 0;
+    if (z === 0) run += r.count();
+    else if (typeof z === 'number' && typeof g === 'number' && typeof delta === 'number') {
+      d = unzigzagN(z) * g;
+      if (!(Math.abs(d) < SMALL)) d = unzigzag(big(z)) * big(g);
+    } else d = unzigzag(big(z)) * big(g);
+    if (i + run > m - 1) throw new RangeError('history block: bad zero run');
+    // d is zero inside a run: an order-2 column keeps its pace, an order-1 column stands still
+    for (const end = i + run; i < end; i++) {
+      if (order === 1) delta = d;
+      else if (typeof delta === 'number' && typeof d === 'number' && Math.abs(delta + d) < SMALL) delta += d;
+      else delta = big(delta) + big(d);
+      deltas[i] = delta;
+    }
+  }
+  return { first, deltas };
 }
 
 export function readIntColumn(r: ByteReader, n: number, order: 1 | 2): (bigint | null)[] {
   const out = new Array<bigint | null>(n).fill(null);
   const present = readNulls(r, n);
   if (!present) return out;
-  const m = present.reduce((c, p) => c + (p ? 1 : 0), 0);
-  const xs = new Array<bigint>(m);
-  xs[0] = unzigzag(big(r.varint()));
-  if (m > 1) {
-    const g = big(r.varint());
-    let delta = 0n;
-    for (let i = 1; i < m; ) {
-      let d = 0n;
-      let run = 1;
-      if (g === 0n) run = m - i;
-      else {
-        const z = big(r.varint());
-        if (z === 0n) run += r.count();
-        else d = unzigzag(z) * g;
-      }
-      if (i + run > m) throw new RangeError('history block: bad zero run');
-      // d is zero inside a run: an order-2 column keeps its pace, an order-1 column stands still
-      for (const end = i + run; i < end; i++) {
-        delta = order === 2 ? delta + d : d;
-        xs[i] = xs[i - 1]! + delta;
-      }
-    }
+  const { first, deltas } = readDeltas(r, count(present), order);
+  let x = first;
+  for (let i = 0, k = -1; i < n; i++) {
+    if (!present[i]) continue;
+    if (k >= 0) x += big(deltas[k]!);
+    k++;
+    out[i] = x;
   }
-  for (let i = 0, k = 0; i < n; i++) if (present[i]) out[i] = xs[k++]!;
   return out;
 }
 
-const RAW_FLOATS = 255;
-const MAX_DECIMALS = 9;
-
-/** The fewest decimals that hold every value exactly as a safe integer, or null. */
-function decimalsOf(xs: readonly number[]): number | null {
-  for (let k = 0, scale = 1; k <= MAX_DECIMALS; k++, scale *= 10) {
-    if (xs.every((v) => Number.isFinite(v) && Math.abs(v * scale) < TWO_53 && Math.round(v * scale) / scale === v && !Object.is(v, -0))) return k;
+/** A column known to hold small values (times, counts, codes), as Numbers. */
+export function readNumberColumn(r: ByteReader, n: number, order: 1 | 2): (number | null)[] {
+  const out = new Array<number | null>(n).fill(null);
+  const present = readNulls(r, n);
+  if (!present) return out;
+  const { first, deltas } = readDeltas(r, count(present), order);
+  let x = Number(first);
+  for (let i = 0, k = -1; i < n; i++) {
+    if (!present[i]) continue;
+    if (k >= 0) {
+      const d = deltas[k]!;
+      x = typeof d === 'number' ? x + d : Number(BigInt(x) + d); // a big step between two small values
+    }
+    k++;
+    if (!Number.isSafeInteger(x)) throw new RangeError('history block: value out of range');
+    out[i] = x;
   }
-  return null;
+  return out;
 }
 
-/** Floats, nullable: as scaled integers when all are short decimals (exact), else raw. */
+const count = (present: boolean[]) => present.reduce((c, p) => c + (p ? 1 : 0), 0);
+
+const RAW_FLOATS = 255;
+const WITH_EXCEPTIONS = 128;
+const MAX_DECIMALS = 9;
+
+const exactAt = (v: number, scale: number) => Number.isFinite(v) && Math.abs(v * scale) < TWO_53 && Math.round(v * scale) / scale === v && !Object.is(v, -0);
+
+/**
+ * The fewest decimals that hold every value exactly as a safe integer; else those that hold all
+ * but a few (a minute with a restart in it); else none.
+ */
+function decimalsOf(xs: readonly number[]): { k: number; misses: number[] } | null {
+  let best: { k: number; misses: number[] } | null = null;
+  for (let k = 0, scale = 1; k <= MAX_DECIMALS; k++, scale *= 10) {
+    const misses: number[] = [];
+    for (let i = 0; i < xs.length && misses.length <= xs.length / 4; i++) if (!exactAt(xs[i]!, scale)) misses.push(i);
+    if (!misses.length) return { k, misses };
+    if (misses.length <= xs.length / 4 && (!best || misses.length < best.misses.length)) best = { k, misses };
+  }
+  return best;
+}
+
+/** Floats, nullable: as scaled integers when they are short decimals (exact; the odd one out kept raw), else raw. */
 export function writeFloatColumn(w: ByteWriter, values: readonly (number | null)[]) {
   if (!writeNulls(w, values)) return;
   const xs = values.filter((v): v is number => v !== null);
-  const k = decimalsOf(xs);
-  if (k === null) {
+  const d = decimalsOf(xs);
+  if (!d) {
     w.byte(RAW_FLOATS);
     for (const v of xs) w.float64(v);
     return;
   }
-  w.byte(k);
-  const scale = 10 ** k;
-  writeIntColumn(w, xs.map((v) => Math.round(v * scale)), 1);
+  const scale = 10 ** d.k;
+  const ints = xs.map((v) => Math.round(v * scale));
+  w.byte(d.k | (d.misses.length ? WITH_EXCEPTIONS : 0));
+  if (d.misses.length) {
+    w.varint(d.misses.length);
+    for (const i of d.misses) {
+      w.varint(i);
+      w.float64(xs[i]!);
+      ints[i] = i > 0 ? ints[i - 1]! : 0; // a placeholder that costs nothing in the differences
+    }
+  }
+  writeIntColumn(w, ints, 1);
 }
 
 export function readFloatColumn(r: ByteReader, n: number): (number | null)[] {
   const out = new Array<number | null>(n).fill(null);
   const present = readNulls(r, n);
   if (!present) return out;
-  const m = present.reduce((c, p) => c + (p ? 1 : 0), 0);
-  const k = r.byte();
+  const m = count(present);
+  const mode = r.byte();
   let xs: number[];
-  if (k === RAW_FLOATS) xs = Array.from({ length: m }, () => r.float64());
-  else {
+  if (mode === RAW_FLOATS) {
+    xs = new Array<number>(m);
+    for (let i = 0; i < m; i++) xs[i] = r.float64();
+  } else {
+    const k = mode & ~WITH_EXCEPTIONS;
     if (k > MAX_DECIMALS) throw new RangeError('history block: bad float column');
+    const exceptions = new Map<number, number>();
+    if (mode & WITH_EXCEPTIONS) for (let c = r.count(); c > 0; c--) exceptions.set(r.count(), r.float64());
     const scale = 10 ** k;
-    xs = readIntColumn(r, m, 1).map((v) => Number(v) / scale);
+    xs = readNumberColumn(r, m, 1).map((v, i) => exceptions.get(i) ?? v! / scale);
   }
   for (let i = 0, j = 0; i < n; i++) if (present[i]) out[i] = xs[j++]!;
   return out;

@@ -2,14 +2,20 @@
 // fields and the last value of the rollup counters. A raw block carries one (the summary of its
 // samples); a minute-tier row holds the minutes of an hour, an hour-tier row the hours of a day.
 //
-// Weights reproduce what the row-per-bucket layout computed: a summary of raw samples weighs its
+// Weights reproduce what the row-per-sample layout computed: a summary of raw samples weighs its
 // average by the samples that had a value; once an entry is a stored rollup bucket ("promoted"),
 // its average weighs as many as the bucket's samples, as `sum(avg * samples) / sum(samples)` did.
+//
+// An average is kept as a sum (avg = sum / w): the values are the collector's rounded rates and
+// percentages, so their sums are exact short decimals that pack into a few bytes, where an average
+// would take eight. Sums are added exactly (in thousandths) while they can be, in floating point
+// otherwise; either way within a few ulps of the row layout's float8 arithmetic.
 import { ROLLUP_LAST, ROLLUP_STATS } from './postgres-columns.js';
-import { ByteReader, ByteWriter, readFloatColumn, readIntColumn, writeFloatColumn, writeIntColumn } from './postgres-codec.js';
+import { ByteReader, ByteWriter, readFloatColumn, readIntColumn, readNumberColumn, writeFloatColumn, writeIntColumn } from './postgres-codec.js';
 
 export interface Stat {
-  avg: number;
+  /** the weighted sum: avg = sum / w */
+  sum: number;
   w: number;
   min: number;
   max: number;
@@ -26,10 +32,27 @@ export interface Entry {
   last: (bigint | number | null)[];
 }
 
+/** Adds values exactly in thousandths while every one is a short decimal, in floating point after. */
+class ExactSum {
+  private thousandths = 0;
+  private float = 0;
+  private exact = true;
+  add(v: number) {
+    this.float += v;
+    if (!this.exact) return;
+    const t = Math.round(v * 1000);
+    if (t / 1000 === v && Number.isSafeInteger(this.thousandths + t)) this.thousandths += t;
+    else this.exact = false;
+  }
+  get value() {
+    return this.exact ? this.thousandths / 1000 : this.float;
+  }
+}
+
 /** Summarises samples into one entry as they arrive. */
 export class EntryBuilder {
   n = 0;
-  private readonly sum: Float64Array;
+  private readonly sum: ExactSum[];
   private readonly cnt: Uint32Array;
   private readonly min: Float64Array;
   private readonly max: Float64Array;
@@ -40,7 +63,7 @@ export class EntryBuilder {
     stats = ROLLUP_STATS.length,
     last = ROLLUP_LAST.length,
   ) {
-    this.sum = new Float64Array(stats);
+    this.sum = Array.from({ length: stats }, () => new ExactSum());
     this.cnt = new Uint32Array(stats);
     this.min = new Float64Array(stats).fill(Infinity);
     this.max = new Float64Array(stats).fill(-Infinity);
@@ -49,22 +72,21 @@ export class EntryBuilder {
 
   add(stats: readonly (number | null)[], last: readonly (bigint | number | null)[]) {
     this.n++;
-    stats.forEach((v, i) => {
-      if (v === null) return;
-      this.sum[i]! += v;
+    for (let i = 0; i < stats.length; i++) {
+      const v = stats[i]!;
+      if (v === null) continue;
+      this.sum[i]!.add(v);
       this.cnt[i]!++;
       if (v < this.min[i]!) this.min[i] = v;
       if (v > this.max[i]!) this.max[i] = v;
-    });
-    last.forEach((v, i) => {
-      if (v !== null) this.last[i] = v;
-    });
+    }
+    for (let i = 0; i < last.length; i++) if (last[i] !== null) this.last[i] = last[i]!;
   }
 
   finish(): Entry {
-    const stats = Array.from(this.sum, (_, i) => {
+    const stats = this.sum.map((sum, i) => {
       const w = this.cnt[i]!;
-      return w ? { avg: this.sum[i]! / w, w, min: this.min[i]!, max: this.max[i]! } : null;
+      return w ? { sum: sum.value, w, min: this.min[i]!, max: this.max[i]! } : null;
     });
     return { ts: this.ts, n: this.n, stats, last: [...this.last] };
   }
@@ -76,10 +98,11 @@ export function mergeEntries(ts: number, parts: readonly Entry[]): Entry {
   const stats = first.stats.map((_, i) => {
     const some = parts.map((p) => p.stats[i]).filter((s): s is Stat => !!s);
     if (some.length <= 1) return some[0] ? { ...some[0] } : null;
-    const w = some.reduce((a, s) => a + s.w, 0);
+    const sum = new ExactSum();
+    for (const s of some) sum.add(s.sum);
     return {
-      avg: some.reduce((a, s) => a + s.avg * s.w, 0) / w,
-      w,
+      sum: sum.value,
+      w: some.reduce((a, s) => a + s.w, 0),
       min: Math.min(...some.map((s) => s.min)),
       max: Math.max(...some.map((s) => s.max)),
     };
@@ -92,28 +115,26 @@ export function mergeEntries(ts: number, parts: readonly Entry[]): Entry {
 }
 
 /** A bucket as a stored rollup: its average now stands for all of its samples. */
-export const promote = (e: Entry): Entry => ({ ...e, stats: e.stats.map((s) => (s ? { ...s, w: e.n } : null)) });
+export const promote = (e: Entry): Entry => ({
+  ...e,
+  stats: e.stats.map((s) => (s ? { ...s, sum: s.w === e.n ? s.sum : (s.sum / s.w) * e.n, w: e.n } : null)),
+});
 
 export function encodeEntries(entries: readonly Entry[]): Uint8Array {
   const w = new ByteWriter();
   w.varint(entries.length);
-  const col = (write: (c: ByteWriter) => void) => {
-    const c = new ByteWriter();
-    write(c);
-    w.section(c);
-  };
-  col((c) => writeIntColumn(c, entries.map((e) => e.ts), 2));
-  col((c) => writeIntColumn(c, entries.map((e) => e.n), 1));
+  w.section((c) => writeIntColumn(c, entries.map((e) => e.ts), 2));
+  w.section((c) => writeIntColumn(c, entries.map((e) => e.n), 1));
   ROLLUP_STATS.forEach((_, i) =>
-    col((c) => {
+    w.section((c) => {
       const s = entries.map((e) => e.stats[i] ?? null);
-      writeFloatColumn(c, s.map((x) => x?.avg ?? null));
+      writeFloatColumn(c, s.map((x) => x?.sum ?? null));
       writeIntColumn(c, s.map((x) => x?.w ?? null), 1);
       writeFloatColumn(c, s.map((x) => x?.min ?? null));
       writeFloatColumn(c, s.map((x) => x?.max ?? null));
     }),
   );
-  ROLLUP_LAST.forEach((_, i) => col((c) => writeIntColumn(c, entries.map((e) => e.last[i] ?? null), 2)));
+  ROLLUP_LAST.forEach((_, i) => w.section((c) => writeIntColumn(c, entries.map((e) => e.last[i] ?? null), 2)));
   return w.finish();
 }
 
@@ -124,23 +145,23 @@ export function encodeEntries(entries: readonly Entry[]): Uint8Array {
 export function decodeEntries(bytes: Uint8Array, want?: { stats: ReadonlySet<number>; last: ReadonlySet<number> }): Entry[] {
   const r = new ByteReader(bytes);
   const n = r.count();
-  const ts = readIntColumn(r.section(), n, 2);
-  const counts = readIntColumn(r.section(), n, 1);
+  const ts = readNumberColumn(r.section(), n, 2);
+  const counts = readNumberColumn(r.section(), n, 1);
   const entries: Entry[] = ts.map((t, k) => ({
-    ts: Number(t),
-    n: Number(counts[k]),
+    ts: t!,
+    n: counts[k]!,
     stats: ROLLUP_STATS.map(() => null),
     last: ROLLUP_LAST.map(() => null),
   }));
   ROLLUP_STATS.forEach((_, i) => {
     if (want && !want.stats.has(i)) return r.skipSection();
     const c = r.section();
-    const avg = readFloatColumn(c, n);
-    const wt = readIntColumn(c, n, 1);
+    const sum = readFloatColumn(c, n);
+    const wt = readNumberColumn(c, n, 1);
     const min = readFloatColumn(c, n);
     const max = readFloatColumn(c, n);
-    avg.forEach((a, k) => {
-      if (a !== null) entries[k]!.stats[i] = { avg: a, w: Number(wt[k]), min: min[k]!, max: max[k]! };
+    sum.forEach((a, k) => {
+      if (a !== null) entries[k]!.stats[i] = { sum: a, w: wt[k]!, min: min[k]!, max: max[k]! };
     });
   });
   ROLLUP_LAST.forEach((_, i) => {

@@ -21,8 +21,8 @@ import type { HistoryQuery } from './store.js';
 export const MAX_BUCKETS = 100_000;
 export const MAX_LATEST = 10_000;
 
-/** A VM's blocks not yet in PostgreSQL (the open one, those waiting for their INSERT): first ts and bytes. */
-export type UnwrittenBlocks = (vmId: number) => { ts: number; data: Uint8Array }[];
+/** A VM's blocks not yet in PostgreSQL (the open one, those waiting for their INSERT): first ts, samples, summary. */
+export type UnwrittenBlocks = (vmId: number) => { ts: number; data: Uint8Array; summary: Uint8Array }[];
 
 type Level = 'raw' | 'minute' | 'hour';
 interface Segment {
@@ -61,17 +61,20 @@ export function planSegments(from: number, to: number, stepSec: number, now: num
   return parts.filter((p) => p.to > p.from);
 }
 
-/** Raw blocks of a VM that may hold samples in [from, to): from PostgreSQL and from memory. */
-export async function rawBlocks(pool: Pool, unwritten: UnwrittenBlocks, vmId: number, from: number, to: number) {
+/** Raw blocks of a VM that may hold samples in [from, to), from PostgreSQL and from memory: their samples or their summaries. */
+export async function rawBlocks(pool: Pool, unwritten: UnwrittenBlocks, vmId: number, from: number, to: number, column: 'data' | 'summary') {
   const lo = floorTo(from, MINUTE_MS); // every sample of a block lies in its first sample's minute
   const inMemory = unwritten(vmId).filter((b) => b.ts >= lo && b.ts < to); // taken before the query: see dedupe below
-  const { rows } = await pool.query<{ ts: Date; data: Buffer }>(
-    `SELECT "ts", "data" FROM ${RAW_TABLE} WHERE "vmId" = $1 AND "ts" >= $2 AND "ts" < $3 ORDER BY "ts"`,
+  const { rows } = await pool.query<{ ts: Date; bytes: Buffer }>(
+    `SELECT "ts", "${column}" AS bytes FROM ${RAW_TABLE} WHERE "vmId" = $1 AND "ts" >= $2 AND "ts" < $3 ORDER BY "ts"`,
     [vmId, new Date(lo), new Date(to)],
   );
   const stored = new Set(rows.map((r) => r.ts.getTime()));
   // A block written between the snapshot and the query is in both; keep one.
-  return [...rows.map((r) => ({ ts: r.ts.getTime(), data: r.data as Uint8Array })), ...inMemory.filter((b) => !stored.has(b.ts))];
+  return [
+    ...rows.map((r) => ({ ts: r.ts.getTime(), bytes: r.bytes as Uint8Array })),
+    ...inMemory.filter((b) => !stored.has(b.ts)).map((b) => ({ ts: b.ts, bytes: b[column] })),
+  ];
 }
 
 /** Entries of a rollup tier's rows overlapping [from, to) (rows start at `span` boundaries). */
@@ -97,6 +100,8 @@ interface Group {
   stat: number[];
   last: number[];
   stored: Marks;
+  /** rollup fields: minutes past the stored tier come from raw blocks' summaries, not their samples */
+  summaries: boolean;
 }
 
 export async function queryHistory(pool: Pool, hq: HistoryQuery, marks: Marks | null, unwritten: UnwrittenBlocks, now = Date.now()): Promise<HistoryPoint[]> {
@@ -118,57 +123,62 @@ export async function queryHistory(pool: Pool, hq: HistoryQuery, marks: Marks | 
         stat: idx.filter(([f]) => !isCounter(f)).map(([, k]) => k),
         last: idx.filter(([f]) => isCounter(f)).map(([, k]) => k),
         stored: rolled && marks ? marks : nothingStored,
+        summaries: rolled,
       };
     })
     .filter((g) => g.stat.length + g.last.length > 0);
 
-  // ---- fetch: raw blocks, minute-tier and hour-tier rows, each over the range some part needs
+  // ---- fetch: raw samples, raw summaries, minute-tier and hour-tier rows, each over the range some part needs
   const ceil = (t: number, unit: number) => Math.ceil(t / unit) * unit;
-  let rawFrom = Infinity;
-  let rawTo = -Infinity;
-  let minuteFrom = Infinity;
-  let minuteTo = -Infinity;
-  let hourFrom = Infinity;
-  let hourTo = -Infinity;
+  const span = () => ({
+    from: Infinity,
+    to: -Infinity,
+    add(a: number, b: number) {
+      if (b <= a) return;
+      this.from = Math.min(this.from, a);
+      this.to = Math.max(this.to, b);
+    },
+  });
+  const need = { samples: span(), summaries: span(), minute: span(), hour: span() };
   for (const s of segments) {
     if (s.level === 'raw') {
-      rawFrom = Math.min(rawFrom, s.from);
-      rawTo = Math.max(rawTo, s.to);
+      need.samples.add(s.from, s.to);
       continue;
     }
-    const unit = s.level === 'hour' ? HOUR_MS : MINUTE_MS;
+    const end = ceil(s.to, s.level === 'hour' ? HOUR_MS : MINUTE_MS);
     for (const g of groups) {
-      const hourStored = s.level === 'hour' ? Math.min(g.stored.hour, s.to) : s.from;
-      if (s.level === 'hour' && hourStored > s.from) {
-        hourFrom = Math.min(hourFrom, s.from);
-        hourTo = Math.max(hourTo, hourStored);
+      let a = s.from;
+      if (s.level === 'hour') {
+        need.hour.add(s.from, Math.min(g.stored.hour, s.to));
+        a = Math.max(s.from, g.stored.hour);
       }
-      const a = Math.max(s.from, hourStored);
-      const minuteStored = Math.min(g.stored.minute, ceil(s.to, unit));
-      if (minuteStored > a) {
-        minuteFrom = Math.min(minuteFrom, a);
-        minuteTo = Math.max(minuteTo, minuteStored);
-      }
-      if (ceil(s.to, unit) > Math.max(a, g.stored.minute)) {
-        rawFrom = Math.min(rawFrom, Math.max(a, g.stored.minute));
-        rawTo = Math.max(rawTo, ceil(s.to, unit));
-      }
+      need.minute.add(a, Math.min(g.stored.minute, end));
+      (g.summaries ? need.summaries : need.samples).add(Math.max(a, g.stored.minute), end);
     }
   }
   const rollupWant: Want = {
     stats: new Set(fields.map((f) => ROLLUP_STATS.indexOf(f)).filter((i) => i >= 0)),
     last: new Set(fields.map((f) => (ROLLUP_LAST as readonly string[]).indexOf(f)).filter((i) => i >= 0)),
   };
-  const [blocks, minuteRows, hourRows] = await Promise.all([
-    rawTo > rawFrom ? rawBlocks(pool, unwritten, hq.vmId, rawFrom, rawTo) : [],
-    tierEntries(pool, MINUTE_TABLE, HOUR_MS, hq.vmId, minuteFrom, minuteTo, rollupWant),
-    tierEntries(pool, HOUR_TABLE, DAY_MS, hq.vmId, hourFrom, hourTo, rollupWant),
+  const blocksOver = (n: { from: number; to: number }, column: 'data' | 'summary') =>
+    n.to > n.from ? rawBlocks(pool, unwritten, hq.vmId, n.from, n.to, column) : Promise.resolve([]);
+  const [blocks, summaryBlocks, minuteRows, hourRows] = await Promise.all([
+    blocksOver(need.samples, 'data'),
+    blocksOver(need.summaries, 'summary'),
+    tierEntries(pool, MINUTE_TABLE, HOUR_MS, hq.vmId, need.minute.from, need.minute.to, rollupWant),
+    tierEntries(pool, HOUR_TABLE, DAY_MS, hq.vmId, need.hour.from, need.hour.to, rollupWant),
   ]);
+  // a minute's summaries, in block order (a restart may have split a minute into several blocks)
+  const summaries = new Map<number, Entry[]>();
+  for (const b of summaryBlocks) {
+    const e = decodeEntries(b.bytes, rollupWant)[0]!;
+    summaries.set(e.ts, [...(summaries.get(e.ts) ?? []), e]);
+  }
 
   // ---- raw samples, in time order, every asked field
   const samples: { ts: number; values: (number | null)[] }[] = [];
   for (const b of blocks) {
-    const { ts, values } = readBlockFields(b.data, fields);
+    const { ts, values } = readBlockFields(b.bytes, fields);
     ts.forEach((t, i) => samples.push({ ts: t, values: values.map((col) => col[i]!) }));
   }
   samples.sort((a, b) => a.ts - b.ts);
@@ -194,6 +204,12 @@ export async function queryHistory(pool: Pool, hq: HistoryQuery, marks: Marks | 
   });
   const minuteEntries = (g: Group, a: number, b: number): Entry[] => {
     const out = minuteRows.filter((e) => e.ts >= a && e.ts < Math.min(b, g.stored.minute)).map((e) => fromStored(e, g));
+    if (g.summaries) {
+      // the roller's arithmetic on the same summaries: what the minute tier will hold
+      const from = Math.max(a, g.stored.minute);
+      for (const [m, parts] of summaries) if (m >= from && m < b) out.push(fromStored(promote(mergeEntries(m, parts)), g));
+      return out.sort((x, y) => x.ts - y.ts);
+    }
     let builder = null as EntryBuilder | null;
     for (const s of samplesIn(ceil(Math.max(a, g.stored.minute), MINUTE_MS), ceil(b, MINUTE_MS))) {
       const m = floorTo(s.ts, MINUTE_MS);
@@ -230,8 +246,8 @@ export async function queryHistory(pool: Pool, hq: HistoryQuery, marks: Marks | 
     }
     return acc;
   };
-  const add = (acc: ReturnType<typeof bucket>, k: number, avg: number, w: number, min: number, max: number) => {
-    acc.aw[k]! += avg * w;
+  const add = (acc: ReturnType<typeof bucket>, k: number, sum: number, w: number, min: number, max: number) => {
+    acc.aw[k]! += sum;
     acc.w[k]! += w;
     if (min < acc.min[k]!) acc.min[k] = min;
     if (max > acc.max[k]!) acc.max[k] = max;
@@ -249,11 +265,11 @@ export async function queryHistory(pool: Pool, hq: HistoryQuery, marks: Marks | 
         const acc = bucket(e.ts);
         g.stat.forEach((k, i) => {
           const st = e.stats[i];
-          if (st) add(acc, k, st.avg, st.w, st.min, st.max);
+          if (st) add(acc, k, st.sum, st.w, st.min, st.max);
         });
         g.last.forEach((k, i) => {
           const v = e.last[i];
-          if (v !== null && v !== undefined) add(acc, k, Number(v), e.n, Number(v), Number(v));
+          if (v !== null && v !== undefined) add(acc, k, Number(v) * e.n, e.n, Number(v), Number(v));
         });
       }
     }

@@ -53,7 +53,7 @@ function entryOf(r: Row): Entry {
   return {
     ts: r.ts.getTime(),
     n,
-    stats: ROLLUP_STATS.map((f) => (r[`${f}_avg`] === null ? null : { avg: Number(r[`${f}_avg`]), w: n, min: Number(r[`${f}_min`]), max: Number(r[`${f}_max`]) })),
+    stats: ROLLUP_STATS.map((f) => (r[`${f}_avg`] === null ? null : { sum: Number(r[`${f}_avg`]) * n, w: n, min: Number(r[`${f}_min`]), max: Number(r[`${f}_max`]) })),
     last: ROLLUP_LAST.map((m) => (r[`${m}_last`] === null ? null : BigInt(r[`${m}_last`] as string))),
   };
 }

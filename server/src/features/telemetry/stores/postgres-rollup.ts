@@ -52,9 +52,12 @@ interface Tier {
   table: string;
   /** a row spans this much, rolled in one go */
   span: number;
+  /** whether a tier above reads this one's summaries */
+  summarised: boolean;
 }
-const MINUTE_TIER: Tier = { below: RAW_TABLE, table: MINUTE_TABLE, span: HOUR_MS };
-const HOUR_TIER: Tier = { below: MINUTE_TABLE, table: HOUR_TABLE, span: DAY_MS };
+const MINUTE_TIER: Tier = { below: RAW_TABLE, table: MINUTE_TABLE, span: HOUR_MS, summarised: true };
+const HOUR_TIER: Tier = { below: MINUTE_TABLE, table: HOUR_TABLE, span: DAY_MS, summarised: false };
+const NO_SUMMARY = new Uint8Array(0);
 
 /** Rolls [from, to) (span boundaries) of the tier below into `tier`; returns the entries written. */
 async function rollTier(pool: Pool, tier: Tier, from: number, to: number): Promise<number> {
@@ -86,7 +89,8 @@ async function rollTier(pool: Pool, tier: Tier, from: number, to: number): Promi
       written += buckets.size;
       const all = [...entries.values()].sort((a, b) => a.ts - b.ts);
       const samples = all.reduce((n, e) => n + e.n, 0);
-      out.push({ vmId, ts: start, samples, data: encodeEntries(all), summary: encodeEntries([mergeEntries(start, all)]) });
+      const summary = tier.summarised ? encodeEntries([mergeEntries(start, all)]) : NO_SUMMARY;
+      out.push({ vmId, ts: start, samples, data: encodeEntries(all), summary });
     }
     await pool.query(buildBlockInsert(tier.table, out, 'replace'));
     await yieldToEventLoop();

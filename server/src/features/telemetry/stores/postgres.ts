@@ -246,11 +246,11 @@ export function createPostgresStore(opts: PostgresStoreOptions): PostgresMetricS
   }
 
   /** A VM's blocks not in PostgreSQL yet, for reads. */
-  function unwritten(vmId: number) {
-    const out: { ts: number; data: Uint8Array }[] = pending.filter((b) => b.vmId === vmId);
-    for (const b of closing) if (b.vmId === vmId) out.push({ ts: b.firstTs, data: b.encode() });
+  function unwritten(vmId: number): BlockRow[] {
+    const out: BlockRow[] = pending.filter((b) => b.vmId === vmId);
+    for (const b of closing) if (b.vmId === vmId) out.push(encode(b));
     const o = open.get(vmId);
-    if (o) out.push({ ts: o.firstTs, data: o.encode() });
+    if (o) out.push(encode(o));
     return out;
   }
 

@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type pg from 'pg';
+import { expect } from 'vitest';
 import { migrationsDir } from '@vmpulse/prisma';
 import { DERIVED_PCT_FIELDS, RATE_FIELDS, type HistoryField, type HistoryPoint } from '../../../../domain/history.js';
 import { COUNTER_METRICS, GAUGE_METRICS, METRIC_NAMES } from '../../../../domain/metrics.js';
@@ -176,4 +177,20 @@ export function legacyLayout(sql: pg.Pool, schema: string, names = { raw: 'VmSam
   }
 
   return { write, rollup, history, latest };
+}
+
+/** Same buckets, same fields; min and max exact, averages up to float summation order. */
+export function expectSameAnswer(got: HistoryPoint[], want: HistoryPoint[], what: string) {
+  expect(got.map((p) => p.ts.getTime()), what).toEqual(want.map((p) => p.ts.getTime()));
+  got.forEach((p, i) => {
+    const w = want[i]!;
+    expect(Object.keys(p.values).sort(), `${what} @${p.ts.toISOString()}`).toEqual(Object.keys(w.values).sort());
+    for (const [f, v] of Object.entries(p.values)) {
+      const o = w.values[f as keyof typeof w.values]!;
+      const at = `${what} ${f} @${p.ts.toISOString()}`;
+      expect(v.min, at).toBe(o.min);
+      expect(v.max, at).toBe(o.max);
+      expect(Math.abs(v.avg - o.avg), at).toBeLessThanOrEqual(1e-12 * Math.max(1, Math.abs(o.avg)));
+    }
+  });
 }

@@ -3,9 +3,9 @@
 // and rollup steps, ranges two days old (hour rollups) and ranges ending now (the open minute).
 // The old layout runs its own SQL from test/legacy-layout.ts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HISTORY_FIELDS, type HistoryPoint } from '../../../../domain/history.js';
+import { HISTORY_FIELDS } from '../../../../domain/history.js';
 import { createPostgresStore, type PostgresMetricStore } from '../postgres.js';
-import { createLegacyTables, legacyLayout } from './legacy-layout.js';
+import { createLegacyTables, expectSameAnswer, legacyLayout } from './legacy-layout.js';
 import { HOUR, MIN, floorTo, log, randomFleet, startPostgres } from './postgres-fixtures.js';
 
 let pgh: Awaited<ReturnType<typeof startPostgres>>;
@@ -35,22 +35,6 @@ afterAll(async () => {
   await store?.close();
   await pgh?.stop();
 });
-
-/** Same buckets, same fields; min and max exact, averages up to float summation order. */
-function expectSameAnswer(got: HistoryPoint[], want: HistoryPoint[], what: string) {
-  expect(got.map((p) => p.ts.getTime()), what).toEqual(want.map((p) => p.ts.getTime()));
-  got.forEach((p, i) => {
-    const w = want[i]!;
-    expect(Object.keys(p.values).sort(), `${what} @${p.ts.toISOString()}`).toEqual(Object.keys(w.values).sort());
-    for (const [f, v] of Object.entries(p.values)) {
-      const o = w.values[f as keyof typeof w.values]!;
-      const at = `${what} ${f} @${p.ts.toISOString()}`;
-      expect(v.min, at).toBe(o.min);
-      expect(v.max, at).toBe(o.max);
-      expect(Math.abs(v.avg - o.avg), at).toBeLessThanOrEqual(1e-12 * Math.max(1, Math.abs(o.avg)));
-    }
-  });
-}
 
 const QUERIES: [string, number, number, number][] = [
   // name, from, to, step (s)

@@ -94,11 +94,12 @@ describe('write', () => {
 
   it('shows what is still in memory: the open minute answers history before it is written', async () => {
     const now = Date.now();
-    await store.write([snap(2, now - 2_000, 5), snap(2, now - 1_000, 6)]);
+    const t = floorTo(now, MIN) - MIN + 10_000; // two samples inside one minute
+    await store.write([snap(2, t, 5), snap(2, t + 1_000, 6)]);
     expect(await count('VmSampleBlock')).toBe(0);
-    const points = await store.history({ vmId: 2, from: new Date(now - MIN), to: new Date(now), stepSec: 1, fields: ['cpu_pct'] });
+    const points = await store.history({ vmId: 2, from: new Date(now - 2 * MIN), to: new Date(now), stepSec: 1, fields: ['cpu_pct'] });
     expect(points.map((p) => p.values.cpu_pct!.avg)).toEqual([cpuPctOf(5), cpuPctOf(6)]);
-    expect((await store.latestValues(2, 'cpu_pct', 5, new Date(now - MIN))).map((r) => r.value)).toEqual([cpuPctOf(6), cpuPctOf(5)]);
+    expect((await store.latestValues(2, 'cpu_pct', 5, new Date(now - 2 * MIN))).map((r) => r.value)).toEqual([cpuPctOf(6), cpuPctOf(5)]);
   });
 });
 
