@@ -19,6 +19,7 @@
 //
 // Options: --vms N (1000) --minutes N (10) --reps N (3) --tier-vms N (10) --queries N (100) --worst --seed N
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -26,8 +27,18 @@ import { DEFAULT_HISTORY_FIELDS, HISTORY_RANGES } from '../../server/src/domain/
 import { openDatabase, type Database } from '../../server/src/lib/db.js';
 import { createLogger } from '../../server/src/lib/logger.js';
 import { createPostgresStore, DEFAULT_RETENTION, type PostgresMetricStore } from '../../server/src/features/telemetry/stores/postgres.js';
+import { decodeEntries, encodeEntries } from '../../server/src/features/telemetry/stores/postgres-entries.js';
+import { buildBlockInsert } from '../../server/src/features/telemetry/stores/postgres-write.js';
 import { simulateFleet } from './history-fleet.js';
-import { BENCH_DIR, machine, median, pct, round, spread, type Spread } from './util.js';
+import { BENCH_DIR, REPO_ROOT, machine, median, pct, round, spread, type Spread } from './util.js';
+
+// the server's own `pg`, for the SQL the bench runs beside the store (VACUUM, sizes, copies)
+interface Pool {
+  query<R = Record<string, unknown>>(q: string | { text: string; values?: unknown[] }, values?: unknown[]): Promise<{ rows: R[] }>;
+  end(): Promise<void>;
+}
+const pg = createRequire(path.join(REPO_ROOT, 'server', 'package.json'))('pg') as { Pool: new (o: { connectionString: string; max: number }) => Pool };
+type Db = Database & { sql: Pool };
 
 const argv = process.argv.slice(2).filter((a) => a !== '--');
 const opt = (name: string, def: number) => {
@@ -49,45 +60,50 @@ const DAY = 86_400_000;
 const floorTo = (t: number, unit: number) => Math.floor(t / unit) * unit;
 const log = (s: string) => process.stderr.write(`[history-disk ${new Date().toISOString().slice(11, 19)}] ${s}\n`);
 const quiet = createLogger('silent');
-const sql = (db: Database, text: string) => db.prisma.$executeRawUnsafe(text);
+const sql = (db: Db, text: string) => db.sql.query(text);
 const TABLES = ['"VmSampleBlock"', '"VmMinuteBlock"', '"VmHourBlock"'];
 
-async function sizes(db: Database) {
+async function sizes(db: Db) {
   await sql(db, `VACUUM ANALYZE ${TABLES.join(', ')}`);
-  const rows = await db.prisma.$queryRawUnsafe<{ raw: bigint; minute: bigint; hour: bigint }[]>(
+  const { rows } = await db.sql.query<{ raw: string; minute: string; hour: string }>(
     `SELECT pg_total_relation_size('"VmSampleBlock"') AS raw, pg_total_relation_size('"VmMinuteBlock"') AS minute, pg_total_relation_size('"VmHourBlock"') AS hour`,
   );
-  const r = rows[0]!;
-  return { raw: Number(r.raw), minute: Number(r.minute), hour: Number(r.hour) };
+  return { raw: Number(rows[0]!.raw), minute: Number(rows[0]!.minute), hour: Number(rows[0]!.hour) };
 }
 
-/** Writes `ticks` ticks of a simulated fleet, tick by tick, as the collector does; returns per-tick write times. */
+/**
+ * Writes `ticks` ticks of a simulated fleet, tick by tick, as the collector does. Times, CPU and
+ * event-loop delay are taken around store.write() only, not around the simulation.
+ */
 async function writeFleet(store: PostgresMetricStore, vms: number, startMs: number, ticks: number, idOffset: number, seed: number) {
   const sim = simulateFleet({ vms, startMs, seed, worst: cfg.worst });
   const times: number[] = [];
+  const loop = monitorEventLoopDelay({ resolution: 2 });
+  let cpuUs = 0;
   for (let k = 0; k < ticks; k++) {
     const tick = sim.tick();
     if (idOffset) for (const s of tick) s.vmId += idOffset;
+    await new Promise((r) => setImmediate(r));
+    loop.enable();
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     await store.write(tick);
     times.push(performance.now() - t0);
+    const c = process.cpuUsage(c0);
+    loop.disable();
+    cpuUs += c.user + c.system;
   }
   await store.flush();
-  return times;
+  return { times, cpuUs, eventLoopMaxMs: loop.count ? loop.max / 1e6 : 0 };
 }
 
 // ---- 1. raw bytes per VM-sample ---------------------------------------------------------------
-async function rawFigure(db: Database, rep: number) {
+async function rawFigure(db: Db, rep: number) {
   await sql(db, `TRUNCATE ${TABLES.join(', ')}`);
   const store = createPostgresStore({ db, log: quiet, rollupEveryMs: 0 });
   const ticks = cfg.minutes * 60;
   const start = floorTo(Date.now(), MIN) - (cfg.minutes + 1) * MIN;
-  const loop = monitorEventLoopDelay({ resolution: 5 });
-  loop.enable();
-  const cpu0 = process.cpuUsage();
-  const times = await writeFleet(store, cfg.vms, start, ticks, 0, cfg.seed + rep);
-  const cpu = process.cpuUsage(cpu0);
-  loop.disable();
+  const { times, cpuUs, eventLoopMaxMs } = await writeFleet(store, cfg.vms, start, ticks, 0, cfg.seed + rep);
   const status = store.status();
   await store.close();
   const s = await sizes(db);
@@ -102,13 +118,13 @@ async function rawFigure(db: Database, rep: number) {
     tickMs: median(filling),
     tickP95Ms: pct(filling, 95),
     minuteCloseMs: median(closes),
-    cpuUsPerSample: (cpu.user + cpu.system) / samples,
-    eventLoopMaxMs: loop.max / 1e6,
+    cpuUsPerSample: cpuUs / samples,
+    eventLoopMaxMs,
   };
 }
 
 // ---- 2. rollup tiers --------------------------------------------------------------------------
-async function tierFigures(db: Database, now: number) {
+async function tierFigures(db: Db, now: number) {
   await sql(db, `TRUNCATE ${TABLES.join(', ')}`);
   const store = createPostgresStore({ db, log: quiet, rollupEveryMs: 0 });
   const start = now - 25 * HOUR;
@@ -125,16 +141,29 @@ async function tierFigures(db: Database, now: number) {
   const minuteEntries = copies * r.minuteRows;
   const hourEntries = copies * r.hourRows;
   log(`tiers: copied to ${copies * cfg.tierVms} VMs: minute tier ${(one.minute / 2 ** 20).toFixed(1)} MiB, hour tier ${(one.hour / 2 ** 20).toFixed(1)} MiB`);
-  // Queried VMs get a week of minutes and a month of hours (copies of their day, earlier).
-  const minuteDays = 7;
-  await sql(db, `INSERT INTO "VmMinuteBlock" (${cols}) SELECT "vmId", ts - k * interval '1 day', samples, data, summary FROM "VmMinuteBlock", generate_series(1, ${minuteDays - 1}) k WHERE "vmId" <= ${cfg.tierVms} ON CONFLICT DO NOTHING`);
-  await sql(db, `INSERT INTO "VmHourBlock" (${cols}) SELECT "vmId", ts - k * interval '1 day', samples, data, summary FROM "VmHourBlock", generate_series(1, 30) k WHERE "vmId" <= ${cfg.tierVms} ON CONFLICT DO NOTHING`);
+  // The queried VMs get a week of minutes and a month of hours: their last day again, earlier
+  // (entries carry their own times: decoded, shifted, encoded again).
+  const shifted = async (table: string, days: number) => {
+    const { rows } = await db.sql.query<{ vmId: number; ts: Date; samples: number; data: Buffer; summary: Buffer }>(
+      `SELECT "vmId", ts, samples, data, summary FROM ${table} WHERE "vmId" <= $1`,
+      [cfg.tierVms],
+    );
+    for (let d = 1; d < days; d++) {
+      const out = rows.map((r: { vmId: number; ts: Date; samples: number; data: Buffer; summary: Buffer }) => ({
+        vmId: r.vmId, ts: r.ts.getTime() - d * DAY, samples: r.samples, summary: r.summary,
+        data: encodeEntries(decodeEntries(r.data).map((e) => ({ ...e, ts: e.ts - d * DAY }))),
+      }));
+      await db.sql.query(buildBlockInsert(table, out, 'keep'));
+    }
+  };
+  await shifted('"VmMinuteBlock"', 7);
+  await shifted('"VmHourBlock"', 31);
   await store.close();
   return { minuteBytesPerEntry: one.minute / minuteEntries, hourBytesPerEntry: one.hour / hourEntries, minuteEntries, hourEntries, rollupMs: r.ms };
 }
 
 // ---- 4. queries -------------------------------------------------------------------------------
-async function queryFigures(db: Database, now: number) {
+async function queryFigures(db: Db, now: number) {
   const store = createPostgresStore({ db, log: quiet, rollupEveryMs: 0 });
   // and the raw load of VMS VMs beside them, under other ids
   await writeFleet(store, cfg.vms, floorTo(now, MIN) - cfg.minutes * MIN - MIN, cfg.minutes * 60, 10_000_000, cfg.seed + 7);
@@ -170,7 +199,8 @@ async function queryFigures(db: Database, now: number) {
 
 async function main() {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'vmpulse-history-disk-'));
-  const db = await openDatabase({ dataDir: dir, log: quiet });
+  const opened = await openDatabase({ dataDir: dir, log: quiet });
+  const db: Db = Object.assign(opened, { sql: new pg.Pool({ connectionString: opened.url, max: 2 }) });
   const m = machine();
   try {
     log(`${cfg.vms} VMs × ${cfg.minutes} simulated minutes × ${cfg.reps} reps${cfg.worst ? ' (worst case: every VM busy, twice the noise)' : ''}`);
@@ -211,6 +241,7 @@ async function main() {
     process.stdout.write(text);
     if (cfg.vms === 1000 && cfg.minutes >= 10) writeFileSync(path.join(BENCH_DIR, cfg.worst ? 'history-disk.worst.txt' : 'history-disk.txt'), text);
   } finally {
+    await db.sql.end();
     await db.close();
     rmSync(dir, { recursive: true, force: true });
   }

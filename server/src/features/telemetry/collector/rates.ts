@@ -1,5 +1,5 @@
 // Per-tick derived values: per-second rates, seed 001's angle feature, CPU % and memory %. Pure.
-import { COUNTER_METRICS, type MetricName } from '../../../domain/metrics.js';
+import { COUNTER_METRICS, type CounterMetric } from '../../../domain/metrics.js';
 import type { MetricSnapshot } from '../../../domain/snapshot.js';
 
 type Sample = Pick<MetricSnapshot, 'ts' | 'metrics' | 'cpus' | 'memoryMax'>;
@@ -14,29 +14,44 @@ const round = (v: number, digits = 3) => Math.round(v * 10 ** digits) / 10 ** di
 export function derive(prev: Sample | undefined, cur: Sample): Derived {
   const rates: Derived['rates'] = {};
   const angles: Derived['angles'] = {};
-  const dtMs = prev ? cur.ts - prev.ts : 0;
-  if (prev && dtMs > 0) {
-    for (const m of COUNTER_METRICS) {
-      const a = prev.metrics[m];
-      const b = cur.metrics[m];
-      if (a === undefined || b === undefined || b < a) continue;
-      // BigInt delta first: the totals themselves may be past 2^53, their difference is not.
-      const rate = (Number(b - a) * 1000) / dtMs;
-      rates[m] = round(rate);
-      angles[m] = round((Math.atan(rate) * 180) / Math.PI, 4);
-    }
+  for (const m of COUNTER_METRICS) {
+    const rate = rawRate(prev, cur, m);
+    if (rate === undefined) continue;
+    rates[m] = round(rate);
+    angles[m] = round((Math.atan(rate) * 180) / Math.PI, 4);
   }
-  return { rates, angles, cpuPct: cpuPercent(rates, cur.cpus), memPct: memPercent(cur) };
+  return {
+    rates,
+    angles,
+    cpuPct: { total: cpuPercentOf(rates.cputime, cur.cpus), user: cpuPercentOf(rates.timeusr, cur.cpus), system: cpuPercentOf(rates.timesys, cur.cpus) },
+    memPct: memPercent(cur),
+  };
 }
 
-function cpuPercent(rates: Partial<Record<MetricName, number>>, cpus: number): Derived['cpuPct'] {
-  // cputime rate is ns of CPU per second; 1e9 ns/s per vCPU is 100 %.
-  const pct = (r: number | undefined) => (r === undefined || cpus <= 0 ? null : round((r / (1e9 * cpus)) * 100, 2));
-  return { total: pct(rates.cputime), user: pct(rates.timeusr), system: pct(rates.timesys) };
+function rawRate(prev: Sample | undefined, cur: Sample, m: CounterMetric): number | undefined {
+  const dtMs = prev ? cur.ts - prev.ts : 0;
+  const a = prev?.metrics[m];
+  const b = cur.metrics[m];
+  if (!(dtMs > 0) || a === undefined || b === undefined || b < a) return undefined;
+  // BigInt delta first: the totals themselves may be past 2^53, their difference is not.
+  return (Number(b - a) * 1000) / dtMs;
+}
+
+// One value of what derive() returns, for readers that need a few of them (stored history).
+
+/** A counter's rate, as derive() reports it. */
+export function rateOf(prev: Sample | undefined, cur: Sample, m: CounterMetric): number | undefined {
+  const rate = rawRate(prev, cur, m);
+  return rate === undefined ? undefined : round(rate);
+}
+
+/** A CPU-time rate (ns/s) as % of the VM's vCPUs: 1e9 ns/s per vCPU is 100 %. */
+export function cpuPercentOf(rate: number | undefined, cpus: number): number | null {
+  return rate === undefined || cpus <= 0 ? null : round((rate / (1e9 * cpus)) * 100, 2);
 }
 
 /** Guest view when the balloon driver reports it (available − usable), else the host's RSS. */
-function memPercent(s: Sample): number | null {
+export function memPercent(s: Sample): number | null {
   const { memavailable, memusable, memrss, memactual } = s.metrics;
   if (memavailable !== undefined && memusable !== undefined && memavailable > 0n) {
     return round((Number(memavailable - memusable) / Number(memavailable)) * 100, 2);

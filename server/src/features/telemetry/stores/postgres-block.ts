@@ -11,7 +11,7 @@ import { derive } from '../collector/rates.js';
 import type { MetricSnapshot } from '../../../domain/snapshot.js';
 import type { HistoryField } from '../../../domain/history.js';
 import { ByteReader, ByteWriter, readFloatColumn, readIntColumn, readNumberColumn, writeFloatColumn, writeIntColumn } from './postgres-codec.js';
-import { DERIVED_FIELDS, DERIVED_READERS, MINUTE_MS, ROLLUP_LAST, ROLLUP_STATS, derivedIndex, derivedOf, fieldValue, floorTo, isGauge, metricsFor } from './postgres-columns.js';
+import { DERIVED_FIELDS, DERIVED_FROM_SAMPLES, MINUTE_MS, ROLLUP_LAST, ROLLUP_STATS, derivedIndex, derivedOf, fieldValue, floorTo, isGauge, metricsFor } from './postgres-columns.js';
 import { EntryBuilder, type Entry } from './postgres-entries.js';
 
 const VERSION = 1;
@@ -20,7 +20,6 @@ const U64 = 2n ** 64n;
 
 /** What `derive` needs of a sample. */
 export type Sample = Pick<MetricSnapshot, 'ts' | 'metrics' | 'cpus' | 'memoryMax'>;
-type Derived = Pick<MetricSnapshot, 'rates' | 'cpuPct' | 'memPct'>;
 
 /** How a sample's derived values come back. */
 const DERIVED_FROM_PREVIOUS = 0;
@@ -211,13 +210,13 @@ function readColumns(bytes: Uint8Array, metrics: ReadonlySet<MetricName> | 'all'
 }
 
 /**
- * Walks the samples (not the context), handing each its metrics and where its derived values come
- * from: `derive`'s answer (against the previous sample, or none), or the values kept explicitly.
+ * Walks the samples (not the context), handing each its metrics, the sample its derived values
+ * come from (the previous one, or none: DERIVED_FROM_SAMPLES computes them), or the values kept
+ * explicitly.
  */
 function eachSample(
   c: BlockColumns,
-  needDerived: boolean,
-  visit: (i: number, metrics: Partial<Record<MetricName, bigint>>, derived: Derived | null, explicit: readonly (number | null)[] | null) => void,
+  visit: (i: number, cur: Sample, prev: Sample | undefined, explicit: readonly (number | null)[] | null) => void,
 ) {
   let prev: Sample | undefined;
   const cols = Object.entries(c.metrics) as [MetricName, (bigint | null)[]][];
@@ -230,9 +229,7 @@ function eachSample(
     const cur: Sample = { ts: c.ts[i]!, metrics, cpus: c.cpus[i]!, memoryMax: c.memoryMax[i]! };
     if (i > 0 || !c.hasContext) {
       const mode = c.mode[i];
-      const explicit = mode === EXPLICIT ? c.explicit.get(i)! : null;
-      const derived = needDerived && !explicit ? derive(mode === DERIVED_FROM_PREVIOUS ? prev : undefined, cur) : null;
-      visit(i, metrics, derived, explicit);
+      visit(i, cur, mode === DERIVED_FROM_PREVIOUS ? prev : undefined, mode === EXPLICIT ? c.explicit.get(i)! : null);
     }
     prev = cur;
   }
@@ -244,15 +241,15 @@ export function readBlockFields(bytes: Uint8Array, fields: readonly HistoryField
   const c = readColumns(bytes, new Set(fields.flatMap(metricsFor)));
   const readers = fields.map((f) => {
     const k = derivedIndex(f);
-    if (k < 0) return (metrics: Partial<Record<MetricName, bigint>>) => (metrics[f as MetricName] === undefined ? null : Number(metrics[f as MetricName]));
-    const read = DERIVED_READERS[k]!;
-    return (_: unknown, derived: Derived | null, explicit: readonly (number | null)[] | null) => (explicit ? (explicit[k] ?? null) : read(derived!));
+    if (k < 0) return (cur: Sample) => (cur.metrics[f as MetricName] === undefined ? null : Number(cur.metrics[f as MetricName]));
+    const compute = DERIVED_FROM_SAMPLES[k]!;
+    return (cur: Sample, prev: Sample | undefined, explicit: readonly (number | null)[] | null) => (explicit ? (explicit[k] ?? null) : compute(prev, cur));
   });
   const ts: number[] = [];
   const values: (number | null)[][] = fields.map(() => []);
-  eachSample(c, fields.some((f) => derivedIndex(f) >= 0), (i, metrics, derived, explicit) => {
+  eachSample(c, (i, cur, prev, explicit) => {
     ts.push(c.ts[i]!);
-    for (let k = 0; k < readers.length; k++) values[k]!.push(readers[k]!(metrics, derived, explicit));
+    for (let k = 0; k < readers.length; k++) values[k]!.push(readers[k]!(cur, prev, explicit));
   });
   return { ts, values };
 }
@@ -272,8 +269,11 @@ export interface StoredSample {
 export function decodeBlock(bytes: Uint8Array): StoredSample[] {
   const c = readColumns(bytes, 'all');
   const out: StoredSample[] = [];
-  eachSample(c, true, (i, metrics, derived, explicit) =>
-    out.push({ ts: c.ts[i]!, state: c.state[i]!, cpus: c.cpus[i]!, stale: c.stale[i]!, memoryMax: c.memoryMax[i]!, metrics, derived: explicit ? [...explicit] : derivedOf(derived!) }),
+  eachSample(c, (i, cur, prev, explicit) =>
+    out.push({
+      ts: c.ts[i]!, state: c.state[i]!, cpus: c.cpus[i]!, stale: c.stale[i]!, memoryMax: c.memoryMax[i]!, metrics: cur.metrics,
+      derived: explicit ? [...explicit] : derivedOf(derive(prev, cur)),
+    }),
   );
   return out;
 }

@@ -181,17 +181,26 @@ function writeNulls(w: ByteWriter, values: readonly unknown[]): boolean {
   return true;
 }
 
-function readNulls(r: ByteReader, n: number): boolean[] | null {
+/** null: all null; true: all present; else which are. */
+function readNulls(r: ByteReader, n: number): boolean[] | true | null {
   const kind = r.byte();
   if (kind === ALL_NULL) return null;
-  const present = new Array<boolean>(n);
-  if (kind === ALL_PRESENT) return present.fill(true);
+  if (kind === ALL_PRESENT) return true;
   if (kind !== MIXED) throw new RangeError('history block: bad null map');
+  const present = new Array<boolean>(n);
   for (let i = 0; i < n; i += 8) {
     const bits = r.byte();
     for (let k = 0; k < 8 && i + k < n; k++) present[i + k] = (bits & (1 << k)) !== 0;
   }
   return present;
+}
+
+/** Spreads m present values over n slots as the null map says. */
+function spread<T>(values: ArrayLike<T>, present: boolean[] | true, n: number): (T | null)[] {
+  const out = new Array<T | null>(n);
+  if (present === true) for (let i = 0; i < n; i++) out[i] = values[i]!;
+  else for (let i = 0, j = 0; i < n; i++) out[i] = present[i] ? values[j++]! : null;
+  return out;
 }
 
 /** Below this, a difference and its zigzag stay exact in a Number. */
@@ -302,41 +311,120 @@ function readDeltas(r: ByteReader, m: number, order: 1 | 2): { first: bigint; de
 }
 
 export function readIntColumn(r: ByteReader, n: number, order: 1 | 2): (bigint | null)[] {
-  const out = new Array<bigint | null>(n).fill(null);
   const present = readNulls(r, n);
-  if (!present) return out;
-  const { first, deltas } = readDeltas(r, count(present), order);
-  let x = first;
-  for (let i = 0, k = -1; i < n; i++) {
-    if (!present[i]) continue;
-    if (k >= 0) x += big(deltas[k]!);
-    k++;
-    out[i] = x;
+  if (!present) return new Array<null>(n).fill(null);
+  const m = count(present, n);
+  const small = readSmall(r, m, order);
+  if (small) {
+    const xs = new Array<bigint>(m);
+    for (let i = 0; i < m; i++) xs[i] = BigInt(small[i]!);
+    return spread(xs, present, n);
   }
+  const { first, deltas } = readDeltas(r, m, order);
+  const xs = new Array<bigint>(m);
+  xs[0] = first;
+  for (let k = 1; k < m; k++) xs[k] = xs[k - 1]! + big(deltas[k - 1]!);
+  return spread(xs, present, n);
+}
+
+/** A column known to hold small values (times, counts, codes, scaled decimals), as Numbers. */
+export const readNumberColumn = (r: ByteReader, n: number, order: 1 | 2) => nullable(readNumbersF64(r, n, order));
+
+/** The same as a Float64Array, NaN where null: what the history reads use, with nothing to allocate per value. */
+export function readNumbersF64(r: ByteReader, n: number, order: 1 | 2): Float64Array {
+  const present = readNulls(r, n);
+  if (!present) return new Float64Array(n).fill(NaN);
+  const values = readNumbers(r, count(present, n), order);
+  return spreadF64(values, present, n);
+}
+
+function spreadF64(values: Float64Array, present: boolean[] | true, n: number): Float64Array {
+  if (present === true) return values;
+  const out = new Float64Array(n);
+  for (let i = 0, j = 0; i < n; i++) out[i] = present[i] ? values[j++]! : NaN;
   return out;
 }
 
-/** A column known to hold small values (times, counts, codes), as Numbers. */
-export function readNumberColumn(r: ByteReader, n: number, order: 1 | 2): (number | null)[] {
-  const out = new Array<number | null>(n).fill(null);
-  const present = readNulls(r, n);
-  if (!present) return out;
-  const { first, deltas } = readDeltas(r, count(present), order);
+const nullable = (xs: Float64Array): (number | null)[] => {
+  const out = new Array<number | null>(xs.length);
+  for (let i = 0; i < xs.length; i++) out[i] = Number.isNaN(xs[i]) ? null : xs[i]!;
+  return out;
+};
+
+function readNumbers(r: ByteReader, m: number, order: 1 | 2): Float64Array {
+  const small = readSmall(r, m, order);
+  if (small) return small;
+  const { first, deltas } = readDeltas(r, m, order);
+  const xs = new Float64Array(m);
   let x = Number(first);
-  for (let i = 0, k = -1; i < n; i++) {
-    if (!present[i]) continue;
-    if (k >= 0) {
-      const d = deltas[k]!;
-      x = typeof d === 'number' ? x + d : Number(BigInt(x) + d); // a big step between two small values
-    }
-    k++;
+  xs[0] = x;
+  for (let k = 1; k < m; k++) {
+    const d = deltas[k - 1]!;
+    x = typeof d === 'number' ? x + d : Number(BigInt(x) + d); // a big step between two small values
     if (!Number.isSafeInteger(x)) throw new RangeError('history block: value out of range');
-    out[i] = x;
+    xs[k] = x;
   }
+  return xs;
+}
+
+/**
+ * The common case, all in Numbers: every value and difference small. Returns null (and leaves
+ * the reader where it was) when a value needs BigInt. Varints are read inline: this is the loop
+ * every history read spends its time in.
+ */
+function readSmall(r: ByteReader, m: number, order: 1 | 2): Float64Array | null {
+  const buf = r.buf;
+  const end = r.end;
+  let pos = r.pos;
+  // -1 when the varint does not fit 49 bits (the caller falls back to BigInt)
+  const next = (): number => {
+    let v = 0;
+    let scale = 1;
+    for (let i = 0; i < 7; i++) {
+      if (pos >= end) throw new RangeError('history block truncated');
+      const b = buf[pos++]!;
+      v += (b & 127) * scale;
+      if (b < 128) return v;
+      scale *= 128;
+    }
+    return -1;
+  };
+  const out = new Float64Array(m);
+  const z0 = next();
+  if (z0 < 0) return null;
+  let x = unzigzagN(z0);
+  out[0] = x;
+  if (m > 1) {
+    const g = next();
+    if (g < 0) return null;
+    if (g === 0) out.fill(x);
+    else {
+      let delta = 0;
+      for (let i = 1; i < m; ) {
+        const z = next();
+        if (z < 0) return null;
+        let run = 1;
+        let d = 0;
+        if (z === 0) {
+          const extra = next();
+          if (extra < 0) return null;
+          run += extra;
+        } else d = unzigzagN(z) * g;
+        if (i + run > m) throw new RangeError('history block: bad zero run');
+        for (const stop = i + run; i < stop; i++) {
+          delta = order === 2 ? delta + d : d;
+          x += delta;
+          if (!(Math.abs(delta) < SMALL && Math.abs(x) < SMALL)) return null;
+          out[i] = x;
+        }
+      }
+    }
+  }
+  r.pos = pos;
   return out;
 }
 
-const count = (present: boolean[]) => present.reduce((c, p) => c + (p ? 1 : 0), 0);
+const count = (present: boolean[] | true, n: number) => (present === true ? n : present.reduce((c, p) => c + (p ? 1 : 0), 0));
 
 const RAW_FLOATS = 255;
 const WITH_EXCEPTIONS = 128;
@@ -383,24 +471,27 @@ export function writeFloatColumn(w: ByteWriter, values: readonly (number | null)
   writeIntColumn(w, ints, 1);
 }
 
-export function readFloatColumn(r: ByteReader, n: number): (number | null)[] {
-  const out = new Array<number | null>(n).fill(null);
+export const readFloatColumn = (r: ByteReader, n: number) => nullable(readFloatsF64(r, n));
+
+/** Floats as a Float64Array, NaN where null. */
+export function readFloatsF64(r: ByteReader, n: number): Float64Array {
   const present = readNulls(r, n);
-  if (!present) return out;
-  const m = count(present);
+  if (!present) return new Float64Array(n).fill(NaN);
+  const m = count(present, n);
   const mode = r.byte();
-  let xs: number[];
+  let xs: Float64Array;
   if (mode === RAW_FLOATS) {
-    xs = new Array<number>(m);
+    xs = new Float64Array(m);
     for (let i = 0; i < m; i++) xs[i] = r.float64();
   } else {
     const k = mode & ~WITH_EXCEPTIONS;
     if (k > MAX_DECIMALS) throw new RangeError('history block: bad float column');
-    const exceptions = new Map<number, number>();
-    if (mode & WITH_EXCEPTIONS) for (let c = r.count(); c > 0; c--) exceptions.set(r.count(), r.float64());
+    const exceptions: [number, number][] = [];
+    if (mode & WITH_EXCEPTIONS) for (let c = r.count(); c > 0; c--) exceptions.push([r.count(), r.float64()]);
+    xs = readNumbersF64(r, m, 1); // written as an integer column, null map and all
     const scale = 10 ** k;
-    xs = readNumberColumn(r, m, 1).map((v, i) => exceptions.get(i) ?? v! / scale);
+    for (let i = 0; i < m; i++) xs[i] = xs[i]! / scale;
+    for (const [i, v] of exceptions) xs[i] = v;
   }
-  for (let i = 0, j = 0; i < n; i++) if (present[i]) out[i] = xs[j++]!;
-  return out;
+  return spreadF64(xs, present, n);
 }

@@ -6,6 +6,7 @@
 import { DEFAULT_HISTORY_FIELDS, DERIVED_PCT_FIELDS, RATE_FIELDS, type HistoryField } from '../../../domain/history.js';
 import { COUNTER_METRICS, GAUGE_METRICS, METRIC_NAMES, type MetricName } from '../../../domain/metrics.js';
 import type { MetricSnapshot } from '../../../domain/snapshot.js';
+import { cpuPercentOf, memPercent, rateOf } from '../collector/rates.js';
 
 /** One row per VM per minute (or part of one) of samples, with the minute's rollup entry. */
 export const RAW_TABLE = '"VmSampleBlock"';
@@ -51,6 +52,19 @@ export const DERIVED_READERS: readonly ((d: Derived) => number | null)[] = [
   (d) => finite(d.cpuPct.user),
   (d) => finite(d.cpuPct.system),
   (d) => finite(d.memPct),
+];
+
+type Sample = Pick<MetricSnapshot, 'ts' | 'metrics' | 'cpus' | 'memoryMax'>;
+/**
+ * Each of DERIVED_FIELDS computed from two samples exactly as `derive` computes it (it is made of
+ * the same functions), one field at a time: a read that wants three fields pays for three.
+ */
+export const DERIVED_FROM_SAMPLES: readonly ((prev: Sample | undefined, cur: Sample) => number | null)[] = [
+  ...COUNTER_METRICS.map((m) => (prev: Sample | undefined, cur: Sample) => finite(rateOf(prev, cur, m))),
+  (prev, cur) => finite(cpuPercentOf(rateOf(prev, cur, 'cputime'), cur.cpus)),
+  (prev, cur) => finite(cpuPercentOf(rateOf(prev, cur, 'timeusr'), cur.cpus)),
+  (prev, cur) => finite(cpuPercentOf(rateOf(prev, cur, 'timesys'), cur.cpus)),
+  (_prev, cur) => finite(memPercent(cur)),
 ];
 
 /** A snapshot's derived values, in DERIVED_FIELDS order. */

@@ -11,7 +11,7 @@
 // would take eight. Sums are added exactly (in thousandths) while they can be, in floating point
 // otherwise; either way within a few ulps of the row layout's float8 arithmetic.
 import { ROLLUP_LAST, ROLLUP_STATS } from './postgres-columns.js';
-import { ByteReader, ByteWriter, readFloatColumn, readIntColumn, readNumberColumn, writeFloatColumn, writeIntColumn } from './postgres-codec.js';
+import { ByteReader, ByteWriter, readFloatsF64, readIntColumn, readNumbersF64, writeFloatColumn, writeIntColumn } from './postgres-codec.js';
 
 export interface Stat {
   /** the weighted sum: avg = sum / w */
@@ -138,35 +138,46 @@ export function encodeEntries(entries: readonly Entry[]): Uint8Array {
   return w.finish();
 }
 
-/**
- * Entries back. `want` (indexes into ROLLUP_STATS / ROLLUP_LAST) skips the columns not asked
- * for: their stats and last values read as null.
- */
-export function decodeEntries(bytes: Uint8Array, want?: { stats: ReadonlySet<number>; last: ReadonlySet<number> }): Entry[] {
+/** A row's entries column by column (NaN = no value), for reads that only add them up. */
+export interface EntryColumns {
+  length: number;
+  ts: Float64Array;
+  n: Float64Array;
+  /** by ROLLUP_STATS index; undefined when not asked for */
+  stats: ({ sum: Float64Array; w: Float64Array; min: Float64Array; max: Float64Array } | undefined)[];
+  /** by ROLLUP_LAST index; undefined when not asked for */
+  last: ((bigint | null)[] | undefined)[];
+}
+
+export type EntryWant = { stats: ReadonlySet<number>; last: ReadonlySet<number> };
+
+/** `want` (indexes into ROLLUP_STATS / ROLLUP_LAST) skips the columns not asked for. */
+export function decodeEntryColumns(bytes: Uint8Array, want?: EntryWant): EntryColumns {
   const r = new ByteReader(bytes);
-  const n = r.count();
-  const ts = readNumberColumn(r.section(), n, 2);
-  const counts = readNumberColumn(r.section(), n, 1);
-  const entries: Entry[] = ts.map((t, k) => ({
-    ts: t!,
-    n: counts[k]!,
-    stats: ROLLUP_STATS.map(() => null),
-    last: ROLLUP_LAST.map(() => null),
-  }));
-  ROLLUP_STATS.forEach((_, i) => {
-    if (want && !want.stats.has(i)) return r.skipSection();
+  const length = r.count();
+  const ts = readNumbersF64(r.section(), length, 2);
+  const n = readNumbersF64(r.section(), length, 1);
+  const stats = ROLLUP_STATS.map((_, i) => {
+    if (want && !want.stats.has(i)) return void r.skipSection();
     const c = r.section();
-    const sum = readFloatColumn(c, n);
-    const wt = readNumberColumn(c, n, 1);
-    const min = readFloatColumn(c, n);
-    const max = readFloatColumn(c, n);
-    sum.forEach((a, k) => {
-      if (a !== null) entries[k]!.stats[i] = { sum: a, w: wt[k]!, min: min[k]!, max: max[k]! };
-    });
+    return { sum: readFloatsF64(c, length), w: readNumbersF64(c, length, 1), min: readFloatsF64(c, length), max: readFloatsF64(c, length) };
   });
-  ROLLUP_LAST.forEach((_, i) => {
-    if (want && !want.last.has(i)) return r.skipSection();
-    readIntColumn(r.section(), n, 2).forEach((v, k) => (entries[k]!.last[i] = v));
-  });
-  return entries;
+  const last = ROLLUP_LAST.map((_, i) => (want && !want.last.has(i) ? void r.skipSection() : readIntColumn(r.section(), length, 2)));
+  return { length, ts, n, stats, last };
+}
+
+/** Entry i of decoded columns (stats and counters not asked for read as null). */
+export function entryAt(c: EntryColumns, i: number): Entry {
+  return {
+    ts: c.ts[i]!,
+    n: c.n[i]!,
+    stats: c.stats.map((s) => (s && !Number.isNaN(s.sum[i]) ? { sum: s.sum[i]!, w: s.w[i]!, min: s.min[i]!, max: s.max[i]! } : null)),
+    last: c.last.map((l) => l?.[i] ?? null),
+  };
+}
+
+/** Entries back; `want` as for decodeEntryColumns. */
+export function decodeEntries(bytes: Uint8Array, want?: EntryWant): Entry[] {
+  const c = decodeEntryColumns(bytes, want);
+  return Array.from({ length: c.length }, (_, i) => entryAt(c, i));
 }

@@ -13,7 +13,7 @@ import { COUNTER_METRICS } from '../../../domain/metrics.js';
 import { badRequest } from '../../../lib/errors.js';
 import { readBlockFields } from './postgres-block.js';
 import { DAY_MS, HOUR_MS, HOUR_TABLE, MINUTE_MS, MINUTE_TABLE, RAW_TABLE, ROLLUP_LAST, ROLLUP_STATS, floorTo, inRollups } from './postgres-columns.js';
-import { EntryBuilder, decodeEntries, mergeEntries, promote, type Entry } from './postgres-entries.js';
+import { EntryBuilder, decodeEntries, decodeEntryColumns, entryAt, mergeEntries, promote, type Entry, type EntryColumns, type EntryWant } from './postgres-entries.js';
 import { CLOSE_GRACE_MS, type Marks } from './postgres-rollup.js';
 import type { HistoryQuery } from './store.js';
 
@@ -77,19 +77,14 @@ export async function rawBlocks(pool: Pool, unwritten: UnwrittenBlocks, vmId: nu
   ];
 }
 
-/** Entries of a rollup tier's rows overlapping [from, to) (rows start at `span` boundaries). */
-async function tierEntries(pool: Pool, table: string, span: number, vmId: number, from: number, to: number, want: Want): Promise<Entry[]> {
+/** A rollup tier's rows overlapping [from, to) (rows start at `span` boundaries), decoded column by column. */
+async function tierRows(pool: Pool, table: string, span: number, vmId: number, from: number, to: number, want: EntryWant): Promise<EntryColumns[]> {
   if (to <= from) return [];
   const { rows } = await pool.query<{ data: Buffer }>(
     `SELECT "data" FROM ${table} WHERE "vmId" = $1 AND "ts" >= $2 AND "ts" < $3 ORDER BY "ts"`,
     [vmId, new Date(floorTo(from, span)), new Date(to)],
   );
-  return rows.flatMap((r) => decodeEntries(r.data, want)).filter((e) => e.ts >= from && e.ts < to);
-}
-
-interface Want {
-  stats: ReadonlySet<number>;
-  last: ReadonlySet<number>;
+  return rows.map((r) => decodeEntryColumns(r.data, want));
 }
 
 /**
@@ -102,6 +97,9 @@ interface Group {
   stored: Marks;
   /** rollup fields: minutes past the stored tier come from raw blocks' summaries, not their samples */
   summaries: boolean;
+  /** the fields' places in stored entries (ROLLUP_STATS / ROLLUP_LAST) */
+  statAt: number[];
+  lastAt: number[];
 }
 
 export async function queryHistory(pool: Pool, hq: HistoryQuery, marks: Marks | null, unwritten: UnwrittenBlocks, now = Date.now()): Promise<HistoryPoint[]> {
@@ -119,11 +117,15 @@ export async function queryHistory(pool: Pool, hq: HistoryQuery, marks: Marks | 
   const groups: Group[] = [true, false]
     .map((rolled) => {
       const idx = fields.map((f, k) => [f, k] as const).filter(([f]) => inRollups(f) === rolled);
+      const stat = idx.filter(([f]) => !isCounter(f));
+      const last = idx.filter(([f]) => isCounter(f));
       return {
-        stat: idx.filter(([f]) => !isCounter(f)).map(([, k]) => k),
-        last: idx.filter(([f]) => isCounter(f)).map(([, k]) => k),
+        stat: stat.map(([, k]) => k),
+        last: last.map(([, k]) => k),
         stored: rolled && marks ? marks : nothingStored,
         summaries: rolled,
+        statAt: stat.map(([f]) => ROLLUP_STATS.indexOf(f)),
+        lastAt: last.map(([f]) => (ROLLUP_LAST as readonly string[]).indexOf(f)),
       };
     })
     .filter((g) => g.stat.length + g.last.length > 0);
@@ -156,7 +158,7 @@ export async function queryHistory(pool: Pool, hq: HistoryQuery, marks: Marks | 
       (g.summaries ? need.summaries : need.samples).add(Math.max(a, g.stored.minute), end);
     }
   }
-  const rollupWant: Want = {
+  const rollupWant: EntryWant = {
     stats: new Set(fields.map((f) => ROLLUP_STATS.indexOf(f)).filter((i) => i >= 0)),
     last: new Set(fields.map((f) => (ROLLUP_LAST as readonly string[]).indexOf(f)).filter((i) => i >= 0)),
   };
@@ -165,8 +167,8 @@ export async function queryHistory(pool: Pool, hq: HistoryQuery, marks: Marks | 
   const [blocks, summaryBlocks, minuteRows, hourRows] = await Promise.all([
     blocksOver(need.samples, 'data'),
     blocksOver(need.summaries, 'summary'),
-    tierEntries(pool, MINUTE_TABLE, HOUR_MS, hq.vmId, need.minute.from, need.minute.to, rollupWant),
-    tierEntries(pool, HOUR_TABLE, DAY_MS, hq.vmId, need.hour.from, need.hour.to, rollupWant),
+    tierRows(pool, MINUTE_TABLE, HOUR_MS, hq.vmId, need.minute.from, need.minute.to, rollupWant),
+    tierRows(pool, HOUR_TABLE, DAY_MS, hq.vmId, need.hour.from, need.hour.to, rollupWant),
   ]);
   // a minute's summaries, in block order (a restart may have split a minute into several blocks)
   const summaries = new Map<number, Entry[]>();
@@ -195,23 +197,23 @@ export async function queryHistory(pool: Pool, hq: HistoryQuery, marks: Marks | 
     return out;
   };
 
-  // ---- rollup entries of a group: stored where the tiers hold them, summarised here elsewhere
+  // ---- rollup entries of a group past the stored tiers: summarised here as the roller would
   const fromStored = (e: Entry, g: Group): Entry => ({
     ts: e.ts,
     n: e.n,
-    stats: g.stat.map((k) => e.stats[ROLLUP_STATS.indexOf(fields[k]!)] ?? null),
-    last: g.last.map((k) => e.last[(ROLLUP_LAST as readonly string[]).indexOf(fields[k]!)] ?? null),
+    stats: g.statAt.map((i) => e.stats[i] ?? null),
+    last: g.lastAt.map((i) => e.last[i] ?? null),
   });
-  const minuteEntries = (g: Group, a: number, b: number): Entry[] => {
-    const out = minuteRows.filter((e) => e.ts >= a && e.ts < Math.min(b, g.stored.minute)).map((e) => fromStored(e, g));
+  /** Minutes in [a, b) past the stored minute tier: from raw blocks' summaries, or their samples. */
+  const minuteTail = (g: Group, a: number, b: number): Entry[] => {
+    const out: Entry[] = [];
     if (g.summaries) {
       // the roller's arithmetic on the same summaries: what the minute tier will hold
-      const from = Math.max(a, g.stored.minute);
-      for (const [m, parts] of summaries) if (m >= from && m < b) out.push(fromStored(promote(mergeEntries(m, parts)), g));
+      for (const [m, parts] of summaries) if (m >= a && m < b) out.push(fromStored(promote(mergeEntries(m, parts)), g));
       return out.sort((x, y) => x.ts - y.ts);
     }
     let builder = null as EntryBuilder | null;
-    for (const s of samplesIn(ceil(Math.max(a, g.stored.minute), MINUTE_MS), ceil(b, MINUTE_MS))) {
+    for (const s of samplesIn(ceil(a, MINUTE_MS), ceil(b, MINUTE_MS))) {
       const m = floorTo(s.ts, MINUTE_MS);
       if (builder?.ts !== m) {
         if (builder) out.push(promote(builder.finish()));
@@ -222,16 +224,21 @@ export async function queryHistory(pool: Pool, hq: HistoryQuery, marks: Marks | 
     if (builder) out.push(promote(builder.finish()));
     return out;
   };
-  const hourEntries = (g: Group, a: number, b: number): Entry[] => {
-    const out = hourRows.filter((e) => e.ts >= a && e.ts < Math.min(b, g.stored.hour)).map((e) => fromStored(e, g));
-    const start = ceil(Math.max(a, g.stored.hour), HOUR_MS);
+  /** Hours in [a, b) past the stored hour tier: merged from their minutes, stored or not. */
+  const hoursOnTheFly = (g: Group, a: number, b: number): Entry[] => {
+    const start = ceil(a, HOUR_MS);
+    const end = ceil(b, HOUR_MS);
+    const minutes: Entry[] = [];
+    for (const c of minuteRows) {
+      for (let i = 0; i < c.length; i++) if (c.ts[i]! >= start && c.ts[i]! < Math.min(end, g.stored.minute)) minutes.push(fromStored(entryAt(c, i), g));
+    }
+    minutes.push(...minuteTail(g, Math.max(start, g.stored.minute), end));
     const byHour = new Map<number, Entry[]>();
-    for (const e of minuteEntries(g, start, ceil(b, HOUR_MS))) {
+    for (const e of minutes) {
       const h = floorTo(e.ts, HOUR_MS);
       byHour.set(h, [...(byHour.get(h) ?? []), e]);
     }
-    for (const [h, mins] of byHour) if (h < b) out.push(promote(mergeEntries(h, mins)));
-    return out;
+    return [...byHour].filter(([h]) => h < b).map(([h, mins]) => promote(mergeEntries(h, mins)));
   };
 
   // ---- buckets
@@ -252,6 +259,35 @@ export async function queryHistory(pool: Pool, hq: HistoryQuery, marks: Marks | 
     if (min < acc.min[k]!) acc.min[k] = min;
     if (max > acc.max[k]!) acc.max[k] = max;
   };
+  const addEntry = (e: Entry, g: Group) => {
+    const acc = bucket(e.ts);
+    g.stat.forEach((k, i) => {
+      const st = e.stats[i];
+      if (st) add(acc, k, st.sum, st.w, st.min, st.max);
+    });
+    g.last.forEach((k, i) => {
+      const v = e.last[i];
+      if (v !== null && v !== undefined) add(acc, k, Number(v) * e.n, e.n, Number(v), Number(v));
+    });
+  };
+  /** Stored entries in [a, b), straight from their columns (a week of minutes is 10,080 of them). */
+  const addStored = (rows: EntryColumns[], g: Group, a: number, b: number) => {
+    for (const c of rows) {
+      for (let i = 0; i < c.length; i++) {
+        const t = c.ts[i]!;
+        if (t < a || t >= b) continue;
+        const acc = bucket(t);
+        for (let j = 0; j < g.stat.length; j++) {
+          const col = c.stats[g.statAt[j]!]!;
+          if (!Number.isNaN(col.sum[i])) add(acc, g.stat[j]!, col.sum[i]!, col.w[i]!, col.min[i]!, col.max[i]!);
+        }
+        for (let j = 0; j < g.last.length; j++) {
+          const v = c.last[g.lastAt[j]!]![i];
+          if (v !== null && v !== undefined) add(acc, g.last[j]!, Number(v) * c.n[i]!, c.n[i]!, Number(v), Number(v));
+        }
+      }
+    }
+  };
   for (const s of segments) {
     if (s.level === 'raw') {
       for (const { ts, values } of samplesIn(s.from, s.to)) {
@@ -261,16 +297,12 @@ export async function queryHistory(pool: Pool, hq: HistoryQuery, marks: Marks | 
       continue;
     }
     for (const g of groups) {
-      for (const e of (s.level === 'hour' ? hourEntries : minuteEntries)(g, s.from, s.to)) {
-        const acc = bucket(e.ts);
-        g.stat.forEach((k, i) => {
-          const st = e.stats[i];
-          if (st) add(acc, k, st.sum, st.w, st.min, st.max);
-        });
-        g.last.forEach((k, i) => {
-          const v = e.last[i];
-          if (v !== null && v !== undefined) add(acc, k, Number(v) * e.n, e.n, Number(v), Number(v));
-        });
+      if (s.level === 'minute') {
+        addStored(minuteRows, g, s.from, Math.min(s.to, g.stored.minute));
+        for (const e of minuteTail(g, Math.max(s.from, g.stored.minute), s.to)) addEntry(e, g);
+      } else {
+        addStored(hourRows, g, s.from, Math.min(s.to, g.stored.hour));
+        for (const e of hoursOnTheFly(g, Math.max(s.from, g.stored.hour), s.to)) addEntry(e, g);
       }
     }
   }

@@ -65,7 +65,7 @@ export interface PostgresMetricStore extends MetricStore {
 /** Blocks after an outage go out in statements of at most this many bytes. */
 const STATEMENT_BYTES = 16 << 20;
 /** Blocks encoded between two event-loop yields (~0.3 ms each). */
-const ENCODE_CHUNK = 25;
+const ENCODE_CHUNK = 10;
 const RETRY_MIN_MS = 500;
 const RETRY_MAX_MS = 10_000;
 const CLOSE_WAIT_MS = 5_000;

@@ -5,7 +5,8 @@ import { METRIC_NAMES } from '../../../../domain/metrics.js';
 import type { MetricSnapshot } from '../../../../domain/snapshot.js';
 import { OpenBlock, decodeBlock, readBlockFields, type Sample } from '../postgres-block.js';
 import { ByteReader, ByteWriter, readFloatColumn, readIntColumn, writeFloatColumn, writeIntColumn } from '../postgres-codec.js';
-import { DERIVED_FIELDS, MINUTE_MS, ROLLUP_LAST, ROLLUP_STATS, derivedOf, floorTo } from '../postgres-columns.js';
+import { DERIVED_FIELDS, DERIVED_FROM_SAMPLES, MINUTE_MS, ROLLUP_LAST, ROLLUP_STATS, derivedOf, floorTo } from '../postgres-columns.js';
+import { derive } from '../../collector/rates.js';
 import { decodeEntries, encodeEntries, type Entry } from '../postgres-entries.js';
 import { TWO_53, random, randomFleet, snap } from './postgres-fixtures.js';
 
@@ -141,6 +142,19 @@ describe('raw blocks', () => {
     const [derived, explicit] = [real, scrambled].map((x) => toBlocks(x)[0]!.encode());
     expectSame(decodeBlock(explicit!), scrambled);
     expect(derived!.length).toBeLessThan(explicit!.length - 60 * 20 * 2);
+  });
+
+  it('compute each derived field alone exactly as derive() computes them all', () => {
+    const series = randomFleet({ vms: 6, start: Date.UTC(2026, 10, 1), ticks: 400, seed: 13, bigValues: true }).flat();
+    const byVm = new Map<number, MetricSnapshot[]>();
+    for (const s of series) byVm.set(s.vmId, [...(byVm.get(s.vmId) ?? []), s]);
+    for (const list of byVm.values()) {
+      list.forEach((cur, i) => {
+        for (const prev of [list[i - 1], undefined]) {
+          expect(DERIVED_FROM_SAMPLES.map((f) => f(prev, cur))).toEqual(derivedOf(derive(prev, cur)));
+        }
+      });
+    }
   });
 
   it('read single fields the same way as whole samples', () => {
