@@ -272,11 +272,17 @@ export async function queryHistory(pool: Pool, hq: HistoryQuery, marks: Marks | 
   };
   /** Stored entries in [a, b), straight from their columns (a week of minutes is 10,080 of them). */
   const addStored = (rows: EntryColumns[], g: Group, a: number, b: number) => {
+    let acc: ReturnType<typeof bucket> | null = null;
+    let accEnd = -Infinity;
     for (const c of rows) {
       for (let i = 0; i < c.length; i++) {
         const t = c.ts[i]!;
         if (t < a || t >= b) continue;
-        const acc = bucket(t);
+        // entries come in time order: most fall in the bucket of the one before
+        if (!acc || t >= accEnd || t < accEnd - stepMs) {
+          acc = bucket(t);
+          accEnd = t - (((t % stepMs) + stepMs) % stepMs) + stepMs;
+        }
         for (let j = 0; j < g.stat.length; j++) {
           const col = c.stats[g.statAt[j]!]!;
           if (!Number.isNaN(col.sum[i])) add(acc, g.stat[j]!, col.sum[i]!, col.w[i]!, col.min[i]!, col.max[i]!);
