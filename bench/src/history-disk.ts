@@ -217,7 +217,7 @@ async function main() {
     const amortised = (b: number) => perVm(b) / (86_400 * (ret.rawHours / 24));
     const lines = [
       `vmpulse history-disk — ${new Date().toISOString()} — ${m.cores} cores, ${m.cpuModel}, Node ${m.node}, load at start ${m.loadavgAtStart.join(' ')}`,
-      `command: pnpm --filter @vmpulse/bench history-disk${argv.length ? ' ' + argv.join(' ') : ''}`,
+      `command: pnpm --filter @vmpulse/bench history-disk${argv.length ? ` ${argv.join(' ')}` : ''}`,
       `data: simulated fleet (bench/src/history-fleet.ts)${cfg.worst ? ', worst case: every VM busy, twice the noise' : ': 15 % busy, 45 % active, 40 % idle VMs'}, 1 tick/s`,
       '',
       `${cfg.vms} VMs × ${cfg.minutes} simulated min (${raw[0]!.samples} VM-samples), ${cfg.reps} runs: median (min–max)`,
@@ -238,7 +238,7 @@ async function main() {
       `history of one VM (${DEFAULT_HISTORY_FIELDS.length} dashboard fields, ~300 points), ${cfg.queries} queries × ${cfg.reps} runs: median of runs (min–max)`,
       ...Object.entries(queries).map(([range, [p50, p99, max]]) => `  ${range.padEnd(4)} p50 ${p50!.value} ms   p99 ${p99!.value} ms (${p99!.min}–${p99!.max})   max ${max!.value} ms   target p99 ≤ 50 ms`),
     ];
-    const text = lines.join('\n') + '\n';
+    const text = `${lines.join('\n')}\n`;
     process.stdout.write(text);
     if (cfg.vms === 1000 && cfg.minutes >= 10) writeFileSync(path.join(BENCH_DIR, cfg.worst ? 'history-disk.worst.txt' : 'history-disk.txt'), text);
   } finally {

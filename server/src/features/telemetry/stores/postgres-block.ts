@@ -149,11 +149,13 @@ export class OpenBlock {
     w.section((c) => writeIntColumn(c, this.stale, 1));
     w.section((c) => writeIntColumn(c, this.state, 1));
     w.section((c) => writeIntColumn(c, this.mode, 1));
-    METRIC_NAMES.forEach((m, k) => w.section((c) => writeIntColumn(c, this.metricColumn(k), isGauge(m) ? 1 : 2)));
+    METRIC_NAMES.forEach((m, k) => {
+      w.section((c) => writeIntColumn(c, this.metricColumn(k), isGauge(m) ? 1 : 2));
+    });
     w.section((c) => {
       const rows = [...this.explicit.values()];
       c.varint(rows.length);
-      if (rows.length) DERIVED_FIELDS.forEach((_, f) => writeFloatColumn(c, rows.map((r) => r[f] ?? null)));
+      if (rows.length) for (let f = 0; f < DERIVED_FIELDS.length; f++) writeFloatColumn(c, rows.map((r) => r[f] ?? null));
     });
     return w.finish();
   }
@@ -203,7 +205,9 @@ function readColumns(bytes: Uint8Array, metrics: ReadonlySet<MetricName> | 'all'
     const cols = DERIVED_FIELDS.map(() => readFloatColumn(e, count));
     let k = 0;
     mode.forEach((md, i) => {
-      if (md === EXPLICIT) explicit.set(i, cols.map((c) => c[k]!)), k++;
+      if (md !== EXPLICIT) return;
+      explicit.set(i, cols.map((c) => c[k]!));
+      k++;
     });
   }
   return { n, hasContext, ts, cpus, memoryMax, stale, state, mode, metrics: out, explicit };

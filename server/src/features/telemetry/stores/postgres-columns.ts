@@ -42,11 +42,11 @@ export function metricsFor(f: HistoryField): MetricName[] {
 }
 
 // NaN or ±Infinity from a division upstream is "no value", not a number to chart.
-export const finite = (v: number | null | undefined) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+const finite = (v: number | null | undefined) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 
 type Derived = Pick<MetricSnapshot, 'rates' | 'cpuPct' | 'memPct'>;
 /** How each of DERIVED_FIELDS reads from a snapshot (or from what `derive` returns). */
-export const DERIVED_READERS: readonly ((d: Derived) => number | null)[] = [
+const DERIVED_READERS: readonly ((d: Derived) => number | null)[] = [
   ...COUNTER_METRICS.map((m) => (d: Derived) => finite(d.rates[m])),
   (d) => finite(d.cpuPct.total),
   (d) => finite(d.cpuPct.user),

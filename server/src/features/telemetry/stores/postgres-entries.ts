@@ -13,7 +13,7 @@
 import { ROLLUP_LAST, ROLLUP_STATS } from './postgres-columns.js';
 import { ByteReader, ByteWriter, readFloatsF64, readIntColumn, readNumbersF64, writeFloatColumn, writeIntColumn } from './postgres-codec.js';
 
-export interface Stat {
+interface Stat {
   /** the weighted sum: avg = sum / w */
   sum: number;
   w: number;
@@ -125,16 +125,16 @@ export function encodeEntries(entries: readonly Entry[]): Uint8Array {
   w.varint(entries.length);
   w.section((c) => writeIntColumn(c, entries.map((e) => e.ts), 2));
   w.section((c) => writeIntColumn(c, entries.map((e) => e.n), 1));
-  ROLLUP_STATS.forEach((_, i) =>
+  for (let i = 0; i < ROLLUP_STATS.length; i++) {
     w.section((c) => {
       const s = entries.map((e) => e.stats[i] ?? null);
       writeFloatColumn(c, s.map((x) => x?.sum ?? null));
       writeIntColumn(c, s.map((x) => x?.w ?? null), 1);
       writeFloatColumn(c, s.map((x) => x?.min ?? null));
       writeFloatColumn(c, s.map((x) => x?.max ?? null));
-    }),
-  );
-  ROLLUP_LAST.forEach((_, i) => w.section((c) => writeIntColumn(c, entries.map((e) => e.last[i] ?? null), 2)));
+    });
+  }
+  for (let i = 0; i < ROLLUP_LAST.length; i++) w.section((c) => writeIntColumn(c, entries.map((e) => e.last[i] ?? null), 2));
   return w.finish();
 }
 

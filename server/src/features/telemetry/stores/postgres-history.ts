@@ -18,8 +18,8 @@ import { CLOSE_GRACE_MS, type Marks } from './postgres-rollup.js';
 import type { HistoryQuery } from './store.js';
 
 /** A guard against accidental full scans; the service asks for far fewer points. */
-export const MAX_BUCKETS = 100_000;
-export const MAX_LATEST = 10_000;
+const MAX_BUCKETS = 100_000;
+const MAX_LATEST = 10_000;
 
 /** A VM's blocks not yet in PostgreSQL (the open one, those waiting for their INSERT): first ts, samples, summary. */
 export type UnwrittenBlocks = (vmId: number) => { ts: number; data: Uint8Array; summary: Uint8Array }[];
@@ -39,7 +39,7 @@ function checkFields(fields: readonly string[]): HistoryField[] {
 }
 
 /** Which rollup level answers which part of [from, to), as of `now`. */
-export function planSegments(from: number, to: number, stepSec: number, now: number): Segment[] {
+function planSegments(from: number, to: number, stepSec: number, now: number): Segment[] {
   const clamp = (t: number) => Math.min(Math.max(t, from), to);
   // The marks the row-per-sample roller had right after a run: closed minutes, closed hours.
   const closedMinutes = floorTo(now - CLOSE_GRACE_MS, MINUTE_MS);
@@ -62,7 +62,7 @@ export function planSegments(from: number, to: number, stepSec: number, now: num
 }
 
 /** Raw blocks of a VM that may hold samples in [from, to), from PostgreSQL and from memory: their samples or their summaries. */
-export async function rawBlocks(pool: Pool, unwritten: UnwrittenBlocks, vmId: number, from: number, to: number, column: 'data' | 'summary') {
+async function rawBlocks(pool: Pool, unwritten: UnwrittenBlocks, vmId: number, from: number, to: number, column: 'data' | 'summary') {
   const lo = floorTo(from, MINUTE_MS); // every sample of a block lies in its first sample's minute
   const inMemory = unwritten(vmId).filter((b) => b.ts >= lo && b.ts < to); // taken before the query: see dedupe below
   const { rows } = await pool.query<{ ts: Date; bytes: Buffer }>(
@@ -181,7 +181,7 @@ export async function queryHistory(pool: Pool, hq: HistoryQuery, marks: Marks | 
   const samples: { ts: number; values: (number | null)[] }[] = [];
   for (const b of blocks) {
     const { ts, values } = readBlockFields(b.bytes, fields);
-    ts.forEach((t, i) => samples.push({ ts: t, values: values.map((col) => col[i]!) }));
+    for (let i = 0; i < ts.length; i++) samples.push({ ts: ts[i]!, values: values.map((col) => col[i]!) });
   }
   samples.sort((a, b) => a.ts - b.ts);
   const samplesIn = (a: number, b: number) => {
@@ -298,7 +298,9 @@ export async function queryHistory(pool: Pool, hq: HistoryQuery, marks: Marks | 
     if (s.level === 'raw') {
       for (const { ts, values } of samplesIn(s.from, s.to)) {
         const acc = bucket(ts);
-        values.forEach((v, k) => v !== null && add(acc, k, v, 1, v, v));
+        values.forEach((v, k) => {
+          if (v !== null) add(acc, k, v, 1, v, v);
+        });
       }
       continue;
     }
@@ -358,7 +360,10 @@ export async function queryLatest(pool: Pool, unwritten: UnwrittenBlocks, vmId: 
         `SELECT "ts", "data" FROM ${RAW_TABLE} WHERE "vmId" = $1 AND "ts" >= $2 AND "ts" < $3`,
         [vmId, new Date(Math.max(lo, floorTo(before, MINUTE_MS))), new Date(before)],
       );
-      for (const r of rest.rows) seen.add(r.ts.getTime()), take(r.data);
+      for (const r of rest.rows) {
+        seen.add(r.ts.getTime());
+        take(r.data);
+      }
       break;
     }
   }

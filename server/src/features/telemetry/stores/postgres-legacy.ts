@@ -15,9 +15,9 @@ import { DAY_MS, HOUR_MS, HOUR_TABLE, MINUTE_MS, MINUTE_TABLE, RAW_TABLE, ROLLUP
 import { encodeEntries, mergeEntries, type Entry } from './postgres-entries.js';
 import { buildBlockInsert, type BlockRow } from './postgres-write.js';
 
-export const LEGACY_RAW = '"VmSampleLegacy"';
-export const LEGACY_MINUTE = '"VmSampleMinuteLegacy"';
-export const LEGACY_HOUR = '"VmSampleHourLegacy"';
+const LEGACY_RAW = '"VmSampleLegacy"';
+const LEGACY_MINUTE = '"VmSampleMinuteLegacy"';
+const LEGACY_HOUR = '"VmSampleHourLegacy"';
 const LOCK_KEY = 7_358_013;
 const WAIT_MS = 5_000;
 

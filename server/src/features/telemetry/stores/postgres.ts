@@ -29,7 +29,7 @@ import {
 import { buildBlockInsert, type BlockRow } from './postgres-write.js';
 import type { HistoryQuery, MetricStore, StoreStatus } from './store.js';
 
-export { DEFAULT_RETENTION, type Retention } from './postgres-rollup.js';
+export { DEFAULT_RETENTION } from './postgres-rollup.js';
 
 export interface PostgresStoreOptions {
   /** the app's Database (lib/db.ts) or anything with its URL */
@@ -45,7 +45,7 @@ export interface PostgresStoreOptions {
   poolSize?: number;
 }
 
-export interface HistoryDiskUsage {
+interface HistoryDiskUsage {
   /** heap + indexes + TOAST, bytes, per table */
   raw: number;
   minute: number;

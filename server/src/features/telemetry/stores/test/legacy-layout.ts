@@ -52,7 +52,9 @@ export function legacyLayout(sql: pg.Pool, schema: string, names = { raw: 'VmSam
     const cols: unknown[][] = RAW_COLUMNS.map(() => new Array(rows.length));
     rows.forEach((s, r) => {
       let c = 0;
-      const put = (v: unknown) => void ((cols[c++] as unknown[])[r] = v);
+      const put = (v: unknown) => {
+        (cols[c++] as unknown[])[r] = v;
+      };
       put(s.vmId);
       put(new Date(s.ts).toISOString());
       put(s.state);

@@ -15,7 +15,7 @@ beforeAll(async () => {
   store = createPostgresStore({ db: pgh.db, log, rollupEveryMs: 0 });
 });
 afterAll(async () => {
-  console.log('[pg store measurements]\n' + Object.entries(report).map(([k, v]) => `  ${k.padEnd(52)} ${v}`).join('\n'));
+  console.log(`[pg store measurements]\n${Object.entries(report).map(([k, v]) => `  ${k.padEnd(52)} ${v}`).join('\n')}`);
   await store?.close();
   await pgh?.stop();
 });
@@ -45,7 +45,8 @@ it('takes a tick of 1,000 VMs into memory, and writes their minute in one statem
 
 it('rolls up an hour of 100 VMs at 1 s (6,000 blocks) from their summaries', async () => {
   await truncateAll(pgh.sql);
-  store = (await store.close(), createPostgresStore({ db: pgh.db, log, rollupEveryMs: 0 }));
+  await store.close();
+  store = createPostgresStore({ db: pgh.db, log, rollupEveryMs: 0 });
   const base = floorTo(Date.now(), HOUR) - 2 * HOUR;
   const fleet = randomFleet({ vms: 100, start: base, ticks: 3600, seed: 2 });
   const vmMinutes = new Set(fleet.flat().map((s) => `${s.vmId} ${floorTo(s.ts, MIN)}`)).size; // VMs shut off for a while have fewer
@@ -63,7 +64,8 @@ it('rolls up an hour of 100 VMs at 1 s (6,000 blocks) from their summaries', asy
 it('answers 24 h at a 60 s step, from raw blocks and from the minute tier', async () => {
   const now = Date.now();
   await truncateAll(pgh.sql);
-  store = (await store.close(), createPostgresStore({ db: pgh.db, log, rollupEveryMs: 0 }));
+  await store.close();
+  store = createPostgresStore({ db: pgh.db, log, rollupEveryMs: 0 });
   const fleet = randomFleet({ vms: 2, start: now - 24 * HOUR, ticks: 24 * 3600 - 10, seed: 3 });
   // whole minutes from `from` on (a minute-step answer starts at the first minute that starts in range)
   const minutes = new Set(fleet.flat().filter((s) => s.vmId === 1 && floorTo(s.ts, MIN) >= now - 24 * HOUR).map((s) => floorTo(s.ts, MIN))).size;

@@ -27,7 +27,9 @@ function floatRoundTrip(values: (number | null)[]) {
   writeFloatColumn(w, values);
   const bytes = w.finish();
   const back = readFloatColumn(new ByteReader(bytes), values.length);
-  back.forEach((v, i) => expect(Object.is(v, values[i]) || v === values[i]).toBe(true));
+  back.forEach((v, i) => {
+    expect(Object.is(v, values[i]) || v === values[i]).toBe(true);
+  });
   return bytes.length;
 }
 

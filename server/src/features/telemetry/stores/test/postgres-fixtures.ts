@@ -128,7 +128,12 @@ export function randomFleet(opts: { vms: number; start: number; ticks: number; s
 export function countStatements(needle: string) {
   const proto = pg.Client.prototype as unknown as { query: (...args: unknown[]) => unknown };
   const original = proto.query;
-  const counter = { n: 0, restore: () => void (proto.query = original) };
+  const counter = {
+    n: 0,
+    restore: () => {
+      proto.query = original;
+    },
+  };
   proto.query = function (this: unknown, ...args: unknown[]) {
     const a = args[0] as string | { text?: string } | undefined;
     const text = typeof a === 'string' ? a : a?.text;

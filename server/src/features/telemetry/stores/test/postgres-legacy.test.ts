@@ -76,7 +76,9 @@ describe('upgrading from the row-per-sample tables', () => {
   it('converts the rest at the store’s first start, then drops the old tables; history answers as they did', async () => {
     const store = createPostgresStore({ db: pgh.db, log, rollupEveryMs: 0, retention: { rawHours: 72 } });
     try {
+      const t0 = performance.now();
       await store.rollup(new Date(NOW)); // waits for the conversion, then rolls up as usual
+      console.log(`[pg legacy] converted the rest of ${legacyRows} raw rows and their rollups, then rolled up, in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
       const { rows } = await pgh.sql.query(`SELECT to_regclass('"VmSampleLegacy"') AS a, to_regclass('"VmSampleMinuteLegacy"') AS b, to_regclass('"VmSampleHourLegacy"') AS c`);
       expect(rows[0]).toEqual({ a: null, b: null, c: null });
       expect(Number((await pgh.sql.query('SELECT sum(samples) AS n FROM "VmSampleBlock"')).rows[0].n)).toBe(legacyRows);
