@@ -110,6 +110,8 @@ export function createPostgresStore(opts: PostgresStoreOptions): PostgresMetricS
   const closing: OpenBlock[] = [];
   /** encoded, not yet written */
   const pending: ClosedBlock[] = [];
+  /** in the INSERT under way: still read from memory until it commits */
+  let inFlight: ClosedBlock[] = [];
   let pendingBytes = 0;
   /** the newest sample time seen: blocks of VMs that fell silent close when it passes their minute */
   let clock = -Infinity;
@@ -193,6 +195,7 @@ export function createPostgresStore(opts: PostgresStoreOptions): PostgresMetricS
       pendingBytes -= bytes;
       const samples = take.reduce((n, b) => n + b.samples, 0);
       const t0 = performance.now();
+      inFlight = take;
       try {
         await pool.query(buildBlockInsert(RAW_TABLE, take, 'keep'));
         status.lastWriteMs = performance.now() - t0;
@@ -220,6 +223,8 @@ export function createPostgresStore(opts: PostgresStoreOptions): PostgresMetricS
           retryMs = Math.min(retryMs * 2, RETRY_MAX_MS);
         }
         return;
+      } finally {
+        inFlight = [];
       }
     }
   }
@@ -241,13 +246,13 @@ export function createPostgresStore(opts: PostgresStoreOptions): PostgresMetricS
     let t = Infinity;
     for (const b of open.values()) t = Math.min(t, b.minute);
     for (const b of closing) t = Math.min(t, b.minute);
-    for (const b of pending) t = Math.min(t, b.minute);
+    for (const b of [...pending, ...inFlight]) t = Math.min(t, b.minute);
     return t;
   }
 
   /** A VM's blocks not in PostgreSQL yet, for reads. */
   function unwritten(vmId: number): BlockRow[] {
-    const out: BlockRow[] = pending.filter((b) => b.vmId === vmId);
+    const out: BlockRow[] = [...inFlight, ...pending].filter((b) => b.vmId === vmId);
     for (const b of closing) if (b.vmId === vmId) out.push(encode(b));
     const o = open.get(vmId);
     if (o) out.push(encode(o));

@@ -103,6 +103,27 @@ describe('write', () => {
   });
 });
 
+describe('reads while a write is under way', () => {
+  it('a minute being inserted is read from memory, once, before and after its INSERT commits', async () => {
+    const minute = floorTo(Date.now(), MIN) - 5 * MIN;
+    // the INSERT waits behind a lock that lets reads through
+    const locker = await pgh.sql.connect();
+    await locker.query('BEGIN; LOCK TABLE "VmSampleBlock" IN EXCLUSIVE MODE');
+    for (let k = 0; k < 60; k++) await store.write([snap(3, minute + k * 1000, k)]);
+    const closing = store.write([snap(3, minute + 60_000, 60)]); // closes the minute: its INSERT blocks
+    await new Promise((r) => setTimeout(r, 300));
+    const q = { vmId: 3, from: new Date(minute), to: new Date(minute + 2 * MIN), stepSec: 1, fields: ['cpu_pct' as const] };
+    const during = await store.history(q);
+    await locker.query('COMMIT');
+    locker.release();
+    await closing;
+    expect(await count('VmSampleBlock', '"vmId" = 3')).toBe(1);
+    const after = await store.history(q);
+    expect(during.map((p) => p.values.cpu_pct!.avg)).toEqual(Array.from({ length: 61 }, (_, k) => cpuPctOf(k)));
+    expect(after).toEqual(during);
+  });
+});
+
 describe('history and rollups', () => {
   it('buckets 2 h of 1 s data with the right avg/min/max from raw, minute and hour tiers', async () => {
     // two days back, so that its day is over and the hour tier (rolled per day) holds it too;
