@@ -1,0 +1,21 @@
+// JSON for every reply the edge writes: a BigInt (64-bit counters) becomes an exact integer
+// literal, which JSON.stringify cannot write. The same function serves routes with a response
+// schema (the schema documents and types the answer; it is not re-checked on every request: tests
+// check real answers against the OpenAPI document) and replies without one.
+import { randomBytes } from 'node:crypto';
+
+// A BigInt is first written as a marked string, then the marks are unquoted. The mark holds a
+// per-process nonce, so no string from outside (a VM name, say) can pass for a number.
+const NONCE = randomBytes(8).toString('hex');
+const MARK = `\u0000${NONCE}:`;
+const MARK_IN_TEXT = `\\u0000${NONCE}:`;
+const MARKED = new RegExp(`"\\\\u0000${NONCE}:(-?\\d+)"`, 'g');
+
+function replacer(_key: string, value: unknown) {
+  return typeof value === 'bigint' ? MARK + value.toString() : value;
+}
+
+export function toJson(body: unknown): string {
+  const text = JSON.stringify(body, replacer) ?? 'null';
+  return text.includes(MARK_IN_TEXT) ? text.replace(MARKED, '$1') : text;
+}
