@@ -4,6 +4,7 @@
 // Options: --quick | --only bare,collector,subs,rest,bytes,guests | --guests N | --guest-mem MiB
 //          --reps N | --vms N | --out FILE | --node-options '<NODE_OPTIONS for the server under test>'
 //          --print FILE (re-render the table of a results file) | --server-main PATH (another build of server/dist/src/main.js, for A/B experiments)
+//          --baseline-main PATH (A/B in one run: the rest phase measures this build and the server under test, alternating)
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -42,13 +43,17 @@ const cfg = {
   pollIntervalS: 1,
   serverNodeOptions: opt('node-options'),
   serverMain: opt('server-main'),
+  baselineMain: opt('baseline-main'),
 };
+// The per-token rate limit (HTTP_RATE_LIMIT) would turn autocannon's load into 429s: raised far
+// beyond it, so the limiter runs on every request but never refuses. Older builds ignore it.
+const SERVER_ENV = { HTTP_RATE_LIMIT: '100000000' };
 const outFile = opt('out') ?? path.join(BENCH_DIR, quick ? 'results.quick.json' : only ? 'results.partial.json' : 'results.json');
 const HARD_LIMIT_MS = (quick ? 10 : 40) * 60_000;
 
 const log = (s: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${s}\n`);
 const CMD = 'pnpm bench';
-const cmdFor = (phase: Phase) => `pnpm --filter @vmpulse/bench start --only ${phase}`;
+const cmdFor = (phase: Phase) => `pnpm --filter @vmpulse/bench start --only ${phase}${phase === 'rest' && cfg.baselineMain ? ` --baseline-main ${cfg.baselineMain}` : ''}`;
 
 // ---- cleanup on every exit path -----------------------------------------------------------------
 const servers = new Set<ServerUnderTest>();
@@ -115,6 +120,82 @@ async function measureTicks(server: ServerUnderTest, n: number) {
   };
 }
 
+const restFigures = (loads: RestLoad[]) => ({
+  p50Ms: spread(loads.map((l) => l.latency.p50)),
+  p99Ms: spread(loads.map((l) => l.latency.p99)),
+  maxMs: spread(loads.map((l) => l.latency.max)),
+  requestsPerSec: spread(loads.map((l) => l.requestsPerSec), 0),
+  bytesPerResponse: spread(loads.map((l) => l.bytesPerResponse), 0),
+});
+
+/**
+ * 3 (A/B). The same REST load on two builds in one run: both servers up on the same fleet, and for
+ * each repetition each measured in turn (order alternating, ABBA…) while the other's collector is
+ * stopped, so the two share the machine's state and load rather than two runs minutes apart.
+ */
+async function restAB(fleetUri: string) {
+  const builds = [
+    { label: 'baseline', main: cfg.baselineMain! },
+    { label: 'candidate', main: cfg.serverMain ?? 'server/dist/src/main.js' },
+  ];
+  const servers_: ServerUnderTest[] = [];
+  for (const b of builds) {
+    log(`A/B: starting the ${b.label} server (${b.main})`);
+    const s = await startServer({ libvirtUri: fleetUri, pollInterval: cfg.pollIntervalS, label: b.label, nodeOptions: cfg.serverNodeOptions, serverMain: b.main === 'server/dist/src/main.js' ? undefined : b.main, env: SERVER_ENV });
+    servers.add(s);
+    servers_.push(s);
+    await s.post('/api/telemetry/stop');
+  }
+  const loads = builds.map(() => ({ vmStats: [] as RestLoad[], liveVms: [] as RestLoad[], liveVmsGzip: [] as RestLoad[], probes: [] as ProbeReading[] }));
+  const opts = { connections: cfg.restConnections, durationS: cfg.restDurationS };
+  for (let r = 0; r < cfg.reps; r++) {
+    const order = r % 2 === 0 ? [0, 1] : [1, 0];
+    for (const i of order) {
+      const s = servers_[i]!;
+      log(`A/B run ${r + 1}/${cfg.reps}: ${builds[i]!.label}: autocannon ${cfg.restConnections} connections × ${cfg.restDurationS} s on vm-stats, live-vms, live-vms (gzip)`);
+      await s.post('/api/telemetry/start');
+      await s.waitTicks(3);
+      const live = await s.api<{ vms: { id: number }[] }>('/api/telemetry/live-vms');
+      const paths = live.vms.map((v) => `/api/telemetry/vm-stats/${v.id}`);
+      await s.probe('reset');
+      const vmStats = await restLoad(s.url, s.auth, 'vm-stats', paths, opts);
+      const liveVms = await restLoad(s.url, s.auth, 'live-vms', ['/api/telemetry/live-vms'], opts);
+      const liveVmsGzip = await restLoad(s.url, s.auth, 'live-vms', ['/api/telemetry/live-vms'], { ...opts, gzip: true });
+      for (const l of [vmStats, liveVms, liveVmsGzip]) if (l.non2xx || l.errors || l.timeouts) results.notes.push(`A/B ${builds[i]!.label} REST ${l.path}${l.gzip ? ' gzip' : ''} run ${r + 1}: ${l.non2xx} non-2xx, ${l.errors} errors, ${l.timeouts} timeouts`);
+      loads[i]!.vmStats.push(vmStats);
+      loads[i]!.liveVms.push(liveVms);
+      loads[i]!.liveVmsGzip.push(liveVmsGzip);
+      loads[i]!.probes.push(await s.probe('read'));
+      await s.post('/api/telemetry/stop');
+    }
+  }
+  const side = (i: number) => ({
+    main: builds[i]!.main,
+    vmStats: restFigures(loads[i]!.vmStats),
+    liveVms: restFigures(loads[i]!.liveVms),
+    liveVmsGzip: restFigures(loads[i]!.liveVmsGzip),
+    eventLoopMaxMs: spread(loads[i]!.probes.map((p) => p.eventLoop.maxMs)),
+  });
+  const [a, b] = [side(0), side(1)];
+  const pctChange = (from: number, to: number) => round(((to - from) / from) * 100, 1);
+  results.restAB = {
+    command: cmdFor('rest'),
+    what: `A/B in one run: both builds up on the same ${cfg.vms}-VM fleet; per repetition each measured in turn (alternating order) with its collector ticking and the other's stopped; autocannon ${cfg.restConnections} keep-alive connections × ${cfg.restDurationS} s per endpoint; HTTP_RATE_LIMIT raised so the limiter runs but never refuses`,
+    baseline: a,
+    candidate: b,
+    change: {
+      vmStatsP99Pct: pctChange(a.vmStats.p99Ms.value, b.vmStats.p99Ms.value),
+      vmStatsRequestsPerSecPct: pctChange(a.vmStats.requestsPerSec.value, b.vmStats.requestsPerSec.value),
+      liveVmsRequestsPerSecPct: pctChange(a.liveVms.requestsPerSec.value, b.liveVms.requestsPerSec.value),
+      liveVmsGzipRequestsPerSecPct: pctChange(a.liveVmsGzip.requestsPerSec.value, b.liveVmsGzip.requestsPerSec.value),
+    },
+  };
+  for (const s of servers_) {
+    await s.stop();
+    servers.delete(s);
+  }
+}
+
 async function main() {
   tmpDir = mkdtempSync(path.join(os.tmpdir(), 'vmpulse-bench-'));
   const fleetUri = writeDemoFleet(path.join(tmpDir, 'fleet.xml'), { count: cfg.vms, prefix: 'bench-' });
@@ -144,9 +225,11 @@ async function main() {
     };
   }
 
-  if (['collector', 'subs', 'rest', 'bytes'].some((p) => run(p as Phase))) {
+  if (cfg.baselineMain && run('rest')) await restAB(fleetUri);
+
+  if (['collector', 'subs', 'bytes'].some((p) => run(p as Phase)) || (run('rest') && !cfg.baselineMain)) {
     log('starting the server under test (embedded PostgreSQL, 1,000-VM fleet)');
-    const server = await startServer({ libvirtUri: fleetUri, pollInterval: cfg.pollIntervalS, label: 'fleet', nodeOptions: cfg.serverNodeOptions, serverMain: cfg.serverMain });
+    const server = await startServer({ libvirtUri: fleetUri, pollInterval: cfg.pollIntervalS, label: 'fleet', nodeOptions: cfg.serverNodeOptions, serverMain: cfg.serverMain, env: SERVER_ENV });
     servers.add(server);
     log(`server up at ${server.url} (pid ${server.pid}); warming up 5 ticks`);
     await server.waitTicks(5);
@@ -232,7 +315,7 @@ async function main() {
     }
 
     // 3. REST under load while the collector runs.
-    if (run('rest')) {
+    if (run('rest') && !cfg.baselineMain) {
       const reps: { vmStats: RestLoad; liveVms: RestLoad; liveVmsGzip: RestLoad; probe: ProbeReading }[] = [];
       const vmPaths = runningIds.map((id) => `/api/telemetry/vm-stats/${id}`);
       for (let r = 0; r < cfg.reps; r++) {
@@ -314,7 +397,7 @@ async function main() {
         const libvirtdMsPerCall = libvirtd ? ((treeCpuSeconds(libvirtd).self - d0) * 1000) / (bare.length + 2) : NaN;
         const domains = bare[0]?.domains ?? booted.length;
         log('guests: server against qemu:///system');
-        const server = await startServer({ libvirtUri: 'qemu:///system', pollInterval: cfg.pollIntervalS, label: 'qemu', nodeOptions: cfg.serverNodeOptions, serverMain: cfg.serverMain });
+        const server = await startServer({ libvirtUri: 'qemu:///system', pollInterval: cfg.pollIntervalS, label: 'qemu', nodeOptions: cfg.serverNodeOptions, serverMain: cfg.serverMain, env: SERVER_ENV });
         servers.add(server);
         await server.waitTicks(3);
         const l0 = libvirtd ? treeCpuSeconds(libvirtd).self : NaN;
@@ -416,6 +499,16 @@ function renderTable(r: Record<string, any>): string {
     add('REST live-vms requests/s (no gzip / gzip)', `${fmt(x.liveVms.requestsPerSec)} / ${fmt(x.liveVmsGzip.requestsPerSec)}`, '', '', x.command);
     add('REST live-vms p50 / p99 (gzip)', `${fmt(x.liveVmsGzip.p50Ms)} / ${fmt(x.liveVmsGzip.p99Ms)} ms`, '', '', x.command);
   }
+  if (r.restAB) {
+    const x = r.restAB;
+    for (const [name, side] of [['baseline', x.baseline], ['candidate', x.candidate]] as const) {
+      add(`A/B ${name}: REST vm-stats p50 / p99`, `${fmt(side.vmStats.p50Ms)} / ${fmt(side.vmStats.p99Ms)} ms`, 'p99 < 5 ms', verdict(side.vmStats.p99Ms.value, 5), x.command);
+      add(`A/B ${name}: REST vm-stats requests/s`, fmt(side.vmStats.requestsPerSec), '', '', x.command);
+      add(`A/B ${name}: REST live-vms requests/s (no gzip / gzip)`, `${fmt(side.liveVms.requestsPerSec)} / ${fmt(side.liveVmsGzip.requestsPerSec)}`, '', '', x.command);
+    }
+    add('A/B change: vm-stats p99 / requests/s', `${x.change.vmStatsP99Pct} % / ${x.change.vmStatsRequestsPerSecPct} %`, 'loss ≤ 10 %', x.change.vmStatsRequestsPerSecPct >= -10 ? 'met' : 'NOT met', x.command);
+    add('A/B change: live-vms requests/s (no gzip / gzip)', `${x.change.liveVmsRequestsPerSecPct} % / ${x.change.liveVmsGzipRequestsPerSecPct} %`, '', '', x.command);
+  }
   if (r.subscriptions) add('bytes/client/min: vmMetrics subscription (socket)', fmt(r.subscriptions.vmBytesPerClientPerMin, ' B'), '', '', r.subscriptions.command);
   if (r.polling) {
     const p = r.polling;
@@ -448,7 +541,7 @@ function renderTable(r: Record<string, any>): string {
   const out = [
     '',
     `vmpulse bench — ${r.date} — ${r.machine.cores} cores, ${r.machine.cpuModel}, Node ${r.machine.node}, load at start ${r.machine.loadavgAtStart.join(' ')}`,
-    `fleet: ${c0.vms} test-driver VMs (${r.fleet?.running ?? '?'} running), POLL_INTERVAL=${c0.pollIntervalS}s, ${c0.reps} run(s) per figure${c0.quick ? ' (QUICK smoke run)' : ''}${c0.serverNodeOptions ? `, server NODE_OPTIONS=${c0.serverNodeOptions}` : ''}${c0.serverMain ? `, server ${c0.serverMain}` : ''}; runtime ${r.runtimeS ?? '?'} s`,
+    `fleet: ${c0.vms} test-driver VMs (${r.fleet?.running ?? '?'} running), POLL_INTERVAL=${c0.pollIntervalS}s, ${c0.reps} run(s) per figure${c0.quick ? ' (QUICK smoke run)' : ''}${c0.serverNodeOptions ? `, server NODE_OPTIONS=${c0.serverNodeOptions}` : ''}${c0.serverMain ? `, server ${c0.serverMain}` : ''}${c0.baselineMain ? `, A/B baseline ${c0.baselineMain}` : ''}; runtime ${r.runtimeS ?? '?'} s`,
     '',
     line(['figure', 'value (median, min–max of runs)', 'target', 'met?']),
     widths.map((w) => '─'.repeat(w)).join('─┼─'),

@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import fastifyCompress from '@fastify/compress';
 import fastifyCors from '@fastify/cors';
 import fastifyRateLimit from '@fastify/rate-limit';
-import Fastify, { type FastifyRequest } from 'fastify';
+import Fastify from 'fastify';
 import { validatorCompiler } from 'fastify-type-provider-zod';
 import type { Config } from '../config.js';
 import { bearerToken, hashToken, type Authorize } from '../lib/auth.js';
@@ -20,7 +20,7 @@ import type { LimitCounters } from '../lib/limits.js';
 import { createThrottledLog } from '../lib/log-throttle.js';
 import type { Logger } from '../lib/logger.js';
 import type { RouteFamily } from '../lib/rest.js';
-import { registerAuth } from './auth.js';
+import { markBadTarget, registerAuth } from './auth.js';
 import { createErrorBodies, createErrorHandling, EdgeError, isApiPath, pathOf } from './errors.js';
 import type { GraphqlEdge } from './graphql.js';
 import { registerGraphql } from './graphql-mount.js';
@@ -31,8 +31,6 @@ import { registerSpa } from './spa.js';
 
 /** What /readyz answers: ready or not, and the details behind it. */
 export type Readiness = () => Promise<{ ready: boolean; detail: Record<string, unknown> }>;
-
-const BAD_TARGET = Symbol('vmpulse.badRequestTarget');
 
 /**
  * An origin-form target ("/path?query") is used as it is; an absolute-form one ("http://host/path",
@@ -48,8 +46,22 @@ function rewriteUrl(req: IncomingMessage): string {
   } catch {
     // not a URL
   }
-  (req as IncomingMessage & { [BAD_TARGET]?: boolean })[BAD_TARGET] = true;
+  markBadTarget(req);
   return '/';
+}
+
+/** Rate-limit key of a token: its SHA-256, computed once per token (bounded cache). */
+function createTokenKeys() {
+  const keys = new Map<string, string>();
+  return (token: string) => {
+    let key = keys.get(token);
+    if (key === undefined) {
+      if (keys.size >= 10_000) keys.clear();
+      key = `token:${hashToken(token)}`;
+      keys.set(token, key);
+    }
+    return key;
+  };
 }
 
 const CORS_METHODS = ['GET', 'POST', 'OPTIONS'];
@@ -82,16 +94,14 @@ export function createHttpEdge(deps: { config: Config; log: Logger; limits: Limi
   app.server.on('drop', () => limits.hit('http.connections'));
   graphql.attach(app.server);
 
+  const tokenKey = createTokenKeys();
+
   async function build() {
     app.setValidatorCompiler(validatorCompiler);
     // Answers are written by toJson (exact BigInt) whether or not the route has a response schema.
     app.setSerializerCompiler(() => toJson);
     app.setReplySerializer(toJson);
     app.setErrorHandler(errors.onError);
-
-    app.addHook('onRequest', async (request: FastifyRequest) => {
-      if ((request.raw as { [BAD_TARGET]?: boolean })[BAD_TARGET]) throw new EdgeError(400, 'malformed request target', {}, 'http.bad_request');
-    });
 
     const origins = config.CORS_ORIGINS ?? [];
     if (origins.length) {
@@ -116,7 +126,7 @@ export function createHttpEdge(deps: { config: Config; log: Logger; limits: Limi
       timeWindow: 60_000,
       keyGenerator(request) {
         const token = request.principal ? bearerToken(request.headers.authorization) : null;
-        return token ? `token:${hashToken(token)}` : `ip:${request.ip}`;
+        return token ? tokenKey(token) : `ip:${request.ip}`;
       },
       allowList: (request) => !request.routeOptions.config.auth,
       addHeadersOnExceeding: { 'x-ratelimit-limit': false, 'x-ratelimit-remaining': false, 'x-ratelimit-reset': false },
@@ -124,7 +134,7 @@ export function createHttpEdge(deps: { config: Config; log: Logger; limits: Limi
     });
 
     // Global onRequest hooks run before the route-level ones (the rate limit above): the caller is
-    // known before it is counted.
+    // known before it is counted. This one also answers a marked bad request target.
     registerAuth(app, { authorize: deps.authorize, failuresPerMinute: config.HTTP_AUTH_FAILURE_LIMIT });
 
     await registerOpenapi(app, deps.rest);
