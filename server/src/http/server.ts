@@ -24,7 +24,7 @@ import { markBadTarget, registerAuth } from './auth.js';
 import { createErrorBodies, createErrorHandling, EdgeError, isApiPath, pathOf } from './errors.js';
 import type { GraphqlEdge } from './graphql.js';
 import { registerGraphql } from './graphql-mount.js';
-import { toJson } from './json.js';
+import { serializeReply } from './json.js';
 import { registerOpenapi, registerOpenapiRoutes } from './openapi.js';
 import { registerRest } from './rest.js';
 import { registerSpa } from './spa.js';
@@ -99,8 +99,10 @@ export function createHttpEdge(deps: { config: Config; log: Logger; limits: Limi
   async function build() {
     app.setValidatorCompiler(validatorCompiler);
     // Answers are written by toJson (exact BigInt) whether or not the route has a response schema.
-    app.setSerializerCompiler(() => toJson);
-    app.setReplySerializer(toJson);
+    // (Fastify's types ask for a string; its reply sends a Buffer as it is.)
+    const serialize = serializeReply as (body: unknown) => string;
+    app.setSerializerCompiler(() => serialize);
+    app.setReplySerializer(serialize);
     app.setErrorHandler(errors.onError);
 
     const origins = config.CORS_ORIGINS ?? [];
