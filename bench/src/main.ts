@@ -129,58 +129,64 @@ const restFigures = (loads: RestLoad[]) => ({
 });
 
 /**
- * 3 (A/B). The same REST load on two builds in one run: both servers up on the same fleet, and for
- * each repetition each measured in turn (order alternating, ABBA…) while the other's collector is
- * stopped, so the two share the machine's state and load rather than two runs minutes apart.
+ * 3 (A/B). The same REST load on two builds in one run: both servers up on the same fleet with
+ * their collectors ticking, and each endpoint measured on one build right after the other (order
+ * alternating per repetition), so the pair shares the machine's load of the moment: on a shared
+ * 2-core machine that load moves more between minutes than the builds differ.
  */
 async function restAB(fleetUri: string) {
   const builds = [
     { label: 'baseline', main: cfg.baselineMain! },
     { label: 'candidate', main: cfg.serverMain ?? 'server/dist/src/main.js' },
   ];
-  const servers_: ServerUnderTest[] = [];
+  const ab: { server: ServerUnderTest; vmPaths: string[] }[] = [];
   for (const b of builds) {
     log(`A/B: starting the ${b.label} server (${b.main})`);
-    const s = await startServer({ libvirtUri: fleetUri, pollInterval: cfg.pollIntervalS, label: b.label, nodeOptions: cfg.serverNodeOptions, serverMain: b.main === 'server/dist/src/main.js' ? undefined : b.main, env: SERVER_ENV });
-    servers.add(s);
-    servers_.push(s);
-    await s.post('/api/telemetry/stop');
+    const server = await startServer({ libvirtUri: fleetUri, pollInterval: cfg.pollIntervalS, label: b.label, nodeOptions: cfg.serverNodeOptions, serverMain: b.main === 'server/dist/src/main.js' ? undefined : b.main, env: SERVER_ENV });
+    servers.add(server);
+    await server.waitTicks(3);
+    const live = await server.api<{ vms: { id: number }[] }>('/api/telemetry/live-vms');
+    ab.push({ server, vmPaths: live.vms.map((v) => `/api/telemetry/vm-stats/${v.id}`) });
   }
-  const loads = builds.map(() => ({ vmStats: [] as RestLoad[], liveVms: [] as RestLoad[], liveVmsGzip: [] as RestLoad[], probes: [] as ProbeReading[] }));
   const opts = { connections: cfg.restConnections, durationS: cfg.restDurationS };
+  const endpoints = [
+    { key: 'vmStats', label: 'vm-stats', paths: (i: number) => ab[i]!.vmPaths, gzip: false },
+    { key: 'liveVms', label: 'live-vms', paths: () => ['/api/telemetry/live-vms'], gzip: false },
+    { key: 'liveVmsGzip', label: 'live-vms', paths: () => ['/api/telemetry/live-vms'], gzip: true },
+  ] as const;
+  log('A/B: warming up both builds (JIT) for 3 s each');
+  for (const [i, x] of ab.entries()) await restLoad(x.server.url, x.server.auth, 'warm-up', endpoints[0].paths(i), { ...opts, durationS: 3 });
+  const loads = builds.map(() => ({ vmStats: [] as RestLoad[], liveVms: [] as RestLoad[], liveVmsGzip: [] as RestLoad[], probes: [] as ProbeReading[] }));
+  const cpuPerRequest = builds.map(() => ({ vmStats: [] as number[], liveVms: [] as number[], liveVmsGzip: [] as number[] }));
   for (let r = 0; r < cfg.reps; r++) {
     const order = r % 2 === 0 ? [0, 1] : [1, 0];
-    for (const i of order) {
-      const s = servers_[i]!;
-      log(`A/B run ${r + 1}/${cfg.reps}: ${builds[i]!.label}: autocannon ${cfg.restConnections} connections × ${cfg.restDurationS} s on vm-stats, live-vms, live-vms (gzip)`);
-      await s.post('/api/telemetry/start');
-      await s.waitTicks(3);
-      const live = await s.api<{ vms: { id: number }[] }>('/api/telemetry/live-vms');
-      const paths = live.vms.map((v) => `/api/telemetry/vm-stats/${v.id}`);
-      await s.probe('reset');
-      const vmStats = await restLoad(s.url, s.auth, 'vm-stats', paths, opts);
-      const liveVms = await restLoad(s.url, s.auth, 'live-vms', ['/api/telemetry/live-vms'], opts);
-      const liveVmsGzip = await restLoad(s.url, s.auth, 'live-vms', ['/api/telemetry/live-vms'], { ...opts, gzip: true });
-      for (const l of [vmStats, liveVms, liveVmsGzip]) if (l.non2xx || l.errors || l.timeouts) results.notes.push(`A/B ${builds[i]!.label} REST ${l.path}${l.gzip ? ' gzip' : ''} run ${r + 1}: ${l.non2xx} non-2xx, ${l.errors} errors, ${l.timeouts} timeouts`);
-      loads[i]!.vmStats.push(vmStats);
-      loads[i]!.liveVms.push(liveVms);
-      loads[i]!.liveVmsGzip.push(liveVmsGzip);
-      loads[i]!.probes.push(await s.probe('read'));
-      await s.post('/api/telemetry/stop');
+    for (const e of endpoints) {
+      for (const i of order) {
+        log(`A/B run ${r + 1}/${cfg.reps}: ${builds[i]!.label}: autocannon ${cfg.restConnections} connections × ${cfg.restDurationS} s on ${e.label}${e.gzip ? ' (gzip)' : ''}`);
+        const { server } = ab[i]!;
+        await server.probe('reset');
+        const l = await restLoad(server.url, server.auth, e.label, e.paths(i), { ...opts, gzip: e.gzip });
+        const probe = await server.probe('read');
+        // Server CPU (all threads) per answered request; the collector's share is in it on both sides.
+        cpuPerRequest[i]![e.key].push(l.requests ? (probe.cpuMs * 1000) / l.requests : NaN);
+        loads[i]!.probes.push(probe);
+        if (l.non2xx || l.errors || l.timeouts) results.notes.push(`A/B ${builds[i]!.label} REST ${l.path}${l.gzip ? ' gzip' : ''} run ${r + 1}: ${l.non2xx} non-2xx, ${l.errors} errors, ${l.timeouts} timeouts`);
+        loads[i]![e.key].push(l);
+      }
     }
   }
   const side = (i: number) => ({
     main: builds[i]!.main,
-    vmStats: restFigures(loads[i]!.vmStats),
-    liveVms: restFigures(loads[i]!.liveVms),
-    liveVmsGzip: restFigures(loads[i]!.liveVmsGzip),
+    vmStats: { ...restFigures(loads[i]!.vmStats), serverCpuUsPerRequest: spread(cpuPerRequest[i]!.vmStats, 0) },
+    liveVms: { ...restFigures(loads[i]!.liveVms), serverCpuUsPerRequest: spread(cpuPerRequest[i]!.liveVms, 0) },
+    liveVmsGzip: { ...restFigures(loads[i]!.liveVmsGzip), serverCpuUsPerRequest: spread(cpuPerRequest[i]!.liveVmsGzip, 0) },
     eventLoopMaxMs: spread(loads[i]!.probes.map((p) => p.eventLoop.maxMs)),
   });
   const [a, b] = [side(0), side(1)];
   const pctChange = (from: number, to: number) => round(((to - from) / from) * 100, 1);
   results.restAB = {
     command: cmdFor('rest'),
-    what: `A/B in one run: both builds up on the same ${cfg.vms}-VM fleet; per repetition each measured in turn (alternating order) with its collector ticking and the other's stopped; autocannon ${cfg.restConnections} keep-alive connections × ${cfg.restDurationS} s per endpoint; HTTP_RATE_LIMIT raised so the limiter runs but never refuses`,
+    what: `A/B in one run: both builds up on the same ${cfg.vms}-VM fleet, both collectors ticking; each endpoint measured on one build right after the other (order alternating per repetition); autocannon ${cfg.restConnections} keep-alive connections × ${cfg.restDurationS} s per endpoint; HTTP_RATE_LIMIT raised so the limiter runs but never refuses`,
     baseline: a,
     candidate: b,
     change: {
@@ -188,11 +194,17 @@ async function restAB(fleetUri: string) {
       vmStatsRequestsPerSecPct: pctChange(a.vmStats.requestsPerSec.value, b.vmStats.requestsPerSec.value),
       liveVmsRequestsPerSecPct: pctChange(a.liveVms.requestsPerSec.value, b.liveVms.requestsPerSec.value),
       liveVmsGzipRequestsPerSecPct: pctChange(a.liveVmsGzip.requestsPerSec.value, b.liveVmsGzip.requestsPerSec.value),
+      vmStatsServerCpuPerRequestPct: pctChange(a.vmStats.serverCpuUsPerRequest.value, b.vmStats.serverCpuUsPerRequest.value),
+      liveVmsServerCpuPerRequestPct: pctChange(a.liveVms.serverCpuUsPerRequest.value, b.liveVms.serverCpuUsPerRequest.value),
+      liveVmsGzipServerCpuPerRequestPct: pctChange(a.liveVmsGzip.serverCpuUsPerRequest.value, b.liveVmsGzip.serverCpuUsPerRequest.value),
+    },
+    pairs: {
+      vmStatsRequestsPerSecPct: loads[0]!.vmStats.map((l, k) => pctChange(l.requestsPerSec, loads[1]!.vmStats[k]!.requestsPerSec)),
     },
   };
-  for (const s of servers_) {
-    await s.stop();
-    servers.delete(s);
+  for (const x of ab) {
+    await x.server.stop();
+    servers.delete(x.server);
   }
 }
 
@@ -505,9 +517,11 @@ function renderTable(r: Record<string, any>): string {
       add(`A/B ${name}: REST vm-stats p50 / p99`, `${fmt(side.vmStats.p50Ms)} / ${fmt(side.vmStats.p99Ms)} ms`, 'p99 < 5 ms', verdict(side.vmStats.p99Ms.value, 5), x.command);
       add(`A/B ${name}: REST vm-stats requests/s`, fmt(side.vmStats.requestsPerSec), '', '', x.command);
       add(`A/B ${name}: REST live-vms requests/s (no gzip / gzip)`, `${fmt(side.liveVms.requestsPerSec)} / ${fmt(side.liveVmsGzip.requestsPerSec)}`, '', '', x.command);
+      add(`A/B ${name}: server CPU µs/request vm-stats / live-vms / gzip`, `${fmt(side.vmStats.serverCpuUsPerRequest)} / ${fmt(side.liveVms.serverCpuUsPerRequest)} / ${fmt(side.liveVmsGzip.serverCpuUsPerRequest)}`, '', '', x.command);
     }
     add('A/B change: vm-stats p99 / requests/s', `${x.change.vmStatsP99Pct} % / ${x.change.vmStatsRequestsPerSecPct} %`, 'loss ≤ 10 %', x.change.vmStatsRequestsPerSecPct >= -10 ? 'met' : 'NOT met', x.command);
     add('A/B change: live-vms requests/s (no gzip / gzip)', `${x.change.liveVmsRequestsPerSecPct} % / ${x.change.liveVmsGzipRequestsPerSecPct} %`, '', '', x.command);
+    add('A/B change: server CPU per request vm-stats / live-vms / gzip', `${x.change.vmStatsServerCpuPerRequestPct} % / ${x.change.liveVmsServerCpuPerRequestPct} % / ${x.change.liveVmsGzipServerCpuPerRequestPct} %`, '≤ +10 %', x.change.vmStatsServerCpuPerRequestPct <= 10 ? 'met' : 'NOT met', x.command);
   }
   if (r.subscriptions) add('bytes/client/min: vmMetrics subscription (socket)', fmt(r.subscriptions.vmBytesPerClientPerMin, ' B'), '', '', r.subscriptions.command);
   if (r.polling) {

@@ -25,7 +25,7 @@ export function toJson(body: unknown): string {
  * string body by concatenation, which copies a 140 KB live-vms answer once more (~10 % of its
  * cost); a small one stays a string, which Node then sends in a single write.
  */
-const BUFFER_FROM = 16 * 1024;
+export const BUFFER_FROM = 16 * 1024;
 export function serializeReply(body: unknown): string | Buffer {
   const text = toJson(body);
   return text.length >= BUFFER_FROM ? Buffer.from(text) : text;

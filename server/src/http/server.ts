@@ -9,7 +9,6 @@
 // on the way is answered in the body of the URL's endpoint family (errors.ts).
 import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import fastifyCompress from '@fastify/compress';
 import fastifyCors from '@fastify/cors';
 import fastifyRateLimit from '@fastify/rate-limit';
 import Fastify from 'fastify';
@@ -24,7 +23,8 @@ import { markBadTarget, registerAuth } from './auth.js';
 import { createErrorBodies, createErrorHandling, EdgeError, isApiPath, pathOf } from './errors.js';
 import type { GraphqlEdge } from './graphql.js';
 import { registerGraphql } from './graphql-mount.js';
-import { serializeReply } from './json.js';
+import { BUFFER_FROM, serializeReply } from './json.js';
+import { registerCompression } from './compress.js';
 import { registerOpenapi, registerOpenapiRoutes } from './openapi.js';
 import { registerRest } from './rest.js';
 import { registerSpa } from './spa.js';
@@ -118,7 +118,7 @@ export function createHttpEdge(deps: { config: Config; log: Logger; limits: Limi
       });
     }
 
-    await app.register(fastifyCompress, { global: true, encodings: ['gzip'], threshold: 1024, zlibOptions: { level: 4 }, globalDecompression: false });
+    await registerCompression(app, { largeJsonBytes: BUFFER_FROM });
 
     // Per token (its hash), or per client address without one; only routes that need a token.
     await app.register(fastifyRateLimit, {
