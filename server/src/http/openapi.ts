@@ -6,7 +6,7 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import { createJsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
 import { VERSION } from '../lib/version.js';
-import type { RouteFamily } from '../lib/rest.js';
+import { ERROR_FAMILIES, type RouteFamily } from '../lib/rest.js';
 
 export const OPENAPI_PATH = '/api/openapi.json';
 export const DOCS_PATH = '/api/docs';
@@ -19,6 +19,34 @@ Every endpoint needs \`Authorization: Bearer <token>\`; roles are ordered viewer
 BigInt-aware JSON reader if you need every digit). A repeated query parameter is refused (400).
 Each operation's \`x-vmpulse-role\` is the least role that may call it.`;
 
+type Doc = { paths?: unknown; components?: { schemas?: Record<string, unknown> } };
+
+/**
+ * Keeps the components the operations use (and the families' error bodies, documented even for a
+ * family no feature serves yet); the zod registry also yields an input twin of every schema.
+ */
+function pruneComponents<T extends Doc>(doc: T, keep: string[]): T {
+  const schemas = doc.components?.schemas ?? {};
+  const used = new Set<string>();
+  const visit = (v: unknown): void => {
+    if (Array.isArray(v)) v.forEach(visit);
+    else if (v && typeof v === 'object') {
+      for (const [k, x] of Object.entries(v)) {
+        if (k === '$ref' && typeof x === 'string' && x.startsWith('#/components/schemas/')) use(x.slice('#/components/schemas/'.length));
+        else visit(x);
+      }
+    }
+  };
+  const use = (name: string) => {
+    if (used.has(name) || !Object.hasOwn(schemas, name)) return;
+    used.add(name);
+    visit(schemas[name]);
+  };
+  visit(doc.paths);
+  keep.forEach(use);
+  return { ...doc, components: { ...doc.components, schemas: Object.fromEntries(Object.entries(schemas).filter(([k]) => used.has(k))) } };
+}
+
 /** Registers the generator; call before the routes are added, so it sees them. */
 export async function registerOpenapi(app: FastifyInstance, families: readonly RouteFamily[]) {
   await app.register(fastifySwagger, {
@@ -30,7 +58,7 @@ export async function registerOpenapi(app: FastifyInstance, families: readonly R
       tags: families.map((f) => ({ name: f.tag, description: f.description })),
     },
     transform: createJsonSchemaTransform({ skipList: [] }),
-    transformObject: jsonSchemaTransformObject,
+    transformObject: (input) => pruneComponents(jsonSchemaTransformObject(input) as Doc, ERROR_FAMILIES.map((f) => f.errors.name)) as ReturnType<typeof jsonSchemaTransformObject>,
   });
 }
 
