@@ -113,7 +113,8 @@ describe('the document', () => {
     expect(Object.keys(metrics)).toHaveLength(27); // state, cpus and the 25 counters and gauges
     expect(metrics).toHaveProperty('disk_rd_req');
     expect(metrics).toHaveProperty('disk_wr_reqs');
-    for (const [field, unit] of [['cputime', 'ns'], ['timeusr', 'ns'], ['memactual', 'KB'], ['memrss', 'KB'], ['memswap_in', 'pages'], ['net_rxbytes', 'bytes'], ['net_txpackets', 'packets'], ['disk_rd_req', 'requests'], ['disk_errors', 'count']]) {
+    const units: [string, string][] = [['cputime', 'ns'], ['timeusr', 'ns'], ['memactual', 'KB'], ['memrss', 'KB'], ['memswap_in', 'pages'], ['net_rxbytes', 'bytes'], ['net_txpackets', 'packets'], ['disk_rd_req', 'requests'], ['disk_errors', 'count']];
+    for (const [field, unit] of units) {
       expect(metrics[field].description, field).toMatch(new RegExp(`\\b${unit}\\b`));
       expect(metrics[field]).toMatchObject({ type: 'integer', format: 'int64' });
     }
