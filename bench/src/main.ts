@@ -12,7 +12,7 @@ import { writeDemoFleet } from '../../server/src/libvirt/demo-fleet.js';
 import { bareLibvirt, bootGuests, cleanupGuests, destroyGuest, type BareRun } from './guests.js';
 import { restLoad, wireBytes, type RestLoad } from './rest.js';
 import { startServer, type ProbeReading, type ServerUnderTest, type TickStatus } from './server.js';
-import { BENCH_DIR, killChildren, libvirtdPid, treeCpuSeconds, machine, mean, median, pct, round, runJsonChild, spread, type Spread } from './util.js';
+import { BENCH_DIR, killChildren, libvirtdPid, treeCpuSeconds, machine, mean, median, pct, round, runJsonChild, sleep, spread, type Spread } from './util.js';
 
 // ---- options ------------------------------------------------------------------------------------
 const argv = process.argv.slice(2).filter((a) => a !== '--');
@@ -134,6 +134,8 @@ const restFigures = (loads: RestLoad[]) => ({
  * alternating per repetition), so the pair shares the machine's load of the moment: on a shared
  * 2-core machine that load moves more between minutes than the builds differ.
  */
+const IDLE_WINDOW_MS = 3000;
+
 async function restAB(fleetUri: string) {
   const builds = [
     { label: 'baseline', main: cfg.baselineMain! },
@@ -164,11 +166,16 @@ async function restAB(fleetUri: string) {
       for (const i of order) {
         log(`A/B run ${r + 1}/${cfg.reps}: ${builds[i]!.label}: autocannon ${cfg.restConnections} connections × ${cfg.restDurationS} s on ${e.label}${e.gzip ? ' (gzip)' : ''}`);
         const { server } = ab[i]!;
+        // The collector's own CPU, measured just before, is taken out of the figure: spread over
+        // the requests it would make a slow run look costlier per request than a fast one.
+        await server.probe('reset');
+        await sleep(IDLE_WINDOW_MS);
+        const idle = await server.probe('read');
         await server.probe('reset');
         const l = await restLoad(server.url, server.auth, e.label, e.paths(i), { ...opts, gzip: e.gzip });
         const probe = await server.probe('read');
-        // Server CPU (all threads) per answered request; the collector's share is in it on both sides.
-        cpuPerRequest[i]![e.key].push(l.requests ? (probe.cpuMs * 1000) / l.requests : NaN);
+        const collectorMs = (idle.cpuMs / idle.wallMs) * probe.wallMs;
+        cpuPerRequest[i]![e.key].push(l.requests ? ((probe.cpuMs - collectorMs) * 1000) / l.requests : NaN);
         loads[i]!.probes.push(probe);
         if (l.non2xx || l.errors || l.timeouts) results.notes.push(`A/B ${builds[i]!.label} REST ${l.path}${l.gzip ? ' gzip' : ''} run ${r + 1}: ${l.non2xx} non-2xx, ${l.errors} errors, ${l.timeouts} timeouts`);
         loads[i]![e.key].push(l);
@@ -177,6 +184,7 @@ async function restAB(fleetUri: string) {
   }
   const side = (i: number) => ({
     main: builds[i]!.main,
+    // server CPU (all threads) per answered request, net of the collector's CPU
     vmStats: { ...restFigures(loads[i]!.vmStats), serverCpuUsPerRequest: spread(cpuPerRequest[i]!.vmStats, 0) },
     liveVms: { ...restFigures(loads[i]!.liveVms), serverCpuUsPerRequest: spread(cpuPerRequest[i]!.liveVms, 0) },
     liveVmsGzip: { ...restFigures(loads[i]!.liveVmsGzip), serverCpuUsPerRequest: spread(cpuPerRequest[i]!.liveVmsGzip, 0) },
@@ -517,7 +525,7 @@ function renderTable(r: Record<string, any>): string {
       add(`A/B ${name}: REST vm-stats p50 / p99`, `${fmt(side.vmStats.p50Ms)} / ${fmt(side.vmStats.p99Ms)} ms`, 'p99 < 5 ms', verdict(side.vmStats.p99Ms.value, 5), x.command);
       add(`A/B ${name}: REST vm-stats requests/s`, fmt(side.vmStats.requestsPerSec), '', '', x.command);
       add(`A/B ${name}: REST live-vms requests/s (no gzip / gzip)`, `${fmt(side.liveVms.requestsPerSec)} / ${fmt(side.liveVmsGzip.requestsPerSec)}`, '', '', x.command);
-      add(`A/B ${name}: server CPU µs/request vm-stats / live-vms / gzip`, `${fmt(side.vmStats.serverCpuUsPerRequest)} / ${fmt(side.liveVms.serverCpuUsPerRequest)} / ${fmt(side.liveVmsGzip.serverCpuUsPerRequest)}`, '', '', x.command);
+      add(`A/B ${name}: server CPU µs/request (net of collector) vm-stats / live-vms / gzip`, `${fmt(side.vmStats.serverCpuUsPerRequest)} / ${fmt(side.liveVms.serverCpuUsPerRequest)} / ${fmt(side.liveVmsGzip.serverCpuUsPerRequest)}`, '', '', x.command);
     }
     add('A/B change: vm-stats p99 / requests/s', `${x.change.vmStatsP99Pct} % / ${x.change.vmStatsRequestsPerSecPct} %`, 'loss ≤ 10 %', x.change.vmStatsRequestsPerSecPct >= -10 ? 'met' : 'NOT met', x.command);
     add('A/B change: live-vms requests/s (no gzip / gzip)', `${x.change.liveVmsRequestsPerSecPct} % / ${x.change.liveVmsGzipRequestsPerSecPct} %`, '', '', x.command);
