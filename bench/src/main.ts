@@ -147,7 +147,8 @@ async function restAB(fleetUri: string) {
     const server = await startServer({ libvirtUri: fleetUri, pollInterval: cfg.pollIntervalS, label: b.label, nodeOptions: cfg.serverNodeOptions, serverMain: b.main === 'server/dist/src/main.js' ? undefined : b.main, env: SERVER_ENV });
     servers.add(server);
     await server.waitTicks(3);
-    const live = await server.api<{ vms: { id: number }[] }>('/api/telemetry/live-vms');
+    const live = await server.api<{ count: number; vms: { id: number }[] }>('/api/telemetry/live-vms');
+    results.fleet = { uri: 'test:///…/fleet.xml', domains: cfg.vms, running: live.count };
     ab.push({ server, vmPaths: live.vms.map((v) => `/api/telemetry/vm-stats/${v.id}`) });
   }
   const opts = { connections: cfg.restConnections, durationS: cfg.restDurationS };
