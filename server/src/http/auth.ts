@@ -33,7 +33,7 @@ const MAX_ADDRESSES = 100_000;
  * Failed authentications per client address in fixed one-minute windows. Synchronous and
  * allocation-free on the hot path (an authenticated request only reads one Map entry).
  */
-export function createFailureCounter(perWindow: number) {
+function createFailureCounter(perWindow: number) {
   const windows = new Map<string, { start: number; count: number }>();
   const live = (ip: string, now: number) => {
     const w = windows.get(ip);

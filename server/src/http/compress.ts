@@ -8,7 +8,7 @@ import fastifyCompress from '@fastify/compress';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 const LEVEL = 4;
-export const COMPRESS_MIN_BYTES = 1024;
+const COMPRESS_MIN_BYTES = 1024;
 
 /** Whether Accept-Encoding admits gzip (a `q=0` refuses it). */
 export function acceptsGzip(header: string | undefined): boolean {

@@ -43,7 +43,7 @@ const GRAPHQL_CODES: Record<number, string> = {
   503: 'UNAVAILABLE',
 };
 
-export const graphqlErrorBody = (status: number, message: string) => ({
+const graphqlErrorBody = (status: number, message: string) => ({
   errors: [{ message, extensions: { code: GRAPHQL_CODES[status] ?? 'INTERNAL_SERVER_ERROR' } }],
 });
 
@@ -55,7 +55,7 @@ export const pathOf = (url: string) => {
 
 const under = (path: string, prefix: string) => path === prefix || (path.startsWith(prefix) && path[prefix.length] === '/');
 
-export const isGraphqlPath = (path: string) => under(path, GRAPHQL_PATH);
+const isGraphqlPath = (path: string) => under(path, GRAPHQL_PATH);
 
 /** Paths the SPA never answers. */
 export const isApiPath = (path: string) => under(path, '/api') || isGraphqlPath(path) || path === '/healthz' || path === '/readyz';

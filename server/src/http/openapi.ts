@@ -8,8 +8,8 @@ import { createJsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-ty
 import { VERSION } from '../lib/version.js';
 import { ERROR_FAMILIES, type RouteFamily } from '../lib/rest.js';
 
-export const OPENAPI_PATH = '/api/openapi.json';
-export const DOCS_PATH = '/api/docs';
+const OPENAPI_PATH = '/api/openapi.json';
+const DOCS_PATH = '/api/docs';
 
 const description = `The REST endpoints existing dashboards poll, with the field names, units and error bodies of
 their documents (the seeds). Live data is better read over GraphQL subscriptions at \`/graphql\`.

@@ -15,7 +15,7 @@ function repoRoot(): string {
   while (!existsSync(path.join(dir, 'pnpm-workspace.yaml')) && path.dirname(dir) !== dir) dir = path.dirname(dir);
   return dir;
 }
-export const WEB_DIST = path.join(repoRoot(), 'web', 'dist');
+const WEB_DIST = path.join(repoRoot(), 'web', 'dist');
 
 const placeholder = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>vmpulse</title>
 <meta name="viewport" content="width=device-width,initial-scale=1"></head>

@@ -104,7 +104,7 @@ export interface Route {
   summary: string;
   description?: string;
   schema: RouteSchemas;
-  handle(req: RestRequest<any, any, any>): unknown;
+  handle(req: RestRequest): unknown;
 }
 
 /** Declares a route; the handler's arguments and answer are typed by its schemas. */

@@ -86,6 +86,8 @@ export async function idleConnections(url: string, n: number) {
   );
   return {
     closed: () => sockets.filter((s) => s.gone).length,
-    destroy: () => sockets.forEach((s) => s.destroy()),
+    destroy: () => {
+      for (const s of sockets) s.destroy();
+    },
   };
 }
