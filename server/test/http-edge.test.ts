@@ -30,7 +30,6 @@ beforeAll(async () => {
       HTTP_BODY_LIMIT: '65536',
       GRAPHQL_BODY_LIMIT: '131072',
       HTTP_MAX_CONNECTIONS: '60',
-      HTTP_AUTH_FAILURE_LIMIT: '1000',
     },
     dataDir,
   );

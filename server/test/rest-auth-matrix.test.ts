@@ -14,7 +14,7 @@ import path from 'node:path';
 
 // Top-level await: the routes must be known when the tests are collected.
 const dataDir = mkdtempSync(path.join(os.tmpdir(), 'vmpulse-test-'));
-const t = await startTestApp({ LIBVIRT_URI: writeDemoFleet(path.join(dataDir, 'fleet.xml')), HTTP_AUTH_FAILURE_LIMIT: '100000' }, dataDir);
+const t = await startTestApp({ LIBVIRT_URI: writeDemoFleet(path.join(dataDir, 'fleet.xml')) }, dataDir);
 afterAll(async () => {
   t.app.services.collector.start(); // the matrix stops it (POST /api/telemetry/stop)
   await t.stop();
