@@ -4,6 +4,7 @@
 // Options: --quick | --only bare,collector,subs,rest,bytes,guests | --guests N | --guest-mem MiB
 //          --reps N | --vms N | --out FILE | --node-options '<NODE_OPTIONS for the server under test>'
 //          --print FILE (re-render the table of a results file) | --server-main PATH (another build of server/dist/src/main.js, for A/B experiments)
+//          --baseline-main PATH (A/B in one run: the rest phase measures this build and the server under test, alternating)
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,7 +12,7 @@ import { writeDemoFleet } from '../../server/src/libvirt/demo-fleet.js';
 import { bareLibvirt, bootGuests, cleanupGuests, destroyGuest, type BareRun } from './guests.js';
 import { restLoad, wireBytes, type RestLoad } from './rest.js';
 import { startServer, type ProbeReading, type ServerUnderTest, type TickStatus } from './server.js';
-import { BENCH_DIR, killChildren, libvirtdPid, treeCpuSeconds, machine, mean, median, pct, round, runJsonChild, spread, type Spread } from './util.js';
+import { BENCH_DIR, killChildren, libvirtdPid, treeCpuSeconds, machine, mean, median, pct, round, runJsonChild, sleep, spread, type Spread } from './util.js';
 
 // ---- options ------------------------------------------------------------------------------------
 const argv = process.argv.slice(2).filter((a) => a !== '--');
@@ -42,13 +43,17 @@ const cfg = {
   pollIntervalS: 1,
   serverNodeOptions: opt('node-options'),
   serverMain: opt('server-main'),
+  baselineMain: opt('baseline-main'),
 };
+// The per-token rate limit (HTTP_RATE_LIMIT) would turn autocannon's load into 429s: raised far
+// beyond it, so the limiter runs on every request but never refuses. Older builds ignore it.
+const SERVER_ENV = { HTTP_RATE_LIMIT: '100000000' };
 const outFile = opt('out') ?? path.join(BENCH_DIR, quick ? 'results.quick.json' : only ? 'results.partial.json' : 'results.json');
 const HARD_LIMIT_MS = (quick ? 10 : 40) * 60_000;
 
 const log = (s: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${s}\n`);
 const CMD = 'pnpm bench';
-const cmdFor = (phase: Phase) => `pnpm --filter @vmpulse/bench start --only ${phase}`;
+const cmdFor = (phase: Phase) => `pnpm --filter @vmpulse/bench start --only ${phase}${phase === 'rest' && cfg.baselineMain ? ` --baseline-main ${cfg.baselineMain}` : ''}`;
 
 // ---- cleanup on every exit path -----------------------------------------------------------------
 const servers = new Set<ServerUnderTest>();
@@ -115,6 +120,103 @@ async function measureTicks(server: ServerUnderTest, n: number) {
   };
 }
 
+const restFigures = (loads: RestLoad[]) => ({
+  p50Ms: spread(loads.map((l) => l.latency.p50)),
+  p99Ms: spread(loads.map((l) => l.latency.p99)),
+  maxMs: spread(loads.map((l) => l.latency.max)),
+  requestsPerSec: spread(loads.map((l) => l.requestsPerSec), 0),
+  bytesPerResponse: spread(loads.map((l) => l.bytesPerResponse), 0),
+});
+
+/**
+ * 3 (A/B). The same REST load on two builds in one run: both servers up on the same fleet with
+ * their collectors ticking, and each endpoint measured on one build right after the other (order
+ * alternating per repetition), so the pair shares the machine's load of the moment: on a shared
+ * 2-core machine that load moves more between minutes than the builds differ.
+ */
+const IDLE_WINDOW_MS = 3000;
+
+async function restAB(fleetUri: string) {
+  const builds = [
+    { label: 'baseline', main: cfg.baselineMain! },
+    { label: 'candidate', main: cfg.serverMain ?? 'server/dist/src/main.js' },
+  ];
+  const ab: { server: ServerUnderTest; vmPaths: string[] }[] = [];
+  for (const b of builds) {
+    log(`A/B: starting the ${b.label} server (${b.main})`);
+    const server = await startServer({ libvirtUri: fleetUri, pollInterval: cfg.pollIntervalS, label: b.label, nodeOptions: cfg.serverNodeOptions, serverMain: b.main === 'server/dist/src/main.js' ? undefined : b.main, env: SERVER_ENV });
+    servers.add(server);
+    await server.waitTicks(3);
+    const live = await server.api<{ count: number; vms: { id: number }[] }>('/api/telemetry/live-vms');
+    results.fleet = { uri: 'test:///…/fleet.xml', domains: cfg.vms, running: live.count };
+    ab.push({ server, vmPaths: live.vms.map((v) => `/api/telemetry/vm-stats/${v.id}`) });
+  }
+  const opts = { connections: cfg.restConnections, durationS: cfg.restDurationS };
+  const endpoints = [
+    { key: 'vmStats', label: 'vm-stats', paths: (i: number) => ab[i]!.vmPaths, gzip: false },
+    { key: 'liveVms', label: 'live-vms', paths: () => ['/api/telemetry/live-vms'], gzip: false },
+    { key: 'liveVmsGzip', label: 'live-vms', paths: () => ['/api/telemetry/live-vms'], gzip: true },
+  ] as const;
+  log('A/B: warming up both builds (JIT) for 3 s each');
+  for (const [i, x] of ab.entries()) await restLoad(x.server.url, x.server.auth, 'warm-up', endpoints[0].paths(i), { ...opts, durationS: 3 });
+  const loads = builds.map(() => ({ vmStats: [] as RestLoad[], liveVms: [] as RestLoad[], liveVmsGzip: [] as RestLoad[], probes: [] as ProbeReading[] }));
+  const cpuPerRequest = builds.map(() => ({ vmStats: [] as number[], liveVms: [] as number[], liveVmsGzip: [] as number[] }));
+  for (let r = 0; r < cfg.reps; r++) {
+    const order = r % 2 === 0 ? [0, 1] : [1, 0];
+    for (const e of endpoints) {
+      for (const i of order) {
+        log(`A/B run ${r + 1}/${cfg.reps}: ${builds[i]!.label}: autocannon ${cfg.restConnections} connections × ${cfg.restDurationS} s on ${e.label}${e.gzip ? ' (gzip)' : ''}`);
+        const { server } = ab[i]!;
+        // The collector's own CPU, measured just before, is taken out of the figure: spread over
+        // the requests it would make a slow run look costlier per request than a fast one.
+        await server.probe('reset');
+        await sleep(IDLE_WINDOW_MS);
+        const idle = await server.probe('read');
+        await server.probe('reset');
+        const l = await restLoad(server.url, server.auth, e.label, e.paths(i), { ...opts, gzip: e.gzip });
+        const probe = await server.probe('read');
+        const collectorMs = (idle.cpuMs / idle.wallMs) * probe.wallMs;
+        cpuPerRequest[i]![e.key].push(l.requests ? ((probe.cpuMs - collectorMs) * 1000) / l.requests : NaN);
+        loads[i]!.probes.push(probe);
+        if (l.non2xx || l.errors || l.timeouts) results.notes.push(`A/B ${builds[i]!.label} REST ${l.path}${l.gzip ? ' gzip' : ''} run ${r + 1}: ${l.non2xx} non-2xx, ${l.errors} errors, ${l.timeouts} timeouts`);
+        loads[i]![e.key].push(l);
+      }
+    }
+  }
+  const side = (i: number) => ({
+    main: builds[i]!.main,
+    // server CPU (all threads) per answered request, net of the collector's CPU
+    vmStats: { ...restFigures(loads[i]!.vmStats), serverCpuUsPerRequest: spread(cpuPerRequest[i]!.vmStats, 0) },
+    liveVms: { ...restFigures(loads[i]!.liveVms), serverCpuUsPerRequest: spread(cpuPerRequest[i]!.liveVms, 0) },
+    liveVmsGzip: { ...restFigures(loads[i]!.liveVmsGzip), serverCpuUsPerRequest: spread(cpuPerRequest[i]!.liveVmsGzip, 0) },
+    eventLoopMaxMs: spread(loads[i]!.probes.map((p) => p.eventLoop.maxMs)),
+  });
+  const [a, b] = [side(0), side(1)];
+  const pctChange = (from: number, to: number) => round(((to - from) / from) * 100, 1);
+  results.restAB = {
+    command: cmdFor('rest'),
+    what: `A/B in one run: both builds up on the same ${cfg.vms}-VM fleet, both collectors ticking; each endpoint measured on one build right after the other (order alternating per repetition); autocannon ${cfg.restConnections} keep-alive connections × ${cfg.restDurationS} s per endpoint; HTTP_RATE_LIMIT raised so the limiter runs but never refuses`,
+    baseline: a,
+    candidate: b,
+    change: {
+      vmStatsP99Pct: pctChange(a.vmStats.p99Ms.value, b.vmStats.p99Ms.value),
+      vmStatsRequestsPerSecPct: pctChange(a.vmStats.requestsPerSec.value, b.vmStats.requestsPerSec.value),
+      liveVmsRequestsPerSecPct: pctChange(a.liveVms.requestsPerSec.value, b.liveVms.requestsPerSec.value),
+      liveVmsGzipRequestsPerSecPct: pctChange(a.liveVmsGzip.requestsPerSec.value, b.liveVmsGzip.requestsPerSec.value),
+      vmStatsServerCpuPerRequestPct: pctChange(a.vmStats.serverCpuUsPerRequest.value, b.vmStats.serverCpuUsPerRequest.value),
+      liveVmsServerCpuPerRequestPct: pctChange(a.liveVms.serverCpuUsPerRequest.value, b.liveVms.serverCpuUsPerRequest.value),
+      liveVmsGzipServerCpuPerRequestPct: pctChange(a.liveVmsGzip.serverCpuUsPerRequest.value, b.liveVmsGzip.serverCpuUsPerRequest.value),
+    },
+    pairs: {
+      vmStatsRequestsPerSecPct: loads[0]!.vmStats.map((l, k) => pctChange(l.requestsPerSec, loads[1]!.vmStats[k]!.requestsPerSec)),
+    },
+  };
+  for (const x of ab) {
+    await x.server.stop();
+    servers.delete(x.server);
+  }
+}
+
 async function main() {
   tmpDir = mkdtempSync(path.join(os.tmpdir(), 'vmpulse-bench-'));
   const fleetUri = writeDemoFleet(path.join(tmpDir, 'fleet.xml'), { count: cfg.vms, prefix: 'bench-' });
@@ -144,9 +246,11 @@ async function main() {
     };
   }
 
-  if (['collector', 'subs', 'rest', 'bytes'].some((p) => run(p as Phase))) {
+  if (cfg.baselineMain && run('rest')) await restAB(fleetUri);
+
+  if (['collector', 'subs', 'bytes'].some((p) => run(p as Phase)) || (run('rest') && !cfg.baselineMain)) {
     log('starting the server under test (embedded PostgreSQL, 1,000-VM fleet)');
-    const server = await startServer({ libvirtUri: fleetUri, pollInterval: cfg.pollIntervalS, label: 'fleet', nodeOptions: cfg.serverNodeOptions, serverMain: cfg.serverMain });
+    const server = await startServer({ libvirtUri: fleetUri, pollInterval: cfg.pollIntervalS, label: 'fleet', nodeOptions: cfg.serverNodeOptions, serverMain: cfg.serverMain, env: SERVER_ENV });
     servers.add(server);
     log(`server up at ${server.url} (pid ${server.pid}); warming up 5 ticks`);
     await server.waitTicks(5);
@@ -232,7 +336,7 @@ async function main() {
     }
 
     // 3. REST under load while the collector runs.
-    if (run('rest')) {
+    if (run('rest') && !cfg.baselineMain) {
       const reps: { vmStats: RestLoad; liveVms: RestLoad; liveVmsGzip: RestLoad; probe: ProbeReading }[] = [];
       const vmPaths = runningIds.map((id) => `/api/telemetry/vm-stats/${id}`);
       for (let r = 0; r < cfg.reps; r++) {
@@ -314,7 +418,7 @@ async function main() {
         const libvirtdMsPerCall = libvirtd ? ((treeCpuSeconds(libvirtd).self - d0) * 1000) / (bare.length + 2) : NaN;
         const domains = bare[0]?.domains ?? booted.length;
         log('guests: server against qemu:///system');
-        const server = await startServer({ libvirtUri: 'qemu:///system', pollInterval: cfg.pollIntervalS, label: 'qemu', nodeOptions: cfg.serverNodeOptions, serverMain: cfg.serverMain });
+        const server = await startServer({ libvirtUri: 'qemu:///system', pollInterval: cfg.pollIntervalS, label: 'qemu', nodeOptions: cfg.serverNodeOptions, serverMain: cfg.serverMain, env: SERVER_ENV });
         servers.add(server);
         await server.waitTicks(3);
         const l0 = libvirtd ? treeCpuSeconds(libvirtd).self : NaN;
@@ -416,6 +520,18 @@ function renderTable(r: Record<string, any>): string {
     add('REST live-vms requests/s (no gzip / gzip)', `${fmt(x.liveVms.requestsPerSec)} / ${fmt(x.liveVmsGzip.requestsPerSec)}`, '', '', x.command);
     add('REST live-vms p50 / p99 (gzip)', `${fmt(x.liveVmsGzip.p50Ms)} / ${fmt(x.liveVmsGzip.p99Ms)} ms`, '', '', x.command);
   }
+  if (r.restAB) {
+    const x = r.restAB;
+    for (const [name, side] of [['baseline', x.baseline], ['candidate', x.candidate]] as const) {
+      add(`A/B ${name}: REST vm-stats p50 / p99`, `${fmt(side.vmStats.p50Ms)} / ${fmt(side.vmStats.p99Ms)} ms`, 'p99 < 5 ms', verdict(side.vmStats.p99Ms.value, 5), x.command);
+      add(`A/B ${name}: REST vm-stats requests/s`, fmt(side.vmStats.requestsPerSec), '', '', x.command);
+      add(`A/B ${name}: REST live-vms requests/s (no gzip / gzip)`, `${fmt(side.liveVms.requestsPerSec)} / ${fmt(side.liveVmsGzip.requestsPerSec)}`, '', '', x.command);
+      add(`A/B ${name}: server CPU µs/request (net of collector) vm-stats / live-vms / gzip`, `${fmt(side.vmStats.serverCpuUsPerRequest)} / ${fmt(side.liveVms.serverCpuUsPerRequest)} / ${fmt(side.liveVmsGzip.serverCpuUsPerRequest)}`, '', '', x.command);
+    }
+    add('A/B change: vm-stats p99 / requests/s', `${x.change.vmStatsP99Pct} % / ${x.change.vmStatsRequestsPerSecPct} %`, 'loss ≤ 10 %', x.change.vmStatsRequestsPerSecPct >= -10 ? 'met' : 'NOT met', x.command);
+    add('A/B change: live-vms requests/s (no gzip / gzip)', `${x.change.liveVmsRequestsPerSecPct} % / ${x.change.liveVmsGzipRequestsPerSecPct} %`, '', '', x.command);
+    add('A/B change: server CPU per request vm-stats / live-vms / gzip', `${x.change.vmStatsServerCpuPerRequestPct} % / ${x.change.liveVmsServerCpuPerRequestPct} % / ${x.change.liveVmsGzipServerCpuPerRequestPct} %`, '≤ +10 %', x.change.vmStatsServerCpuPerRequestPct <= 10 ? 'met' : 'NOT met', x.command);
+  }
   if (r.subscriptions) add('bytes/client/min: vmMetrics subscription (socket)', fmt(r.subscriptions.vmBytesPerClientPerMin, ' B'), '', '', r.subscriptions.command);
   if (r.polling) {
     const p = r.polling;
@@ -448,7 +564,7 @@ function renderTable(r: Record<string, any>): string {
   const out = [
     '',
     `vmpulse bench — ${r.date} — ${r.machine.cores} cores, ${r.machine.cpuModel}, Node ${r.machine.node}, load at start ${r.machine.loadavgAtStart.join(' ')}`,
-    `fleet: ${c0.vms} test-driver VMs (${r.fleet?.running ?? '?'} running), POLL_INTERVAL=${c0.pollIntervalS}s, ${c0.reps} run(s) per figure${c0.quick ? ' (QUICK smoke run)' : ''}${c0.serverNodeOptions ? `, server NODE_OPTIONS=${c0.serverNodeOptions}` : ''}${c0.serverMain ? `, server ${c0.serverMain}` : ''}; runtime ${r.runtimeS ?? '?'} s`,
+    `fleet: ${c0.vms} test-driver VMs (${r.fleet?.running ?? '?'} running), POLL_INTERVAL=${c0.pollIntervalS}s, ${c0.reps} run(s) per figure${c0.quick ? ' (QUICK smoke run)' : ''}${c0.serverNodeOptions ? `, server NODE_OPTIONS=${c0.serverNodeOptions}` : ''}${c0.serverMain ? `, server ${c0.serverMain}` : ''}${c0.baselineMain ? `, A/B baseline ${c0.baselineMain}` : ''}; runtime ${r.runtimeS ?? '?'} s`,
     '',
     line(['figure', 'value (median, min–max of runs)', 'target', 'met?']),
     widths.map((w) => '─'.repeat(w)).join('─┼─'),

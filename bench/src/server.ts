@@ -38,6 +38,8 @@ export interface ServerUnderTest {
   logFile: string;
   auth: { authorization: string };
   api<T = any>(pathname: string): Promise<T>;
+  /** POST with the admin token, no body; resolves with the status */
+  post(pathname: string): Promise<number>;
   probe(kind: 'reset'): Promise<void>;
   probe(kind: 'read'): Promise<ProbeReading>;
   /** CPU seconds of the server process and of its children (the embedded PostgreSQL) so far */
@@ -49,7 +51,7 @@ export interface ServerUnderTest {
   stop(): Promise<void>;
 }
 
-export async function startServer(opts: { libvirtUri: string; pollInterval?: number; label: string; startTimeoutMs?: number; nodeOptions?: string; serverMain?: string }): Promise<ServerUnderTest> {
+export async function startServer(opts: { libvirtUri: string; pollInterval?: number; label: string; startTimeoutMs?: number; nodeOptions?: string; serverMain?: string; env?: Record<string, string> }): Promise<ServerUnderTest> {
   const main = opts.serverMain ?? SERVER_MAIN;
   if (!existsSync(main)) throw new Error(`${main} is missing: build the server first (pnpm --filter @vmpulse/server build)`);
   const dataDir = mkdtempSync(path.join(os.tmpdir(), `vmpulse-bench-${opts.label}-`));
@@ -72,6 +74,7 @@ export async function startServer(opts: { libvirtUri: string; pollInterval?: num
       WS_MAX_SOCKETS_PER_TOKEN: '1000',
       LOG_LEVEL: 'warn',
       ...(opts.nodeOptions ? { NODE_OPTIONS: opts.nodeOptions } : {}),
+      ...opts.env,
     },
   });
   trackChild(child);
@@ -104,6 +107,12 @@ export async function startServer(opts: { libvirtUri: string; pollInterval?: num
     const res = await fetch(url + pathname, { headers: auth, signal: AbortSignal.timeout(10_000) });
     if (!res.ok) throw new Error(`GET ${pathname}: HTTP ${res.status} ${(await res.text()).slice(0, 300)}`);
     return res.json();
+  };
+
+  const post = async (pathname: string) => {
+    const res = await fetch(url + pathname, { method: 'POST', headers: auth, signal: AbortSignal.timeout(10_000) });
+    await res.arrayBuffer();
+    return res.status;
   };
 
   let ws: Client | undefined;
@@ -158,6 +167,7 @@ export async function startServer(opts: { libvirtUri: string; pollInterval?: num
     logFile,
     auth,
     api,
+    post,
     probe: probe as ServerUnderTest['probe'],
     cpu: () => treeCpuSeconds(child.pid!),
     ticks,

@@ -64,6 +64,16 @@ export const settings = {
     help: 'origins allowed to call the API from a browser, comma-separated, or *',
     schema: optional(z.string().transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))),
   },
+  // HTTP edge limits: each refusal is answered in the endpoint family's error body and counted in
+  // /api/telemetry/status `limits` under the name in brackets.
+  HTTP_BODY_LIMIT: { unit: 'bytes', default: '1048576 (1 MiB)', help: 'largest request body; larger: 413 [http.body_size]', schema: integer(1_048_576, 1) },
+  GRAPHQL_BODY_LIMIT: { unit: 'bytes', default: '1048576 (1 MiB)', help: 'largest POST /graphql body, read only after the token is checked; larger: 413 [http.body_size]', schema: integer(1_048_576, 1) },
+  HTTP_HEADERS_TIMEOUT: { unit: 's', default: '10', help: 'time to send the request line and headers (slowloris), also for a new idle connection; then 408 and close [http.request_timeout]', schema: seconds(10, 0.1) },
+  HTTP_REQUEST_TIMEOUT: { unit: 's', default: '30', help: 'time to send a whole request, body included; then 408 and close [http.request_timeout]', schema: seconds(30, 0.1) },
+  HTTP_KEEP_ALIVE_TIMEOUT: { unit: 's', default: '5', help: 'an idle keep-alive connection is closed after this', schema: seconds(5, 0.1) },
+  HTTP_MAX_CONNECTIONS: { unit: 'connections', default: '2500', help: 'open TCP connections, HTTP and WebSocket (room for WS_MAX_SOCKETS and HTTP clients beside them); more are closed at once [http.connections]', schema: integer(2500, 1) },
+  HTTP_RATE_LIMIT: { unit: 'requests/min', default: '1200', help: 'API requests (REST and /graphql) per token, or per client address without one; more: 429 with Retry-After [http.rate_limit]', schema: integer(1200, 1) },
+  HTTP_AUTH_FAILURE_LIMIT: { unit: 'failures/min', default: '30', help: 'failed authentications (no, malformed, wrong or revoked token) per client address; then every request of that address needing a token gets 429 with Retry-After until the minute is over [http.auth_failures]', schema: integer(30, 1) },
   DATA_DIR: { unit: 'path', default: './data', help: 'embedded PostgreSQL data, admin token file, demo fleet XML', schema: z.string().min(1).default('./data').transform((p) => path.resolve(p)) },
   DATABASE_URL: { unit: 'URL', default: 'unset (embedded PostgreSQL under DATA_DIR)', help: 'external PostgreSQL', secret: 'password', schema: optional(url(['postgres:', 'postgresql:'])) },
   REDIS_URL: { unit: 'URL', default: 'unset (in-process pubsub)', help: 'Redis for pubsub across replicas', secret: 'password', schema: optional(url(['redis:', 'rediss:'])) },

@@ -1,26 +1,125 @@
-// How a feature declares its REST routes. The HTTP edge registers them; a handler only parses,
-// calls one service function and shapes the answer.
-import type { IncomingHttpHeaders } from 'node:http';
-import type { Role } from './auth.js';
+// How a feature declares its REST routes: schema first. Each route names its params, query, body
+// and response as zod schemas; the HTTP edge validates requests with them, the handler is typed by
+// them, and the OpenAPI document at /api/openapi.json is generated from them. A handler only
+// parses, calls one service function and shapes the answer. Nothing here knows the HTTP framework.
+import { z } from 'zod';
+import type { Principal, Role } from './auth.js';
 
-export interface RestRequest {
-  params: Record<string, string>;
-  query: URLSearchParams;
-  headers: IncomingHttpHeaders;
+// ---- error bodies -------------------------------------------------------------------------------
+
+/** The error body one seed documents for its endpoints, and its schema for the OpenAPI document. */
+export interface ErrorFamily {
+  /** the component name in the OpenAPI document */
+  name: string;
+  body(message: string): Record<string, unknown>;
+  schema: z.ZodType;
 }
 
-export interface Route {
-  method: 'GET' | 'POST' | 'DELETE';
+export const detailErrors: ErrorFamily = {
+  name: 'DetailError',
+  body: (detail) => ({ detail }),
+  schema: z
+    .object({ detail: z.string().describe('what went wrong, for people') })
+    .meta({ id: 'DetailError', description: 'Error body of /api/telemetry, /api/metrics and /api/memory-dumps (seeds 000–003)' }),
+};
+
+export const timestampedErrors: ErrorFamily = {
+  name: 'TimestampedError',
+  body: (error) => ({ error, timestamp: new Date().toISOString() }),
+  schema: z
+    .object({
+      error: z.string().describe('what went wrong, for people'),
+      timestamp: z.string().meta({ format: 'date-time', description: 'when it happened, ISO 8601 UTC' }),
+    })
+    .meta({ id: 'TimestampedError', description: 'Error body of /api/v1 (seed 004)' }),
+};
+
+/**
+ * The seeds' endpoint families by URL prefix. The edge answers every error under a prefix with
+ * that family's body, also for paths no feature serves yet; anything else under /api, /healthz
+ * and /readyz gets `{"detail": …}`.
+ */
+export const ERROR_FAMILIES: readonly { prefix: string; errors: ErrorFamily }[] = [
+  { prefix: '/api/telemetry', errors: detailErrors }, // seeds 000, 001
+  { prefix: '/api/metrics', errors: detailErrors }, // seed 002
+  { prefix: '/api/memory-dumps', errors: detailErrors }, // seed 003
+  { prefix: '/api/v1', errors: timestampedErrors }, // seed 004
+];
+
+// ---- schema helpers -----------------------------------------------------------------------------
+
+/**
+ * A 64-bit counter: a BigInt inside, written as an exact JSON integer literal (never a string,
+ * never rounded past 2^53), documented as `integer`/`int64`.
+ */
+export const int64 = (description: string) => z.bigint().meta({ type: 'integer', format: 'int64', description });
+
+/** An ISO 8601 timestamp string. */
+export const isoTimestamp = (description: string) => z.string().meta({ format: 'date-time', description });
+
+// ---- routes -------------------------------------------------------------------------------------
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+export interface RestRequest<P = unknown, Q = unknown, B = unknown> {
+  /** path parameters, validated by the route's `params` schema */
+  params: P;
+  /** query parameters, validated by the route's `query` schema (a repeated parameter is refused) */
+  query: Q;
+  /** the JSON body, validated by the route's `body` schema */
+  body: B;
+  /** the authenticated caller */
+  principal: Principal;
+}
+
+export interface RouteSchemas {
+  params?: z.ZodType;
+  query?: z.ZodType;
+  body?: z.ZodType;
+  /** the 200 answer */
+  response: z.ZodType;
+}
+
+type Out<S> = S extends z.ZodType ? z.output<S> : undefined;
+
+export interface RouteDef<S extends RouteSchemas> {
+  method: HttpMethod;
   /** e.g. /api/telemetry/vm-stats/:vm_id */
   path: string;
+  /** the least role that may call it */
   role: Role;
-  handle(req: RestRequest): unknown | Promise<unknown>;
+  /** one line for the API docs */
+  summary: string;
+  /** units, rules and edge cases, for the API docs */
+  description?: string;
+  schema: S;
+  handle(req: RestRequest<Out<S['params']>, Out<S['query']>, Out<S['body']>>): Out<S['response']> | Promise<Out<S['response']>>;
+}
+
+/** A route as the edge sees it: types erased, schemas kept. */
+export interface Route {
+  method: HttpMethod;
+  path: string;
+  role: Role;
+  summary: string;
+  description?: string;
+  schema: RouteSchemas;
+  handle(req: RestRequest): unknown;
+}
+
+/** Declares a route; the handler's arguments and answer are typed by its schemas. */
+export function defineRoute<S extends RouteSchemas>(def: RouteDef<S>): Route {
+  return def as unknown as Route;
 }
 
 export interface RouteFamily {
   /** every path under this prefix belongs to this family, for its 404/405 bodies too */
   prefix: string;
+  /** the OpenAPI tag the family's routes are listed under */
+  tag: string;
+  /** the seed (or other document) this family implements, for the API docs */
+  description: string;
   /** the error body its seed documents */
-  errorBody(message: string): unknown;
+  errors: ErrorFamily;
   routes: Route[];
 }

@@ -24,7 +24,17 @@ export interface TestApp {
 /** `log`: a logger of the test's own (to read what the server logs); default silent unless TEST_LOG_LEVEL. */
 export async function startTestApp(env: Record<string, string | undefined> = {}, dataDir?: string, log?: Logger): Promise<TestApp> {
   const dir = dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'vmpulse-test-'));
-  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', DATA_DIR: dir, VMPULSE_ADMIN_TOKEN: ADMIN, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', ...env });
+  const config = loadConfig({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    DATA_DIR: dir,
+    VMPULSE_ADMIN_TOKEN: ADMIN,
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    // Every test client is 127.0.0.1: the per-address limit on failed authentications would turn a
+    // suite's deliberate 401s into 429s. The tests of that limit set it themselves.
+    HTTP_AUTH_FAILURE_LIMIT: '100000',
+    ...env,
+  });
   const app = await buildApp(config, log ?? createLogger(config.LOG_LEVEL));
   const { url } = await app.start();
   const clients: Client[] = [];

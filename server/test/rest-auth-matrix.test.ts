@@ -1,0 +1,89 @@
+// Every REST route × every way of (not) authenticating: no token, malformed headers, a wrong token,
+// a revoked one, and each role. The routes come from the server's own registry as /api/openapi.json
+// lists it (each operation names its least role), so a route is covered the day it is added. Each
+// answer is checked for its status and validated against the schema the document gives for it:
+// the family's error body for 401/403, the route's answer for 200.
+import { afterAll, describe, expect, it } from 'vitest';
+import { writeDemoFleet } from '../src/libvirt/demo-fleet.js';
+import { roles, type Role } from '../src/lib/auth.js';
+import { startTestApp } from './helpers/app.js';
+import { createValidator, fetchOpenapi, operations, responseSchema, type Operation } from './helpers/openapi.js';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+// Top-level await: the routes must be known when the tests are collected.
+const dataDir = mkdtempSync(path.join(os.tmpdir(), 'vmpulse-test-'));
+const t = await startTestApp({ LIBVIRT_URI: writeDemoFleet(path.join(dataDir, 'fleet.xml')) }, dataDir);
+afterAll(async () => {
+  t.app.services.collector.start(); // the matrix stops it (POST /api/telemetry/stop)
+  await t.stop();
+});
+const doc = await fetchOpenapi(t.url);
+const validate = createValidator(doc);
+
+const token = async (name: string, role: Role) => (await t.gql(`mutation($n: String!, $r: Role!) { createToken(name: $n, role: $r) { token apiToken { id } } }`, { n: name, r: role })).body.data.createToken;
+const tokens = Object.fromEntries(await Promise.all(roles.map(async (r) => [r, (await token(`matrix-${r}`, r)).token]))) as Record<Role, string>;
+const revoked = await token('matrix-revoked', 'admin');
+await t.gql(`mutation($id: ID!) { revokeToken(id: $id) { id } }`, { id: revoked.apiToken.id });
+
+const runningVm = t.app.services.vms.list({ state: 'running' })[0]!;
+/** A value for each path parameter a route may have; a new one must be added here. */
+const PATH_VALUES: Record<string, string> = { vm_id: String(runningVm.id) };
+/** A valid body for each route that takes one; a new one must be added here. */
+const BODIES: Record<string, unknown> = {};
+
+function target(method: string, p: string, op: Operation) {
+  const url = p.replace(/\{(\w+)\}/g, (_m, name: string) => {
+    if (!(name in PATH_VALUES)) throw new Error(`${method} ${p}: add an example value for the path parameter "${name}" to PATH_VALUES`);
+    return encodeURIComponent(PATH_VALUES[name]!);
+  });
+  const query = new URLSearchParams();
+  for (const q of op.parameters ?? []) {
+    if (q.in !== 'query' || !q.required) continue;
+    const v = q.schema.enum?.[0] ?? q.schema.default ?? q.schema.minimum;
+    if (v === undefined) throw new Error(`${method} ${p}: no example for the required query parameter "${q.name}"`);
+    query.set(q.name, String(v));
+  }
+  const key = `${method} ${p}`;
+  if (op.requestBody && !(key in BODIES)) throw new Error(`${key}: add a valid example body to BODIES`);
+  return { url: query.size ? `${url}?${query}` : url, body: op.requestBody ? JSON.stringify(BODIES[key]) : undefined };
+}
+
+const CALLERS: { who: string; authorization: string | null; role?: Role }[] = [
+  { who: 'no token', authorization: null },
+  { who: 'Basic credentials', authorization: 'Basic dXNlcjpwYXNz' },
+  { who: '"Bearer" without a token', authorization: 'Bearer' },
+  { who: 'two tokens', authorization: `Bearer ${tokens.admin} ${tokens.admin}` },
+  { who: 'a wrong token', authorization: 'Bearer vmp_wrong0000000000000000000000000000' },
+  { who: 'a revoked token', authorization: `Bearer ${revoked.token}` },
+  ...roles.map((role) => ({ who: `a ${role} token`, authorization: `Bearer ${tokens[role]}`, role })),
+];
+
+const ops = operations(doc);
+
+describe('the matrix covers the registry', () => {
+  it('lists every REST route the server serves (9 today)', () => {
+    expect(ops.length).toBeGreaterThanOrEqual(9);
+  });
+});
+
+for (const { method, path: p, op } of ops) {
+  describe(`${method} ${p} (${op['x-vmpulse-role']})`, () => {
+    for (const caller of CALLERS) {
+      const need = op['x-vmpulse-role']!;
+      const expected = !caller.role ? 401 : roles.indexOf(caller.role) >= roles.indexOf(need) ? 200 : 403;
+      it(`${caller.who} → ${expected}`, async () => {
+        const { url, body } = target(method, p, op);
+        const headers: Record<string, string> = body ? { 'content-type': 'application/json' } : {};
+        if (caller.authorization !== null) headers.authorization = caller.authorization;
+        const res = await fetch(t.url + url, { method, headers, body });
+        expect(res.status).toBe(expected);
+        if (expected === 401) expect(res.headers.get('www-authenticate')).toBe('Bearer');
+        const schema = responseSchema(op, expected);
+        expect(schema, `documented ${expected}`).toBeDefined();
+        expect(validate(schema, await res.json())).toBe('');
+      });
+    }
+  });
+}
