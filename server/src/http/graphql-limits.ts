@@ -62,7 +62,11 @@ export function createDocumentLimits(limits: DocumentLimits, counters: LimitCoun
   /** Depth, aliases, directives: the first one exceeded, or null. Runs before the standard rules. */
   function checkShape(schema: GraphQLSchema, document: DocumentNode): GraphQLError | null {
     let hit = '';
-    const onReject = (name: string) => [() => void (hit = name)];
+    const onReject = (name: string) => [
+      () => {
+        hit = name;
+      },
+    ];
     const rules: ValidationRule[] = [
       maxDepthRule({ n: limits.maxDepth, flattenFragments: true, onReject: onReject('graphql.depth') }),
       maxAliasesRule({ n: limits.maxAliases, onReject: onReject('graphql.aliases') }),
@@ -90,7 +94,9 @@ export function createDocumentLimits(limits: DocumentLimits, counters: LimitCoun
       operationName: args.operationName ?? undefined,
       context: args.contextValue as object,
       maxComplexity: limits.maxCost,
-      onResult: (state) => void (cost = state.complexity),
+      onResult: (state) => {
+        cost = state.complexity;
+      },
     });
     let errors: readonly GraphQLError[];
     try {

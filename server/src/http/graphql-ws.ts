@@ -8,7 +8,7 @@
 // - a subscribe whose document does not parse or validate gets an error message for that id only;
 // - a socket whose token is revoked is closed 4403 (the tokens service tells us when).
 import type { IncomingMessage, Server } from 'node:http';
-import { GraphQLError, type ExecutionArgs } from 'graphql';
+import { GraphQLError, type DocumentNode, type ExecutionArgs } from 'graphql';
 import { CloseCode, handleProtocols, makeServer, type ConnectionInitMessage } from 'graphql-ws';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
@@ -119,7 +119,7 @@ export function attachGraphqlWs(deps: {
           connectionParams: ctx.connectionParams,
           params: payload,
         });
-        let document;
+        let document: DocumentNode;
         try {
           document = parse(payload.query);
         } catch (err) {
