@@ -44,8 +44,8 @@ it('takes a tick of 1,000 VMs into memory, and writes their minute in one statem
 });
 
 it('rolls up an hour of 100 VMs at 1 s (6,000 blocks) from their summaries', async () => {
+  await store.close(); // flushes the open minute of the test before: then start empty
   await truncateAll(pgh.sql);
-  await store.close();
   store = createPostgresStore({ db: pgh.db, log, rollupEveryMs: 0 });
   const base = floorTo(Date.now(), HOUR) - 2 * HOUR;
   const fleet = randomFleet({ vms: 100, start: base, ticks: 3600, seed: 2 });
@@ -63,8 +63,8 @@ it('rolls up an hour of 100 VMs at 1 s (6,000 blocks) from their summaries', asy
 
 it('answers 24 h at a 60 s step, from raw blocks and from the minute tier', async () => {
   const now = Date.now();
+  await store.close(); // flushes the open minute of the test before: then start empty
   await truncateAll(pgh.sql);
-  await store.close();
   store = createPostgresStore({ db: pgh.db, log, rollupEveryMs: 0 });
   const fleet = randomFleet({ vms: 2, start: now - 24 * HOUR, ticks: 24 * 3600 - 10, seed: 3 });
   // whole minutes from `from` on (a minute-step answer starts at the first minute that starts in range)
