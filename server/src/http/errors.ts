@@ -72,11 +72,11 @@ export function createErrorBodies(families: readonly RouteFamily[]) {
 }
 export type ErrorBodies = ReturnType<typeof createErrorBodies>;
 
-const WHERE: Record<string, string> = { params: 'path parameter', querystring: 'query parameter', body: 'body field', headers: 'header' };
+const WHERE = new Map([['params', 'path parameter'], ['querystring', 'query parameter'], ['body', 'body field'], ['headers', 'header']]);
 
 /** "query parameter "limit": must be an integer from 1 to 10000; …" */
 function validationMessage(err: FastifyError): string {
-  const where = WHERE[err.validationContext ?? ''] ?? 'request';
+  const where = WHERE.get(err.validationContext ?? '') ?? 'request';
   return (err.validation ?? [])
     .slice(0, 5)
     .map((v) => {
@@ -86,18 +86,18 @@ function validationMessage(err: FastifyError): string {
     .join('; ');
 }
 
-// Fastify's own client errors whose message is written for the client (no paths, no internals).
-const FASTIFY_CLIENT_MESSAGES: Record<string, string> = {
-  FST_ERR_CTP_BODY_TOO_LARGE: 'the request body is larger than this endpoint accepts',
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported Content-Type; send application/json',
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'the body does not match its Content-Length',
-  FST_ERR_CTP_EMPTY_JSON_BODY: 'the JSON body is empty',
-  FST_ERR_CTP_INVALID_JSON_BODY: 'the body is not valid JSON',
-  FST_ERR_BAD_URL: 'malformed path: invalid percent-encoding',
-  FST_ERR_MAX_PARAM_LENGTH: 'a path segment is too long',
-};
+// Fastify's own client errors, answered with a message of ours (theirs may quote the input).
+const FASTIFY_CLIENT_MESSAGES = new Map([
+  ['FST_ERR_CTP_BODY_TOO_LARGE', 'the request body is larger than this endpoint accepts'],
+  ['FST_ERR_CTP_INVALID_MEDIA_TYPE', 'unsupported Content-Type; send application/json'],
+  ['FST_ERR_CTP_INVALID_CONTENT_LENGTH', 'the body does not match its Content-Length'],
+  ['FST_ERR_CTP_EMPTY_JSON_BODY', 'the JSON body is empty'],
+  ['FST_ERR_CTP_INVALID_JSON_BODY', 'the body is not valid JSON'],
+  ['FST_ERR_BAD_URL', 'malformed path: invalid percent-encoding'],
+  ['FST_ERR_MAX_PARAM_LENGTH', 'a path segment is too long'],
+]);
 
-const LIMIT_OF_CODE: Record<string, string> = { FST_ERR_CTP_BODY_TOO_LARGE: 'http.body_size' };
+const LIMIT_OF_CODE = new Map([['FST_ERR_CTP_BODY_TOO_LARGE', 'http.body_size']]);
 
 interface Answer {
   status: number;
@@ -116,8 +116,8 @@ function classify(err: unknown): Answer {
   const status = typeof e?.statusCode === 'number' ? e.statusCode : 500;
   if (status >= 400 && status < 500) {
     // A JSON syntax error (secure-json-parse: also a forbidden __proto__ key) carries no code.
-    const known = e.code ? FASTIFY_CLIENT_MESSAGES[e.code] : e instanceof SyntaxError ? `the body is not valid JSON: ${e.message.slice(0, 80)}` : undefined;
-    return { status, message: known ?? STATUS_CODES[status] ?? 'Bad Request', headers: {}, limit: e.code ? LIMIT_OF_CODE[e.code] : undefined, unexpected: false };
+    const known = e.code ? FASTIFY_CLIENT_MESSAGES.get(e.code) : e instanceof SyntaxError ? `the body is not valid JSON: ${e.message.slice(0, 80)}` : undefined;
+    return { status, message: known ?? STATUS_CODES[status] ?? 'Bad Request', headers: {}, limit: e.code ? LIMIT_OF_CODE.get(e.code) : undefined, unexpected: false };
   }
   return { status: 500, message: 'internal error (logged on the server)', headers: {}, unexpected: true };
 }
@@ -152,7 +152,7 @@ export function createErrorHandling(deps: { errorBody: ErrorBodies; limits: Limi
     },
     /** frameworkErrors: a path that cannot be decoded, a parameter too long */
     onFrameworkError(err: FastifyError, request: FastifyRequest, reply: FastifyReply) {
-      return send(request, reply, { status: 400, message: FASTIFY_CLIENT_MESSAGES[err.code] ?? 'Bad Request', headers: {}, limit: 'http.bad_request', unexpected: false });
+      return send(request, reply, { status: 400, message: FASTIFY_CLIENT_MESSAGES.get(err.code) ?? 'Bad Request', headers: {}, limit: 'http.bad_request', unexpected: false });
     },
     /**
      * clientErrorHandler: Node's parser refused the request (malformed request line or header,
