@@ -64,19 +64,23 @@ export function createCollectorService(deps: { loop: CollectorLoop; hosts: HostS
       return snapshotThen([status()], pubsub.subscribe('collector:status'));
     },
 
-    start(): CollectorStatus {
-      if (!loop.running) {
+    /** Starts collecting; `changed` is false when it was already running. */
+    start(): CollectorStatus & { changed: boolean } {
+      const changed = !loop.running;
+      if (changed) {
         loop.start();
         startedAt = Date.now();
       }
       publish();
-      return status();
+      return { ...status(), changed };
     },
-    async stop(): Promise<CollectorStatus> {
+    /** Stops collecting (waits for ticks in flight); `changed` is false when it was not running. */
+    async stop(): Promise<CollectorStatus & { changed: boolean }> {
+      const changed = loop.running;
       await loop.stop();
       startedAt = null;
       publish();
-      return status();
+      return { ...status(), changed };
     },
   };
 }

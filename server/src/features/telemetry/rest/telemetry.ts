@@ -249,11 +249,10 @@ export function telemetryRoutes(services: Services): RouteFamily {
         description: 'Seed 001. No body. `status` is started or already_running.',
         schema: { response: CollectorCommand('CollectorStarted', ['started', 'already_running']) },
         handle: () => {
-          const was = collector.status().running;
-          const s = collector.start();
+          const { changed, ...s } = collector.start();
           return {
-            status: was ? ('already_running' as const) : ('started' as const),
-            message: was ? 'Telemetry collection is already running' : 'Telemetry collection started',
+            status: changed ? ('started' as const) : ('already_running' as const),
+            message: changed ? 'Telemetry collection started' : 'Telemetry collection is already running',
             ...statusBody(s),
           };
         },
@@ -266,11 +265,10 @@ export function telemetryRoutes(services: Services): RouteFamily {
         description: 'Seed 001. No body. `status` is stopped or already_stopped.',
         schema: { response: CollectorCommand('CollectorStopped', ['stopped', 'already_stopped']) },
         handle: async () => {
-          const was = collector.status().running;
-          const s = await collector.stop();
+          const { changed, ...s } = await collector.stop();
           return {
-            status: was ? ('stopped' as const) : ('already_stopped' as const),
-            message: was ? 'Telemetry collection stopped' : 'Telemetry collection was not running',
+            status: changed ? ('stopped' as const) : ('already_stopped' as const),
+            message: changed ? 'Telemetry collection stopped' : 'Telemetry collection was not running',
             ...statusBody(s),
           };
         },
