@@ -20,7 +20,8 @@ import { isHistoryField, type HistoryField, type HistoryPoint } from '../../../d
 import type { HistoryQuery } from './store.js';
 import { WIDE_TABLE } from './influxdb3-lines.js';
 import { FileLimitError, MissingColumnError, NotWrittenError, type Row, type SqlClient } from './influxdb3-query.js';
-import { HOUR_MS, HOUR_TABLE, MINUTE_MS, MINUTE_TABLE, isLastField } from './influxdb3-rollup.js';
+import { HOUR_MS, MINUTE_MS, floorTo } from '../../../lib/time.js';
+import { HOUR_TABLE, MINUTE_TABLE, isLastField } from './influxdb3-rollup.js';
 
 const MAX_LATEST_LIMIT = 10_000;
 const MAX_BUCKETS = 100_000;
@@ -54,7 +55,6 @@ function checkTime(d: Date): number {
 }
 
 const sqlTime = (ms: number) => `'${new Date(ms).toISOString()}'`;
-const floorTo = (t: number, unit: number) => Math.floor(t / unit) * unit;
 
 /** Which table serves which part of [from, to), given what the rollups hold by `now`. */
 function planSegments(from: number, to: number, stepSec: number, now: number): Segment[] {

@@ -21,11 +21,10 @@ import { COUNTER_METRICS, GAUGE_METRICS, type CounterMetric } from '../../../dom
 import type { MetricSnapshot } from '../../../domain/snapshot.js';
 import { assertColumnNames, intValue, vmTags } from './influxdb3-line-protocol.js';
 import type { HistoryField } from '../../../domain/history.js';
+import { HOUR_MS, MINUTE_MS, floorTo } from '../../../lib/time.js';
 
 export const MINUTE_TABLE = 'vmpulse_vm_1m';
 export const HOUR_TABLE = 'vmpulse_vm_1h';
-export const MINUTE_MS = 60_000;
-export const HOUR_MS = 3_600_000;
 /** A minute counts as closed this long after its end: the tick stamped 59.9 s may still be in flight. */
 const CLOSE_GRACE_MS = 5_000;
 
@@ -122,7 +121,6 @@ interface VmRollup {
   closedUntil: number;
 }
 
-const floorTo = (t: number, unit: number) => Math.floor(t / unit) * unit;
 
 export class Rollups {
   private readonly vms = new Map<number, VmRollup>();

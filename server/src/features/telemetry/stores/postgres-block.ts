@@ -11,7 +11,8 @@ import { derive } from '../collector/rates.js';
 import type { MetricSnapshot } from '../../../domain/snapshot.js';
 import type { HistoryField } from '../../../domain/history.js';
 import { ByteReader, ByteWriter, readFloatColumn, readIntColumn, readNumberColumn, writeFloatColumn, writeIntColumn } from './postgres-codec.js';
-import { DERIVED_FIELDS, DERIVED_FROM_SAMPLES, MINUTE_MS, ROLLUP_LAST, ROLLUP_STATS, derivedIndex, derivedOf, fieldValue, floorTo, isGauge, metricsFor } from './postgres-columns.js';
+import { DERIVED_FIELDS, DERIVED_FROM_SAMPLES, ROLLUP_LAST, ROLLUP_STATS, derivedIndex, derivedOf, fieldValue, isGauge, metricsFor } from './postgres-columns.js';
+import { MINUTE_MS, floorTo } from '../../../lib/time.js';
 import { EntryBuilder, type Entry } from './postgres-entries.js';
 
 const VERSION = 1;

@@ -15,10 +15,6 @@ export const MINUTE_TABLE = '"VmMinuteBlock"';
 /** One row per VM per day of 1-hour rollup entries. */
 export const HOUR_TABLE = '"VmHourBlock"';
 
-export const MINUTE_MS = 60_000;
-export const HOUR_MS = 3_600_000;
-export const DAY_MS = 86_400_000;
-export const floorTo = (t: number, unit: number) => Math.floor(t / unit) * unit;
 
 /** Values the collector derives per tick, in the order blocks store their exceptions. */
 export const DERIVED_FIELDS: readonly HistoryField[] = [...RATE_FIELDS, ...DERIVED_PCT_FIELDS];

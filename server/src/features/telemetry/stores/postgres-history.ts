@@ -12,7 +12,8 @@ import { isHistoryField, type HistoryField, type HistoryPoint } from '../../../d
 import { COUNTER_METRICS } from '../../../domain/metrics.js';
 import { badRequest } from '../../../lib/errors.js';
 import { readBlockFields } from './postgres-block.js';
-import { DAY_MS, HOUR_MS, HOUR_TABLE, MINUTE_MS, MINUTE_TABLE, RAW_TABLE, ROLLUP_LAST, ROLLUP_STATS, floorTo, inRollups } from './postgres-columns.js';
+import { HOUR_TABLE, MINUTE_TABLE, RAW_TABLE, ROLLUP_LAST, ROLLUP_STATS, inRollups } from './postgres-columns.js';
+import { DAY_MS, HOUR_MS, MINUTE_MS, floorTo } from '../../../lib/time.js';
 import { EntryBuilder, decodeEntries, decodeEntryColumns, entryAt, mergeEntries, promote, type Entry, type EntryColumns, type EntryWant } from './postgres-entries.js';
 import { CLOSE_GRACE_MS, type Marks } from './postgres-rollup.js';
 import type { HistoryQuery } from './store.js';

@@ -11,7 +11,8 @@ import type { MetricSnapshot } from '../../../domain/snapshot.js';
 import type { Logger } from '../../../lib/logger.js';
 import { yieldToEventLoop } from '../../../lib/yield.js';
 import { OpenBlock, type Sample } from './postgres-block.js';
-import { DAY_MS, HOUR_MS, HOUR_TABLE, MINUTE_MS, MINUTE_TABLE, RAW_TABLE, ROLLUP_LAST, ROLLUP_STATS, floorTo } from './postgres-columns.js';
+import { HOUR_TABLE, MINUTE_TABLE, RAW_TABLE, ROLLUP_LAST, ROLLUP_STATS } from './postgres-columns.js';
+import { DAY_MS, HOUR_MS, MINUTE_MS, floorTo } from '../../../lib/time.js';
 import { encodeEntries, mergeEntries, type Entry } from './postgres-entries.js';
 import { buildBlockInsert, type BlockRow } from './postgres-write.js';
 

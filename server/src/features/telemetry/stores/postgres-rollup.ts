@@ -12,7 +12,8 @@
 // summarises the rest itself (postgres-history.ts), so nothing written is ever invisible.
 import type { Pool } from 'pg';
 import { yieldToEventLoop } from '../../../lib/yield.js';
-import { DAY_MS, HOUR_MS, HOUR_TABLE, MINUTE_MS, MINUTE_TABLE, RAW_TABLE, floorTo } from './postgres-columns.js';
+import { HOUR_TABLE, MINUTE_TABLE, RAW_TABLE } from './postgres-columns.js';
+import { DAY_MS, HOUR_MS, MINUTE_MS, floorTo } from '../../../lib/time.js';
 import { decodeEntries, encodeEntries, mergeEntries, promote, type Entry } from './postgres-entries.js';
 import { buildBlockInsert, type BlockRow } from './postgres-write.js';
 
