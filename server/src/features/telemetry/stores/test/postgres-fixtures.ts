@@ -11,9 +11,8 @@ import { openDatabase, type Database } from '../../../../lib/db.js';
 import { createLogger } from '../../../../lib/logger.js';
 
 export const log = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
-export const MIN = 60_000;
-export const HOUR = 3_600_000;
-export const floorTo = (t: number, unit: number) => Math.floor(t / unit) * unit;
+export { floorTo } from '../../../../lib/time.js';
+export { HOUR_MS as HOUR, MINUTE_MS as MIN } from '../../../../lib/time.js';
 export const TWO_53 = 2n ** 53n;
 
 export async function startPostgres(): Promise<{ db: Database; sql: pg.Pool; stop(): Promise<void> }> {
