@@ -19,8 +19,10 @@ const UPDATE = `subscription($vm: String) { replicationJobUpdated(vmName: $vm) {
 describe('replicationJobUpdated follows a replay', () => {
   it('delivers the current state first, then every report in order', async () => {
     const vm = 'replayed-vm';
+    // a context that exists already: its current state is the first message, so the stream is live
+    await t.api('/api/v1/vm-contexts', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ vm_name: 'probe' }) });
     const sub = collect(t.ws(), UPDATE, {});
-    await new Promise((r) => setTimeout(r, 300)); // subscribed before the first report
+    await sub.next((u: any) => u.replicationJobUpdated.event === 'current' && u.replicationJobUpdated.context.vmName === 'probe');
     const steps = await runReplay({ url: t.url, token: ADMIN, speed: 1000, vmName: vm });
     const lastJob = steps[steps.length - 1]!.jobId!;
     await sub.next((u: any) => u.replicationJobUpdated.event === 'completed' && u.replicationJobUpdated.job?.id === lastJob);

@@ -3,12 +3,15 @@
 import type { Feature } from '../../lib/module.js';
 import { vmContextRoutes } from './rest/vm-contexts.js';
 import { createMigrationService, type MigrationService, type MigrationTopics } from './service.js';
+import { createLibvirtJobSource, type LibvirtJobSource } from './sources/libvirt-jobs.js';
 import './graphql/replication-job.js';
 import './graphql/migration-context.js';
 
 declare module '../../lib/module.js' {
   interface Services {
     migrations: MigrationService;
+    /** libvirt jobs (migration, save, block copy) noticed on monitored VMs */
+    libvirtJobs: LibvirtJobSource;
   }
 }
 
@@ -23,9 +26,19 @@ export const migrations: Feature = {
       windowMs: config.MIGRATION_THROUGHPUT_WINDOW * 1000,
       stallMs: config.MIGRATION_STALL_AFTER * 1000,
     });
+    const libvirtJobs = createLibvirtJobSource({
+      hosts: services.hosts,
+      vms: services.vms,
+      migrations,
+      log: log.child({ part: 'libvirt-jobs' }),
+      scanMs: config.MIGRATION_SCAN_INTERVAL * 1000,
+      pollMs: config.MIGRATION_JOB_POLL * 1000,
+    });
     return {
-      services: { migrations },
+      services: { migrations, libvirtJobs },
       rest: [vmContextRoutes({ migrations })],
+      start: () => libvirtJobs.start(),
+      stop: () => libvirtJobs.stop(),
     };
   },
 };

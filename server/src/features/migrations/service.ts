@@ -97,6 +97,22 @@ const jobIdOf = (body: unknown) => {
   return typeof id === 'string' ? id.slice(0, 255) : '';
 };
 
+/** Starts an async iterable's producer now (a pubsub subscription listens from its first next()). */
+function listening<T>(src: AsyncIterable<T>): AsyncIterable<T> {
+  const it = src[Symbol.asyncIterator]();
+  let first: Promise<IteratorResult<T>> | undefined = it.next();
+  return {
+    [Symbol.asyncIterator]: () => ({
+      next: () => {
+        const f = first;
+        first = undefined;
+        return f ?? it.next();
+      },
+      return: (v?: unknown) => it.return?.(v) ?? Promise.resolve({ done: true as const, value: undefined }),
+    }),
+  };
+}
+
 export interface MigrationServiceDeps {
   prisma: PrismaClient;
   pubsub: PubSub<MigrationTopics>;
@@ -609,7 +625,8 @@ export function createMigrationService(deps: MigrationServiceDeps) {
 
     /** Job updates of one context (by VM name) or all: the current state first, then every change in order. */
     async watch(_principal: Principal, vmName?: string): Promise<AsyncIterable<JobUpdate>> {
-      const all = pubsub.subscribe('migration:jobUpdated');
+      // Listening starts before the current state is read, so no change falls between the two.
+      const all = listening(pubsub.subscribe('migration:jobUpdated'));
       if (vmName === undefined) {
         const contexts = await model.listContexts();
         const current = await model.jobFullList(contexts.flatMap((c) => (c.current_job_id ? [c.current_job_id] : [])));
