@@ -9,7 +9,7 @@
 //   <vmpulse:user>…</vmpulse:user><vmpulse:group>…</vmpulse:group></vmpulse:owner>.
 // libvirt hands each element back with its own prefix; prefixes are dropped here, the namespace is
 // what the URI asked for.
-import { XMLBuilder, XMLParser } from 'fast-xml-parser';
+import { XMLBuilder, XMLParser, XMLValidator } from 'fast-xml-parser';
 import type { OwnerSource, VmOwner } from '../domain/owner.js';
 
 export const OPENNEBULA_NS = 'http://opennebula.org/xmlns/libvirt/1.0';
@@ -58,6 +58,8 @@ function clean(s: string): string | null {
 }
 
 function root(xml: string, name: string): Node | null {
+  // libvirt hands back well-formed XML; anything else names no owner (the parser alone is lenient).
+  if (XMLValidator.validate(xml) !== true) return null;
   try {
     const doc = parser.parse(xml) as Node;
     const el = doc[name];
