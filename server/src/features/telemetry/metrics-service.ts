@@ -80,7 +80,10 @@ export function createMetricsService(deps: { pubsub: PubSub<MetricsTopics>; stor
   function fleetFor(tick: FleetTick, scope: OwnerScope | null): FleetTick {
     if (!scope) return tick;
     let byScope = scopedTicks.get(tick);
-    if (!byScope) scopedTicks.set(tick, (byScope = new Map()));
+    if (!byScope) {
+      byScope = new Map();
+      scopedTicks.set(tick, byScope);
+    }
     const k = scopeKey(scope);
     let scoped = byScope.get(k);
     if (!scoped) {
