@@ -236,6 +236,26 @@ describe('an admin records an owner where the cloud recorded none', () => {
   });
 });
 
+describe('an owner kept in PostgreSQL', () => {
+  it('a VM libvirt no longer has (as on a read-only host) keeps its owner in the database, across a restart', async () => {
+    // queue-01 is shut off and carries no owner metadata: undefine it, then record its owner.
+    const gone = fleet.find((d) => !d.owner && !d.running)!;
+    const id = idOf(gone.name);
+    const host = t.app.services.hosts.list()[0]!;
+    await host.conn!.undefine(gone.uuid);
+    for (let i = 0; i < 50 && t.app.services.vms.get(id)?.present; i++) await new Promise((r) => setTimeout(r, 100));
+    const set = await t.gql(`mutation($v: ID!) { setVmOwner(vmId: $v, user: "dora", group: "archive") { owner { user group source } } }`, { v: String(id) });
+    expect(set.body.data.setVmOwner.owner).toEqual({ user: 'dora', group: 'archive', source: 'database' });
+    const dora = (await createToken('dora', 'viewer', { user: 'dora' })).body.data.createToken.token;
+    const dir = t.dataDir;
+    await t.stop();
+    t = await startTestApp({ LIBVIRT_URI: writeDemoFleet(path.join(dir, 'fleet.xml')) }, dir);
+    // The fleet file defines it again: the domain has no metadata, the database's owner applies.
+    const after = await t.gql(`query($v: ID!) { vm(id: $v) { name owner { user group source } } }`, { v: String(id) }, dora);
+    expect(after.body.data.vm).toEqual({ name: gone.name, owner: { user: 'dora', group: 'archive', source: 'database' } });
+  });
+});
+
 describe('npm run tokens', () => {
   it('creates a scoped token and lists every token with its scope', async () => {
     const cli = (args: string[]) =>
