@@ -11,6 +11,7 @@ import { CLOUD_SOURCES, scopeOwns, type OwnerScope, type VmOwner } from '../../d
 import { INACTIVE_STATES } from '../../domain/vm-state.js';
 import { OWNER_NAMESPACES, ownerFromMetadata, VMPULSE_NS, VMPULSE_PREFIX, vmpulseOwnerXml } from '../../libvirt/ownership.js';
 import { snapshotThen } from '../../lib/stream.js';
+import { CHUNK, yieldToEventLoop } from '../../lib/yield.js';
 import { isNoDomain } from '../../libvirt/errors.js';
 import type { DomainInfo, DomainLifecycleEvent } from '../../libvirt/types.js';
 import type { Host, HostService } from './hosts.js';
@@ -168,11 +169,14 @@ export function createVmService(deps: { prisma: PrismaClient; pubsub: PubSub<Inv
     const conn = host.conn;
     if (!conn) return;
     const rows = await conn.domainMetadata(OWNER_NAMESPACES, uuids);
+    let parsed = 0;
     for (const { uuid, elements } of rows) {
       const vm = byHostUuid.get(key(host.id, uuid));
       if (!vm) continue;
       const raw = elements.map((e) => e ?? '').join('\u0000');
       if (metadataOwners.get(vm.id)?.raw === raw) continue;
+      // ~0.05–0.15 ms per domain: a first sync of a large host yields now and then.
+      if (++parsed % CHUNK === 0) await yieldToEventLoop();
       const owner = ownerFromMetadata(elements);
       metadataOwners.set(vm.id, { raw, owner });
       log.debug({ vm: vm.name, host: host.name, owner }, 'vm owner read');
