@@ -102,6 +102,10 @@ export interface NativeConnection {
   /** jobs.cc: block job, migration iteration and job completed events → fn; resolves to the callback ids */
   watchJobEvents(fn: (event: NativeJobEvent) => void): Promise<number[]>;
   unwatchJobEvents(ids: number[]): Promise<void>;
+  /** per domain (all, or the listed uuids), the metadata element of each namespace URI (null: none) */
+  domainMetadata(uris: string[], uuids?: string[] | null): Promise<Array<{ uuid: string; elements: Array<string | null> }>>;
+  /** sets one metadata element (xml '' removes it), live and persistent as the domain is */
+  setDomainMetadata(uuid: string, xml: string, key: string, uri: string): Promise<void>;
 }
 
 export interface NativeJobScan {

@@ -225,6 +225,8 @@ Napi::Function Connection::Init(Napi::Env env) {
           InstanceMethod<&Connection::WatchJobEvents>("watchJobEvents"),
           InstanceMethod<&Connection::UnwatchJobEvents>("unwatchJobEvents"),
           InstanceMethod<&Connection::AbortJob>("abortJob"),
+          InstanceMethod<&Connection::DomainMetadata>("domainMetadata"),
+          InstanceMethod<&Connection::SetDomainMetadata>("setDomainMetadata"),
       });
   constructor = new Napi::FunctionReference(Napi::Persistent(fn));
   return fn;
