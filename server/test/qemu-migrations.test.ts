@@ -50,19 +50,21 @@ describe('libvirt jobs on a real guest', () => {
     const progress = mine.filter((u: any) => u.event === 'progress').map((u: any) => u.job.disks.find((d: any) => d.diskId === 'vda'));
     // moving: several distinct values between 0 and the end, never backwards
     const synced = progress.map((d: any) => Number(d.bytesSynced));
-    expect(new Set(synced.filter((b: number) => b > 0 && b < capacity)).size).toBeGreaterThanOrEqual(2);
+    expect(new Set(synced.filter((b: number, i: number) => b > 0 && b < Number(progress[i].capacityBytes))).size).toBeGreaterThanOrEqual(2);
     for (let i = 1; i < synced.length; i++) expect(synced[i]).toBeGreaterThanOrEqual(synced[i - 1]!);
-    // to completion, with virsh's own capacity as the disk's size
+    // to completion: the copy moved at least the whole disk as virsh sizes it (more when the guest
+    // wrote during the copy: libvirt's job end grows with the blocks dirtied meanwhile)
     const end = done.replicationJobUpdated;
     expect(end.job).toMatchObject({ status: 'completed', progressPercent: 100 });
-    expect(Number(end.job.totalBytes)).toBe(capacity);
-    expect(end.job.disks).toEqual([expect.objectContaining({ diskId: 'vda', bytesSynced: String(capacity), capacityBytes: String(capacity), syncStatus: 'completed', syncProgressPercent: 100 })]);
+    const total = Number(end.job.totalBytes);
+    expect(total).toBeGreaterThanOrEqual(capacity);
+    expect(end.job.disks).toEqual([expect.objectContaining({ diskId: 'vda', bytesSynced: String(total), capacityBytes: String(total), syncStatus: 'completed', syncProgressPercent: 100 })]);
     expect(end.job.steps.every((s: any) => s.state === 'completed')).toBe(true);
     expect(end.context).toMatchObject({ currentStatus: 'completed', successfulJobs: 1 });
 
     // the seed's read API shows it too
     const detail = await (await t.api(`/api/v1/vm-contexts/${NAME}`)).json();
-    expect(detail.job_history[0]).toMatchObject({ replication_type: 'block_copy', status: 'completed', total_bytes: capacity, bytes_transferred: capacity });
+    expect(detail.job_history[0]).toMatchObject({ replication_type: 'block_copy', status: 'completed', total_bytes: total, bytes_transferred: total });
     sub.dispose();
   }, 300_000);
 
