@@ -1,0 +1,32 @@
+// Prometheus: GET /metrics, a drop-in for Debian's prometheus-libvirt-exporter (kumina 0.2.0) plus
+// vmpulse's own metrics. Reads telemetry and inventory only through their services.
+import type { Feature } from '../../lib/module.js';
+import { prometheusRoutes } from './rest.js';
+import { createPrometheusService, type PrometheusService } from './service.js';
+
+declare module '../../lib/module.js' {
+  interface Services {
+    prometheus: PrometheusService;
+  }
+}
+
+/** A VM's latest sample older than this many collector intervals (and at least 10 s) is not served. */
+const STALE_INTERVALS = 3;
+const MIN_STALE_MS = 10_000;
+
+export const prometheus: Feature = {
+  name: 'prometheus',
+  create({ config, gauges, services }) {
+    const staleAfterMs = Math.max(STALE_INTERVALS * config.POLL_INTERVAL * 1000, MIN_STALE_MS);
+    const service = createPrometheusService({ ...services, gauges, staleAfterMs });
+    return {
+      services: { prometheus: service },
+      rest: [prometheusRoutes({ prometheus: service })],
+      start: () => service.start(),
+      stop: () => service.stop(),
+    };
+  },
+};
+
+export type { PrometheusService } from './service.js';
+export type { Format } from './exposition.js';
