@@ -50,7 +50,7 @@ export function negotiate(accept: string | string[] | undefined): Format {
 }
 
 /** A label value inside double quotes: backslash, double quote and newline escaped. */
-export function escapeLabel(value: string): string {
+function escapeLabel(value: string): string {
   return /[\\"\n]/.test(value) ? value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n') : value;
 }
 

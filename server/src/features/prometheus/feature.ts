@@ -27,6 +27,3 @@ export const prometheus: Feature = {
     };
   },
 };
-
-export type { PrometheusService } from './service.js';
-export type { Format } from './exposition.js';

@@ -15,7 +15,7 @@ const B = 'libvirt_domain_block_stats_';
 const I = 'libvirt_domain_interface_stats_';
 
 /** The per-VM families, in the exporter's (client_golang's) order: sorted by name. */
-export const VM_FAMILIES = [
+const VM_FAMILIES = [
   { name: `${B}flush_requests_total`, type: 'counter', help: 'Number of flush requests from a block device.' },
   { name: `${B}flush_seconds_total`, type: 'counter', help: 'Amount of time spent flushing of a block device, in seconds.' },
   { name: `${B}read_bytes_total`, type: 'counter', help: 'Number of bytes read from a block device, in bytes.' },
@@ -42,8 +42,8 @@ export const VM_FAMILIES = [
 type FamilyName = (typeof VM_FAMILIES)[number]['name'];
 const INDEX = Object.fromEntries(VM_FAMILIES.map((f, i) => [f.name, i])) as Record<FamilyName, number>;
 
-export const UP_FAMILY: Family = { name: 'libvirt_up', type: 'gauge', help: "Whether scraping libvirt's metrics was successful." };
-export const DOMAINS_FAMILY: Family = { name: 'libvirt_domains_number', type: 'gauge', help: 'Number of domains.' };
+const UP_FAMILY: Family = { name: 'libvirt_up', type: 'gauge', help: "Whether scraping libvirt's metrics was successful." };
+const DOMAINS_FAMILY: Family = { name: 'libvirt_domains_number', type: 'gauge', help: 'Number of domains.' };
 
 /** Raw libvirt keys → family, for the block fields the snapshot's DiskSample does not keep. */
 const BLOCK_RAW: readonly [string, FamilyName, 'count' | 'ns'][] = [
@@ -146,4 +146,3 @@ export function createLibvirtRenderer() {
   };
 }
 
-export type LibvirtRenderer = ReturnType<typeof createLibvirtRenderer>;

@@ -117,4 +117,3 @@ export function createOwnMetrics(deps: Deps) {
   };
 }
 
-export type OwnMetrics = ReturnType<typeof createOwnMetrics>;
