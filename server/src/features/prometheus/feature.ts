@@ -16,9 +16,9 @@ const MIN_STALE_MS = 10_000;
 
 export const prometheus: Feature = {
   name: 'prometheus',
-  create({ config, gauges, services }) {
+  create({ config, gauges, log, services }) {
     const staleAfterMs = Math.max(STALE_INTERVALS * config.POLL_INTERVAL * 1000, MIN_STALE_MS);
-    const service = createPrometheusService({ ...services, gauges, staleAfterMs });
+    const service = createPrometheusService({ ...services, gauges, staleAfterMs, onError: (err) => log.error({ err }, 'following the collector status failed') });
     return {
       services: { prometheus: service },
       rest: [prometheusRoutes({ prometheus: service })],

@@ -8,12 +8,12 @@ import type { LiveGauges } from '../../lib/gauges.js';
 import type { Services } from '../../lib/module.js';
 import { familyHeader, formatNumber, labelSet, type FamilyType, type Format } from './exposition.js';
 
-type Deps = Pick<Services, 'collector' | 'limitHits'> & { gauges: LiveGauges };
+type Deps = Pick<Services, 'collector' | 'limitHits'> & { gauges: LiveGauges; onError(err: unknown): void };
 
 const TICK_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
 export function createOwnMetrics(deps: Deps) {
-  const { collector, gauges, limitHits } = deps;
+  const { collector, gauges, limitHits, onError } = deps;
   const registry = new client.Registry();
   const registers = [registry];
   client.collectDefaultMetrics({ register: registry });
@@ -90,7 +90,8 @@ export function createOwnMetrics(deps: Deps) {
   return {
     start() {
       addLiveGauges();
-      void follow();
+      // The stream ends only at stop; should it fail, the histogram stops growing, nothing else does.
+      follow().catch((err: unknown) => onError(err));
     },
     async stop() {
       await stream?.return?.();

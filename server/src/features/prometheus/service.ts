@@ -8,7 +8,7 @@ import { trailer, type Format } from './exposition.js';
 import { createLibvirtRenderer } from './libvirt-metrics.js';
 import { createOwnMetrics } from './own-metrics.js';
 
-export function createPrometheusService(deps: Pick<Services, 'hosts' | 'vms' | 'metrics' | 'collector' | 'limitHits'> & { gauges: LiveGauges; staleAfterMs: number }) {
+export function createPrometheusService(deps: Pick<Services, 'hosts' | 'vms' | 'metrics' | 'collector' | 'limitHits'> & { gauges: LiveGauges; staleAfterMs: number; onError(err: unknown): void }) {
   const { hosts, vms, metrics, collector, staleAfterMs } = deps;
   const renderVms = createLibvirtRenderer();
   const own = createOwnMetrics(deps);
