@@ -7,9 +7,9 @@
 //
 // Test-driver quirks both sides see: its bulk stats call returns only `state` (vmpulse falls back to
 // per-domain calls); block stats have no times or flushes (no *_seconds_total, no flush families);
-// NICs on `<source network=…>` have no bridge (source_bridge=""). What differs by design is in
-// README ("Prometheus"): source_file is "" here (vmpulse takes it from bulk stats' block.N.path,
-// which the test driver lacks).
+// NICs on `<source network=…>` have no bridge (source_bridge="" on both sides). vmpulse reads
+// source_file and source_bridge from the domain XML once per VM, in the background: the test waits
+// for them, then every label must match.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -64,9 +64,8 @@ afterAll(async () => {
 const parse = (text: string) => parsePrometheusTextFormat(text);
 const libvirtFamilies = (fs: MetricFamily[]) => fs.filter((f) => f.name.startsWith('libvirt_'));
 const byName = (fs: MetricFamily[]) => new Map(fs.map((f) => [f.name, f]));
-/** A series' identity: its labels except the two the stats cannot give (see the header). */
-const identity = (labels: Record<string, string> = {}) =>
-  JSON.stringify(Object.entries(labels).filter(([k]) => k !== 'source_file' && k !== 'source_bridge').sort(([a], [b]) => a.localeCompare(b)));
+/** A series' identity: all its labels. */
+const identity = (labels: Record<string, string> = {}) => JSON.stringify(Object.entries(labels).sort(([a], [b]) => a.localeCompare(b)));
 const labelNames = (f: MetricFamily) => [...new Set(f.metrics.map((m) => Object.keys(m.labels ?? {}).sort().join(',')))].sort();
 
 async function waitForSamples() {
@@ -78,6 +77,18 @@ async function waitForSamples() {
   throw new Error('no samples');
 }
 
+/** Until every running VM's disks carry the source file of the domain XML. */
+async function waitForDeviceLabels() {
+  await waitForSamples();
+  for (let i = 0; i < 100; i++) {
+    const text = await t.app.services.prometheus.render('text');
+    const reads = text.split('\n').filter((l) => l.startsWith('libvirt_domain_block_stats_read_bytes_total{'));
+    if (reads.length && reads.every((l) => l.includes('source_file="/guest/'))) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('no device labels');
+}
+
 describe('GET /metrics next to prometheus-libvirt-exporter on the same fleet', () => {
   it('has the exporter installed (scripts/setup.sh --test installs it)', () => {
     expect(existsSync(EXPORTER)).toBe(true);
@@ -85,7 +96,7 @@ describe('GET /metrics next to prometheus-libvirt-exporter on the same fleet', (
 
   it('has the same families, types, label names and series; the same values where they do not move', async () => {
     await startExporter();
-    await waitForSamples();
+    await waitForDeviceLabels();
     const [ours, theirs] = await Promise.all([
       t.api('/metrics').then(async (r) => ({ status: r.status, type: r.headers.get('content-type'), text: await r.text() })),
       fetch(`http://127.0.0.1:${exporterPort}/metrics`).then((r) => r.text()),

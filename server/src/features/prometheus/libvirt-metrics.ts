@@ -5,10 +5,12 @@
 // Which VMs: the caller hands the snapshots (all of them today; with tenancy, those its token may
 // see). A snapshot's lines are built once and kept while it is the VM's latest (a WeakMap keyed by
 // the snapshot object, which the collector replaces every tick), so N scrapes in one tick cost one
-// build per VM plus string joins. Counters are exact: BigInt written as integers, ns as exact
+// build per VM plus string joins. The labels the stats lack (source_file, source_bridge) come from
+// the domain XML, read in the background (device-labels.ts). Counters are exact: BigInt written as integers, ns as exact
 // decimal seconds.
 import type { MetricSnapshot } from '../../domain/snapshot.js';
 import { INACTIVE_STATES, domainStateCode } from '../../domain/vm-state.js';
+import type { DeviceLabels } from './device-labels.js';
 import { familyHeader, labelSet, nsToSeconds, type Family, type Format } from './exposition.js';
 
 const B = 'libvirt_domain_block_stats_';
@@ -56,7 +58,7 @@ const BLOCK_RAW: readonly [string, FamilyName, 'count' | 'ns'][] = [
 const KIB = 1024n;
 
 /** One VM's sample lines, one string per family of VM_FAMILIES ('' where it has none). */
-function vmLines(s: MetricSnapshot): string[] {
+function vmLines(s: MetricSnapshot, devices: DeviceLabels | undefined): string[] {
   const lines: string[][] = VM_FAMILIES.map(() => []);
   const add = (family: FamilyName, labels: string, value: string) => {
     lines[INDEX[family]]!.push(`${family}${labels} ${value}\n`);
@@ -71,7 +73,9 @@ function vmLines(s: MetricSnapshot): string[] {
 
   const raw = s.libvirt;
   s.disks.forEach((d, i) => {
-    const path = raw?.[`block.${i}.path`];
+    if (devices?.skipped.has(d.name)) return;
+    // The domain XML's source file once read; until then the bulk stats' path (QEMU has it).
+    const path = devices?.files.get(d.name) ?? raw?.[`block.${i}.path`];
     const labels = labelSet([['domain', s.vmName], ['source_file', typeof path === 'string' ? path : ''], ['target_device', d.name], ['uuid', s.uuid]]);
     add(`${B}read_bytes_total`, labels, String(d.rd_bytes));
     add(`${B}read_requests_total`, labels, String(d.rd_req));
@@ -84,8 +88,7 @@ function vmLines(s: MetricSnapshot): string[] {
     }
   });
   for (const n of s.nics) {
-    // The exporter reads the bridge from the domain XML; the stats do not carry it (README).
-    const labels = labelSet([['domain', s.vmName], ['source_bridge', ''], ['target_device', n.name], ['uuid', s.uuid]]);
+    const labels = labelSet([['domain', s.vmName], ['source_bridge', devices?.bridges.get(n.name) ?? ''], ['target_device', n.name], ['uuid', s.uuid]]);
     add(`${I}receive_bytes_total`, labels, String(n.rxbytes));
     add(`${I}receive_drops_total`, labels, String(n.rxdrops));
     add(`${I}receive_errors_total`, labels, String(n.rxerrors));
@@ -114,15 +117,17 @@ export interface LibvirtRenderOptions {
  * paused, …) have series; a VM whose latest sample is stale (unreadable this tick, or older than
  * `staleAfterMs`) has none this scrape, rather than its last values repeated as fresh.
  */
-export function createLibvirtRenderer() {
-  const cache = new WeakMap<MetricSnapshot, string[]>();
+export function createLibvirtRenderer(devicesOf: (s: MetricSnapshot) => DeviceLabels | undefined = () => undefined) {
+  const cache = new WeakMap<MetricSnapshot, { lines: string[]; devices: DeviceLabels | undefined }>();
   const linesOf = (s: MetricSnapshot) => {
-    let lines = cache.get(s);
-    if (!lines) {
-      lines = vmLines(s);
-      cache.set(s, lines);
+    const devices = devicesOf(s);
+    let entry = cache.get(s);
+    // Rebuilt when the VM has a new snapshot, or its device labels arrived meanwhile.
+    if (!entry || entry.devices !== devices) {
+      entry = { lines: vmLines(s, devices), devices };
+      cache.set(s, entry);
     }
-    return lines;
+    return entry.lines;
   };
 
   return function render(snapshots: Iterable<MetricSnapshot>, opts: LibvirtRenderOptions): string {

@@ -4,14 +4,41 @@
 import type { MetricSnapshot } from '../../domain/snapshot.js';
 import type { Services } from '../../lib/module.js';
 import type { LiveGauges } from '../../lib/gauges.js';
+import { withTimeout } from '../../libvirt/timeout.js';
+import { createDeviceLabels } from './device-labels.js';
 import { trailer, type Format } from './exposition.js';
 import { createLibvirtRenderer } from './libvirt-metrics.js';
 import { createOwnMetrics } from './own-metrics.js';
 
-export function createPrometheusService(deps: Pick<Services, 'hosts' | 'vms' | 'metrics' | 'collector' | 'limitHits'> & { gauges: LiveGauges; staleAfterMs: number; onError(err: unknown): void }) {
+const XML_READS_AT_ONCE = 4;
+const PRUNE_EVERY_MS = 60_000;
+/** How often new VMs and changed devices are looked for, so labels are read before a scrape needs them. */
+const LABEL_SWEEP_MS = 5_000;
+
+export function createPrometheusService(
+  deps: Pick<Services, 'hosts' | 'vms' | 'metrics' | 'collector' | 'limitHits'> & {
+    gauges: LiveGauges;
+    staleAfterMs: number;
+    libvirtTimeoutMs: number;
+    onError(err: unknown): void;
+    onXmlError(err: unknown, vm: string): void;
+  },
+) {
   const { hosts, vms, metrics, collector, staleAfterMs } = deps;
-  const renderVms = createLibvirtRenderer();
+  // One XML read per VM and device set, in the background; never during a scrape.
+  const devices = createDeviceLabels({
+    concurrency: XML_READS_AT_ONCE,
+    read(s) {
+      const conn = hosts.get(s.hostId)?.conn;
+      if (!conn) return Promise.reject(new Error(`host ${s.hostName} is disconnected`));
+      return withTimeout(conn.domainXml(s.uuid), deps.libvirtTimeoutMs, `domain XML of ${s.vmName}`);
+    },
+    onError: (err, s) => deps.onXmlError(err, s.vmName),
+  });
+  const renderVms = createLibvirtRenderer((s) => devices.of(s));
   const own = createOwnMetrics(deps);
+  let prunedAt = Date.now();
+  let sweep: NodeJS.Timeout | undefined;
 
   /** Every present VM's latest snapshot. */
   function latestSnapshots(): MetricSnapshot[] {
@@ -31,13 +58,27 @@ export function createPrometheusService(deps: Pick<Services, 'hosts' | 'vms' | '
     /** The whole exposition in a format, covering `snapshots` (default: every VM). */
     async render(format: Format, snapshots: Iterable<MetricSnapshot> = latestSnapshots()): Promise<string> {
       const t0 = performance.now();
+      if (Date.now() - prunedAt > PRUNE_EVERY_MS) {
+        prunedAt = Date.now();
+        devices.prune(new Set(vms.list().map((v) => v.id)));
+      }
       const vmPart = renderVms(snapshots, { format, now: Date.now(), staleAfterMs, up: up() });
       const ownPart = await own.render(format);
       own.observeRender(format, (performance.now() - t0) / 1000);
       return vmPart + ownPart + trailer(format);
     },
-    start: own.start,
-    stop: own.stop,
+    start() {
+      own.start();
+      sweep = setInterval(() => {
+        for (const s of latestSnapshots()) devices.of(s);
+      }, LABEL_SWEEP_MS);
+      sweep.unref();
+    },
+    async stop() {
+      clearInterval(sweep);
+      devices.stop();
+      await own.stop();
+    },
   };
 }
 

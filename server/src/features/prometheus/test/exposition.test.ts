@@ -4,6 +4,7 @@
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { describe, expect, it } from 'vitest';
 import type { MetricSnapshot } from '../../../domain/snapshot.js';
+import { parseDeviceLabels } from '../device-labels.js';
 import { familyHeader, negotiate, nsToSeconds } from '../exposition.js';
 import { createLibvirtRenderer } from '../libvirt-metrics.js';
 
@@ -113,5 +114,54 @@ describe('negotiate', () => {
     expect(negotiate('application/json')).toBe('text');
     expect(negotiate(undefined)).toBe('text');
     expect(negotiate('*/*')).toBe('text');
+  });
+});
+
+describe('device labels from the domain XML', () => {
+  // A running QEMU domain's live XML as libvirt 9 writes it (trimmed).
+  const xml = `<domain type='kvm' id='3'>
+  <name>web-01</name>
+  <devices>
+    <disk type='file' device='disk'>
+      <driver name='qemu' type='qcow2'/>
+      <source file='/var/lib/libvirt/images/web&amp;01.qcow2' index='2'/>
+      <target dev='vda' bus='virtio'/>
+    </disk>
+    <disk type='block' device='disk'>
+      <source dev='/dev/vg0/data' index='1'/>
+      <target dev='vdb' bus='virtio'/>
+    </disk>
+    <disk type='file' device='cdrom'>
+      <source file='/iso/debian.iso'/>
+      <target dev='sda' bus='sata'/>
+      <readonly/>
+    </disk>
+    <interface type='bridge'>
+      <mac address='52:54:00:aa:bb:cc'/>
+      <source bridge='br0'/>
+      <target dev='vnet3'/>
+    </interface>
+    <interface type='network'>
+      <source network='default' portid='0d4c…' bridge='virbr0'/>
+      <target dev="vnet4"/>
+    </interface>
+    <interface type='user'>
+      <mac address='52:54:00:aa:bb:cd'/>
+    </interface>
+  </devices>
+</domain>`;
+
+  it('reads what the exporter reads: source files, bridges, CD-ROMs left out', () => {
+    const d = parseDeviceLabels(xml);
+    expect([...d.files]).toEqual([['vda', '/var/lib/libvirt/images/web&01.qcow2'], ['vdb', ''], ['sda', '/iso/debian.iso']]);
+    expect([...d.bridges]).toEqual([['vnet3', 'br0'], ['vnet4', 'virbr0']]);
+    expect([...d.skipped]).toEqual(['sda']);
+  });
+
+  it('labels the series with them and leaves the CD-ROM out', () => {
+    const s = snapshot({ disks: [...snapshot().disks, { name: 'sda', rd_req: 1n, rd_bytes: 2n, wr_reqs: 0n, wr_bytes: 0n, errors: 0n }], nics: [{ ...snapshot().nics[0]!, name: 'vnet3' }] });
+    const p = parse(createLibvirtRenderer(() => parseDeviceLabels(xml))([s], OPTS));
+    expect(family(p, 'libvirt_domain_block_stats_read_bytes_total')!.metrics.map((m) => [m.labels!.target_device, m.labels!.source_file])).toEqual([['vda', '/var/lib/libvirt/images/web&01.qcow2']]);
+    expect(family(p, 'libvirt_domain_interface_stats_receive_bytes_total')!.metrics[0]!.labels!.source_bridge).toBe('br0');
   });
 });
