@@ -183,6 +183,24 @@ describe('GET /metrics: who may scrape', () => {
   });
 });
 
+describe('GET /metrics: hostile requests', () => {
+  it('refuses a repeated query parameter with 400 in plain text, and shrugs off junk Accept headers', async () => {
+    const rep = await t.api('/metrics?x=1&x=2');
+    expect(rep.status).toBe(400);
+    expect(rep.headers.get('content-type')).toBe('text/plain; charset=utf-8');
+    expect(await rep.text()).toMatch(/"x" is given more than once/);
+    for (const accept of ['%%%;;;q=abc,,,', `${'application/openmetrics-text;version=9;'.repeat(200)}`, 'application/openmetrics-text;q=NaN', ';']) {
+      const res = await t.api('/metrics', { headers: { accept } });
+      expect(res.status, accept.slice(0, 40)).toBe(200);
+      expect(res.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
+      await res.arrayBuffer();
+    }
+    const head = await t.api('/metrics', { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(await head.text()).toBe('');
+  });
+});
+
 describe('GET /metrics: formats', () => {
   it('answers OpenMetrics to Prometheus\' Accept header, with the same samples as the text format', async () => {
     await waitForSamples();

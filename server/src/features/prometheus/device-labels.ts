@@ -106,4 +106,3 @@ export function createDeviceLabels(deps: { read(s: MetricSnapshot): Promise<stri
   };
 }
 
-export type DeviceLabelCache = ReturnType<typeof createDeviceLabels>;
