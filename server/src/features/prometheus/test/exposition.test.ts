@@ -83,6 +83,19 @@ describe('the VM families', () => {
     expect(render([{ ...s }], OPTS)).toContain('libvirt_domain_info_cpu_time_seconds_total{domain="vm-1",uuid="00000000-0000-4000-8000-000000000001"} 0.000000001\n');
   });
 
+  it('serves the last answer again only while it covers the same lines: a VM that grew too old leaves, formats stay apart', () => {
+    const render = createLibvirtRenderer();
+    const s = snapshot();
+    const text = render([s], OPTS);
+    expect(render([s], OPTS)).toBe(text);
+    expect(render([s], { ...OPTS, format: 'openmetrics' })).toContain('# TYPE libvirt_domain_info_cpu_time_seconds counter\n');
+    expect(render([s], OPTS)).toBe(text);
+    const later = render([s], { ...OPTS, now: s.ts + OPTS.staleAfterMs + 1 });
+    expect(later).not.toContain('libvirt_domain_state_code{');
+    expect(later).toContain('libvirt_domains_number 1\n');
+    expect(render([s], { ...OPTS, up: false })).toContain('libvirt_up 0\n');
+  });
+
   it('escapes label values', () => {
     const p = parse(createLibvirtRenderer()([snapshot({ vmName: 'a"b\\c\nd' })], OPTS));
     expect(family(p, 'libvirt_domain_state_code')!.metrics[0]!.labels!.domain).toBe('a"b\\c\nd');
