@@ -17,7 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import parsePrometheusTextFormat, { type MetricFamily } from 'parse-prometheus-text-format';
 import { afterAll, describe, expect, it } from 'vitest';
-import { demoDomains, writeDemoFleet } from '../src/libvirt/demo-fleet.js';
+import { DEMO_OWNERS, demoDomains, writeDemoFleet } from '../src/libvirt/demo-fleet.js';
 import { startTestApp } from './helpers/app.js';
 
 const EXPORTER = '/usr/bin/prometheus-libvirt-exporter';
@@ -173,6 +173,21 @@ describe('GET /metrics: who may scrape', () => {
     const gone = await t.api('/metrics', { token });
     expect(gone.status).toBe(401);
     expect(gone.headers.get('content-type')).toBe('text/plain; charset=utf-8');
+  });
+
+  it("gives a token scoped to an owner only its VMs' series, and none of vmpulse's own metrics", async () => {
+    await waitForSamples();
+    const owner = DEMO_OWNERS[0];
+    const created = await t.gql(`mutation($n: String!, $u: String!) { createToken(name: $n, role: viewer, scope: { user: $u }) { token } }`, { n: 'prom-scoped', u: owner.uname });
+    const res = await t.api('/metrics', { token: created.body.data.createToken.token });
+    expect(res.status).toBe(200);
+    const p = byName(parse(await res.text()));
+    const mine = demoDomains(FLEET).filter((d) => d.running && d.owner?.uname === owner.uname);
+    expect(mine.length).toBeGreaterThan(0);
+    expect(p.get('libvirt_domain_state_code')!.metrics.map((m) => m.labels!.domain).sort()).toEqual(mine.map((d) => d.name).sort());
+    for (const f of p.values()) if (f.name.startsWith('libvirt_domain_')) for (const m of f.metrics) expect(mine.map((d) => d.uuid), f.name).toContain(m.labels!.uuid);
+    expect(p.get('libvirt_domains_number')!.metrics[0]!.value).toBe(String(mine.length));
+    expect([...p.keys()].filter((n) => !n.startsWith('libvirt_'))).toEqual([]);
   });
 
   it('answers other methods 405 with Allow, in plain text', async () => {

@@ -1,7 +1,8 @@
 // The Prometheus exposition of vmpulse: the VM part (libvirt exporter names) from the latest
-// snapshots, then vmpulse's own metrics. One function; the VMs it covers are one parameter, so a
-// caller that may see only some VMs (tenancy) hands only their snapshots.
+// snapshots, then vmpulse's own metrics. The VMs it covers are one parameter: a token scoped to an
+// owner (tenancy) gets only its VMs' series, and not vmpulse's own metrics.
 import type { MetricSnapshot } from '../../domain/snapshot.js';
+import type { Principal } from '../../lib/auth.js';
 import type { Services } from '../../lib/module.js';
 import type { LiveGauges } from '../../lib/gauges.js';
 import { withTimeout } from '../../libvirt/timeout.js';
@@ -40,10 +41,10 @@ export function createPrometheusService(
   let prunedAt = Date.now();
   let sweep: NodeJS.Timeout | undefined;
 
-  /** Every present VM's latest snapshot. */
-  function latestSnapshots(): MetricSnapshot[] {
+  /** The latest snapshot of every present VM the caller may see (every VM without a caller). */
+  function latestSnapshots(principal?: Principal): MetricSnapshot[] {
     const out: MetricSnapshot[] = [];
-    for (const vm of vms.list()) {
+    for (const vm of principal ? vms.listFor(principal) : vms.list()) {
       const s = metrics.latest(vm.id);
       if (s) out.push(s);
     }
@@ -53,19 +54,28 @@ export function createPrometheusService(
   /** libvirt_up: every host connected and its last tick read. */
   const up = () => hosts.list().every((h) => h.connected) && collector.status().hosts.every((h) => h.lastError === null);
 
+  /** The whole exposition in a format, covering `snapshots` (default: every VM). */
+  async function render(format: Format, snapshots: Iterable<MetricSnapshot> = latestSnapshots(), opts: { own: boolean } = { own: true }): Promise<string> {
+    const t0 = performance.now();
+    if (Date.now() - prunedAt > PRUNE_EVERY_MS) {
+      prunedAt = Date.now();
+      devices.prune(new Set(vms.list().map((v) => v.id)));
+    }
+    const vmPart = renderVms(snapshots, { format, now: Date.now(), staleAfterMs, up: up() });
+    const ownPart = opts.own ? await own.render(format) : '';
+    own.observeRender(format, (performance.now() - t0) / 1000);
+    return vmPart + ownPart + trailer(format);
+  }
+
   return {
     latestSnapshots,
-    /** The whole exposition in a format, covering `snapshots` (default: every VM). */
-    async render(format: Format, snapshots: Iterable<MetricSnapshot> = latestSnapshots()): Promise<string> {
-      const t0 = performance.now();
-      if (Date.now() - prunedAt > PRUNE_EVERY_MS) {
-        prunedAt = Date.now();
-        devices.prune(new Set(vms.list().map((v) => v.id)));
-      }
-      const vmPart = renderVms(snapshots, { format, now: Date.now(), staleAfterMs, up: up() });
-      const ownPart = await own.render(format);
-      own.observeRender(format, (performance.now() - t0) / 1000);
-      return vmPart + ownPart + trailer(format);
+    render,
+    /**
+     * What a caller scrapes: its VMs' series, and, for an unscoped caller, vmpulse's own metrics
+     * (they name hosts and count every VM, which a token scoped to one owner does not see).
+     */
+    scrape(principal: Principal, format: Format): Promise<string> {
+      return render(format, latestSnapshots(principal), { own: principal.scope === null });
     },
     start() {
       own.start();
