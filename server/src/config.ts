@@ -34,6 +34,12 @@ export const settings = {
       }),
     ),
   },
+  DEMO_GUESTS: {
+    unit: 'guests',
+    default: '0 (none)',
+    help: 'boot this many tiny real QEMU/TCG guests under the local libvirtd at start (installed when missing; root) and monitor them: LIBVIRT_URI gains qemu:///system; removed again at stop',
+    schema: integer(0, 0, 32),
+  },
   INFLUX_URL: { unit: 'URL', default: 'unset (history in PostgreSQL)', help: 'InfluxDB 3 base URL', schema: optional(url(['http:', 'https:'])) },
   INFLUX_DB: {
     unit: 'name',
