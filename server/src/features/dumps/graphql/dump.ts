@@ -1,0 +1,2 @@
+// placeholder: filled in step 4
+export {};
