@@ -285,7 +285,8 @@ export function createDumpService(deps: { records: DumpRecords; queue: DumpQueue
       }
       const now = (await records.get(id))!;
       if (ACTIVE_DUMP_STATUSES.includes(now.status as DumpStatus)) throw CONFLICT(`memory dump ${id} runs on another vmpulse process; cancel it there`);
-      throw CONFLICT(`memory dump ${id} already ended (${now.status})`);
+      // Idempotent: a dump that already ended is answered as it is (its status says how it ended).
+      return toJob(now);
     },
 
     /** Re-hashes the stored .gz (and, gunzipped, the raw dump) against the record; records the result. */
@@ -339,10 +340,23 @@ export function createDumpService(deps: { records: DumpRecords; queue: DumpQueue
 
     records: (limit: number, offset: number) => records.records(limit, offset),
 
-    async list(_principal: Principal, f: DumpListFilter, first: number) {
-      const rows = await records.list(f, first + 1);
+    /** Dumps newest first, `first` of them after the cursor; `vmRef` (id, uuid or name) goes through the VM lookup. */
+    async list(principal: Principal, f: Omit<DumpListFilter, 'vmIds'> & { vmRef?: string; vmId?: number }, first: number) {
+      let vmIds: number[] | undefined;
+      if (f.vmRef !== undefined) {
+        const { found, refused } = lookupVms(principal, [f.vmRef]);
+        if (refused.length) throw notFound(refused[0]!.reason);
+        vmIds = found.map((v) => v.id);
+      } else if (f.vmId !== undefined) vmIds = [f.vmId];
+      const filter: DumpListFilter = { status: f.status, host: f.host, beforeId: f.beforeId, vmIds };
+      const rows = await records.list(filter, first + 1);
       const page = rows.slice(0, first);
-      return { nodes: page.map(toJob), hasNextPage: rows.length > first, endCursor: page.length ? String(page[page.length - 1]!.id) : null, totalCount: () => records.count(f) };
+      return {
+        nodes: page.map(toJob),
+        hasNextPage: rows.length > first,
+        endCursor: page.length ? String(page[page.length - 1]!.id) : null,
+        totalCount: () => records.count(filter),
+      };
     },
 
     /** Seed 003 /status: the last trigger as a whole. */

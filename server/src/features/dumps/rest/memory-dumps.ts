@@ -335,9 +335,9 @@ export function memoryDumpRoutes(dumps: DumpService): RouteFamily {
         path: `${PREFIX}/:id/cancel`,
         role: 'operator',
         summary: 'Cancel a queued or running dump (beyond the seed)',
-        description: 'A running dump stops within seconds (its pipe is closed: libvirt cannot abort memory-only dumps); no file is left. 409 when it already ended.',
+        description: 'A running dump stops within seconds (its pipe is closed: libvirt cannot abort memory-only dumps); no file is left. A dump that already ended is answered as it is (idempotent: its status says how it ended).',
         schema: { params: IdParam, response: DumpRecordBody },
-        errors: { 409: 'the dump already ended, or runs on another vmpulse process' },
+        errors: { 409: 'the dump runs on another vmpulse process' },
         async handle({ params, principal }) {
           const id = Number(params.id);
           const d = await dumps.cancel(principal, id);
