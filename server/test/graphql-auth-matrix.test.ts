@@ -51,6 +51,11 @@ beforeAll(async () => {
   samples['Query.vm'] = { id: String(vm.id) };
   samples['Subscription.vmMetrics'] = { vmId: String(vm.id) };
   samples['Subscription.vmStateChanged'] = { vmId: String(vm.id) };
+  // A completed dump (the test driver's placeholder): verify it, watch it, cancel it (a no-op once ended).
+  const batch = await t.app.services.dumps.trigger({ role: 'admin', tokenId: null, name: 'matrix' }, [String(vm.id)]);
+  const dumpId = batch.scheduled[0]!.id;
+  for (let i = 0; i < 200 && (await t.app.services.dumps.get({ role: 'admin', tokenId: null, name: 'matrix' }, dumpId)).status !== 'completed'; i++) await new Promise((r) => setTimeout(r, 50));
+  for (const f of ['Mutation.cancelDump', 'Mutation.verifyDump', 'Query.dump', 'Subscription.dumpJobUpdated']) samples[f] = { id: String(dumpId) };
 });
 afterAll(async () => {
   await t?.api('/api/telemetry/start', { method: 'POST' });

@@ -2,7 +2,7 @@
 // (a 400 names the field and the reason), type the handler and feed the OpenAPI document. A path
 // served with other methods answers 405 with Allow; a repeated query parameter is refused.
 import type { FastifyInstance, FastifyRequest, onRequestHookHandler } from 'fastify';
-import type { Route, RouteFamily } from '../lib/rest.js';
+import { FileAnswer, type Route, type RouteFamily } from '../lib/rest.js';
 import { EdgeError } from './errors.js';
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
@@ -19,13 +19,13 @@ const refuseRepeatedParams: onRequestHookHandler = (request, _reply, done) => {
   done();
 };
 
-const json = (description: string, schema: unknown) => ({ description, content: { 'application/json': { schema } } });
+const json = (description: string, schema: unknown, type = 'application/json') => ({ description, content: { [type]: { schema } } });
 
 /** The responses a route can give, for the OpenAPI document (every one in the family's error body). */
 function responses(route: Route, family: RouteFamily) {
   const { params, query, body, response } = route.schema;
   const err = family.errors.schema;
-  const out: Record<number, unknown> = { 200: json('OK', response) };
+  const out: Record<number, unknown> = { 200: json('OK', response, route.produces) };
   if (params || query || body) out[400] = json('invalid input: the message names the field and the reason', err);
   out[401] = json('missing, malformed, wrong or revoked token (with WWW-Authenticate: Bearer)', err);
   if (route.role !== 'viewer') out[403] = json(`the token's role is below ${route.role}`, err);
@@ -34,6 +34,7 @@ function responses(route: Route, family: RouteFamily) {
     out[413] = json('body larger than HTTP_BODY_LIMIT', err);
     out[415] = json('body not application/json', err);
   }
+  for (const [status, what] of Object.entries(route.errors ?? {})) out[Number(status)] = json(what, err);
   out[429] = json('rate limit (per token) or failed-authentication limit (per address) reached; see Retry-After', err);
   out[500] = json('unexpected error, logged on the server', err);
   return out;
@@ -78,8 +79,12 @@ export async function registerRest(app: FastifyInstance, families: readonly Rout
             security: [{ bearerAuth: [] }],
             'x-vmpulse-role': route.role,
           },
-          handler: (request) =>
-            route.handle({ params: request.params, query: request.query, body: request.body, principal: request.principal! }),
+          handler: async (request, reply) => {
+            const out = await route.handle({ params: request.params, query: request.query, body: request.body, principal: request.principal! });
+            if (!(out instanceof FileAnswer)) return out;
+            reply.headers(out.headers).type(out.contentType);
+            return reply.send(out.stream);
+          },
         });
       }
     }
