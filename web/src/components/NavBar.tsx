@@ -1,14 +1,15 @@
-// The main navigation; memory dumps and migrations have their slots, disabled until their pages land.
+// The main navigation; migrations has its slot, disabled until its page lands.
 import { Link, useLocation } from '../lib/router';
 
 const LINKS = [
   { to: '/', label: 'Fleet', match: (p: string) => p === '/' || p === '/fleet' },
   { to: '/resource-monitoring', label: 'VM metrics', match: (p: string) => p === '/resource-monitoring' || p.startsWith('/vms/') },
+  { to: '/dumps', label: 'Memory dumps', match: (p: string) => p === '/dumps' },
   { to: '/collector', label: 'Collector', match: (p: string) => p === '/collector' },
   { to: '/tokens', label: 'Tokens', match: (p: string) => p === '/tokens', adminOnly: true },
 ];
 
-const COMING = ['Memory dumps', 'Migrations'];
+const COMING = ['Migrations'];
 
 /** `role` undefined while loading: show everything rather than flicker. */
 export function NavBar({ role }: { role?: string }) {

@@ -4,6 +4,7 @@ import { VmPage } from '../pages/VmPage';
 import { CollectorPage } from '../pages/CollectorPage';
 import { TokensPage } from '../pages/TokensPage';
 import { ComingSoonPage } from '../pages/ComingSoonPage';
+import { DumpsPage } from '../pages/DumpsPage';
 import { NotFoundPage } from '../pages/NotFoundPage';
 
 export function Routes() {
@@ -17,7 +18,7 @@ export function Routes() {
   if (vm) return <VmPage vmId={vm.id!} onSelect={(id) => navigate(`/vms/${encodeURIComponent(id)}`)} />;
   if (path === '/collector') return <CollectorPage />;
   if (path === '/tokens') return <TokensPage />;
-  if (path === '/dumps') return <ComingSoonPage title="Memory dumps" />;
+  if (path === '/dumps') return <DumpsPage />;
   if (path === '/migrations') return <ComingSoonPage title="Migrations" />;
   return <NotFoundPage path={path} />;
 }
