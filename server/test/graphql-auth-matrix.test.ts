@@ -56,6 +56,20 @@ beforeAll(async () => {
   const dumpId = batch.scheduled[0]!.id;
   for (let i = 0; i < 200 && (await t.app.services.dumps.get({ role: 'admin', tokenId: null, name: 'matrix' }, dumpId)).status !== 'completed'; i++) await new Promise((r) => setTimeout(r, 50));
   for (const f of ['Mutation.cancelDump', 'Mutation.verifyDump', 'Query.dump', 'Subscription.dumpJobUpdated']) samples[f] = { id: String(dumpId) };
+  // Migration reports need a context and jobs to act on: A takes progress, CBT and completion, B the failure.
+  const report = (path: string, body: object) => t.api(`/api/v1${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const disks = [{ disk_id: 'vda', capacity_bytes: 1000 }];
+  for (const c of ['a', 'b', 'c']) {
+    await report('/vm-contexts', { vm_name: `matrix-${c}` });
+    if (c !== 'c') await report('/replication-jobs', { vm_name: `matrix-${c}`, job_id: `matrix-job-${c}`, replication_type: 'initial', disks });
+  }
+  samples['Mutation.upsertMigrationContext'] = { input: { vmName: 'matrix-c' } };
+  samples['Mutation.startReplicationJob'] = { input: { vmName: 'matrix-c', jobId: 'matrix-job-c', replicationType: 'initial', disks: [{ diskId: 'vda', capacityBytes: '1000' }] } };
+  samples['Mutation.reportReplicationProgress'] = { input: { jobId: 'matrix-job-a', bytesTransferred: '1' } };
+  samples['Mutation.recordCbtSync'] = { input: { jobId: 'matrix-job-a', diskId: 'vda', changeId: 'c1', syncType: 'initial', blocksChanged: 1, bytesTransferred: '1', syncDurationSeconds: 1, syncSuccess: true } };
+  samples['Mutation.completeReplicationJob'] = { jobId: 'matrix-job-a' };
+  samples['Mutation.failReplicationJob'] = { jobId: 'matrix-job-b', errorMessage: 'matrix' };
+  samples['Subscription.replicationJobUpdated'] = { vmName: 'matrix-a' };
 });
 afterAll(async () => {
   await t?.api('/api/telemetry/start', { method: 'POST' });

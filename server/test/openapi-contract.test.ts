@@ -34,7 +34,7 @@ const EXAMPLES: { file: string; method: string; path: string; status: number | '
   { file: '004-vm-context.500', method: 'get', path: '/api/v1/vm-contexts/{vm_name}', status: 500, family: 'TimestampedError' },
 ];
 
-/** The REST endpoints served today (seeds 000–003, and the dumps' own beyond seed 003). */
+/** The REST endpoints served today (seeds 000–004, the dumps' own beyond seed 003, the replicators' reports under seed 004's prefix). */
 const SERVED = [
   'GET /api/telemetry/live-vms',
   'GET /api/telemetry/vm-stats/{vm_id}',
@@ -53,6 +53,15 @@ const SERVED = [
   'GET /api/memory-dumps/{id}/download',
   'POST /api/memory-dumps/{id}/verify',
   'POST /api/memory-dumps/{id}/cancel',
+  'GET /api/v1/vm-contexts',
+  'GET /api/v1/vm-contexts/{vm_name}',
+  // vmpulse's additions under seed 004's prefix: the replicators' reports
+  'POST /api/v1/vm-contexts',
+  'POST /api/v1/replication-jobs',
+  'POST /api/v1/replication-jobs/progress',
+  'POST /api/v1/replication-jobs/cbt',
+  'POST /api/v1/replication-jobs/complete',
+  'POST /api/v1/replication-jobs/fail',
 ];
 
 let t: TestApp;

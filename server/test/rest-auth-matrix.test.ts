@@ -38,12 +38,25 @@ const dumpId = await (async () => {
   }
   throw new Error(`dump ${id} did not complete`);
 })();
+// Migration reports act on a context and jobs: A takes progress, CBT and completion, B the failure, C is started by the matrix.
+const report = (p: string, body: object) => t.api(`/api/v1${p}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+for (const c of ['a', 'b', 'c']) {
+  await report('/vm-contexts', { vm_name: `matrix-${c}` });
+  if (c !== 'c') await report('/replication-jobs', { vm_name: `matrix-${c}`, job_id: `matrix-job-${c}`, replication_type: 'initial', disks: [{ disk_id: 'vda', capacity_bytes: 1000 }] });
+}
+
 /** A value for each path parameter a route may have; a new one must be added here. */
-const PATH_VALUES: Record<string, string> = { vm_id: String(runningVm.id), id: String(dumpId) };
-/** A valid body for each route that takes one; a new one must be added here. */
+const PATH_VALUES: Record<string, string> = { vm_id: String(runningVm.id), id: String(dumpId), vm_name: 'matrix-a' };
+/** A valid body for each route that takes one; a new one must be added here. Each is sent once per allowed role: reports are idempotent. */
 const BODIES: Record<string, unknown> = {
   // An unknown VM: the answer (404) is the same for every authorised caller, whatever ran before.
   'POST /api/memory-dumps/trigger': { vm_ids: ['matrix-no-such-vm'] },
+  'POST /api/v1/vm-contexts': { vm_name: 'matrix-c', os_type: 'linux' },
+  'POST /api/v1/replication-jobs': { vm_name: 'matrix-c', job_id: 'matrix-job-c', replication_type: 'initial', disks: [{ disk_id: 'vda', capacity_bytes: 1000 }] },
+  'POST /api/v1/replication-jobs/progress': { job_id: 'matrix-job-a', bytes_transferred: 1 },
+  'POST /api/v1/replication-jobs/cbt': { job_id: 'matrix-job-a', disk_id: 'vda', change_id: 'c1', sync_type: 'initial', blocks_changed: 1, bytes_transferred: 1, sync_duration_seconds: 1, sync_success: true },
+  'POST /api/v1/replication-jobs/complete': { job_id: 'matrix-job-a' },
+  'POST /api/v1/replication-jobs/fail': { job_id: 'matrix-job-b', error_message: 'matrix' },
 };
 /** Routes whose authorised answer is not 200 here, by design of the example above (documented statuses). */
 const AUTHORISED_STATUS: Record<string, number> = {

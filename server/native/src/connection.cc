@@ -221,6 +221,9 @@ Napi::Function Connection::Init(Napi::Env env) {
           InstanceMethod<&Connection::DomainStatsPerCall>("domainStatsPerCall"),
           InstanceMethod<&Connection::CoreDump>("coreDump"),
           InstanceMethod<&Connection::JobStats>("jobStats"),
+          InstanceMethod<&Connection::ScanJobs>("scanJobs"),
+          InstanceMethod<&Connection::WatchJobEvents>("watchJobEvents"),
+          InstanceMethod<&Connection::UnwatchJobEvents>("unwatchJobEvents"),
           InstanceMethod<&Connection::AbortJob>("abortJob"),
       });
   constructor = new Napi::FunctionReference(Napi::Persistent(fn));

@@ -3,7 +3,8 @@
 import type { Feature } from '../lib/module.js';
 import { dumps } from './dumps/feature.js';
 import { inventory } from './inventory/feature.js';
+import { migrations } from './migrations/feature.js';
 import { telemetry } from './telemetry/feature.js';
 import { tokens } from './tokens/feature.js';
 
-export const features: readonly Feature[] = [inventory, tokens, telemetry, dumps];
+export const features: readonly Feature[] = [inventory, tokens, telemetry, dumps, migrations];

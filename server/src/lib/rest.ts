@@ -12,7 +12,7 @@ import type { Principal, Role } from './auth.js';
 export interface ErrorFamily {
   /** the component name in the OpenAPI document */
   name: string;
-  body(message: string): Record<string, unknown>;
+  body(message: string, status?: number): Record<string, unknown>;
   schema: z.ZodType;
 }
 
@@ -26,7 +26,8 @@ export const detailErrors: ErrorFamily = {
 
 export const timestampedErrors: ErrorFamily = {
   name: 'TimestampedError',
-  body: (error) => ({ error, timestamp: new Date().toISOString() }),
+  // Seed 004 words its 401 "Authentication required" whatever was wrong with the token.
+  body: (error, status) => ({ error: status === 401 ? 'Authentication required' : error, timestamp: new Date().toISOString() }),
   schema: z
     .object({
       error: z.string().describe('what went wrong, for people'),
