@@ -3,8 +3,9 @@ import { FleetPage } from '../pages/FleetPage';
 import { VmPage } from '../pages/VmPage';
 import { CollectorPage } from '../pages/CollectorPage';
 import { TokensPage } from '../pages/TokensPage';
-import { ComingSoonPage } from '../pages/ComingSoonPage';
 import { DumpsPage } from '../pages/DumpsPage';
+import { MigrationsPage } from '../pages/MigrationsPage';
+import { MigrationContextPage } from '../pages/MigrationContextPage';
 import { NotFoundPage } from '../pages/NotFoundPage';
 
 export function Routes() {
@@ -19,6 +20,8 @@ export function Routes() {
   if (path === '/collector') return <CollectorPage />;
   if (path === '/tokens') return <TokensPage />;
   if (path === '/dumps') return <DumpsPage />;
-  if (path === '/migrations') return <ComingSoonPage title="Migrations" />;
+  if (path === '/migrations') return <MigrationsPage />;
+  const migration = matchPath('/migrations/:vmName', path);
+  if (migration) return <MigrationContextPage key={migration.vmName} vmName={migration.vmName!} />;
   return <NotFoundPage path={path} />;
 }

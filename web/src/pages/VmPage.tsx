@@ -14,6 +14,7 @@ import { ErrorMessage } from '../components/ErrorMessage';
 import { VmSelector } from '../components/VmSelector';
 import { DemoBadge } from '../components/DemoBadge';
 import { VmDumps } from '../components/VmDumps';
+import { Link } from '../lib/router';
 
 /** Points kept for the live charts: five minutes at 1 Hz. */
 export const LIVE_WINDOW = 300;
@@ -94,6 +95,14 @@ function VmDetail({ vmId }: { vmId: string }) {
               <dt>Memory</dt>
               <dd>{formatKiB(vm.memoryMax)}</dd>
             </div>
+            {vm.migrationContext ? (
+              <div>
+                <dt>Migration</dt>
+                <dd>
+                  <Link to={`/migrations/${encodeURIComponent(vm.migrationContext.vmName)}`}>{vm.migrationContext.currentStatus}</Link>
+                </dd>
+              </div>
+            ) : null}
             <div>
               <dt>UUID</dt>
               <dd>
