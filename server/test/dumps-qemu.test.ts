@@ -142,6 +142,26 @@ describe('a real guest', () => {
 });
 
 describe('timeout, concurrency and restart', () => {
+  it('DUMP_CONCURRENCY caps the dumps running at once (1 here: two guests, one after the other)', async () => {
+    const second = await createGuest(`${NAME}-b`, { memoryMiB: MEMORY_MIB });
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'vmpulse-dumpc-'));
+    const t = await startTestApp({ LIBVIRT_URI: 'qemu:///system', DUMP_MIN_INTERVAL: '0', POLL_INTERVAL: '60', DUMP_CONCURRENCY: '1' }, dir);
+    try {
+      await startGuest(second.name);
+      await until('the inventory to see both guests', async () => (t.app.services.vms.list({ name: NAME, state: 'running' }).length === 2 ? true : undefined));
+      const r = (await (await t.api('/api/memory-dumps/trigger', json({ vm_ids: [NAME, second.name], format: 'kdump-zlib' }))).json()) as any;
+      expect(r.dump_ids).toHaveLength(2);
+      const [a, b] = [await ended(t, r.dump_ids[0]), await ended(t, r.dump_ids[1])];
+      expect([a.status, b.status]).toEqual(['completed', 'completed']);
+      const [first, then] = [a, b].sort((x, y) => Date.parse(x.started_at) - Date.parse(y.started_at));
+      // The second started only after the first had ended.
+      expect(Date.parse(then.started_at)).toBeGreaterThanOrEqual(Date.parse(first.finished_at));
+    } finally {
+      await t.stop();
+      await second.cleanup();
+    }
+  }, 240_000);
+
   it('DUMP_TIMEOUT stops the dump: status timeout, no file', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'vmpulse-dumpt-'));
     const t = await startTestApp({ LIBVIRT_URI: 'qemu:///system', DUMP_MIN_INTERVAL: '0', POLL_INTERVAL: '60', DUMP_TIMEOUT: '0.3' }, dir);
