@@ -97,6 +97,20 @@ export interface NativeConnection {
   coreDump(uuid: string, path: string, format: number, flags: number): Promise<void>;
   jobStats(uuid: string, flags?: number): Promise<{ type: number; params: NativeParams; fromJobInfo: boolean }>;
   abortJob(uuid: string): Promise<void>;
+  /** a directory pool named `pool` (transient, directory built, when missing); resolves to its target path */
+  storagePoolEnsureDir(pool: string, dir: string): Promise<string>;
+  storageVolDelete(pool: string, vol: string): Promise<void>;
+  /** virStorageVolDownload of the whole volume; read() pulls one virStreamRecv on a worker thread */
+  storageVolDownload(pool: string, vol: string): Promise<NativeVolStream>;
+}
+
+export interface NativeVolStream {
+  /** the volume's capacity, bytes */
+  size: bigint;
+  /** up to `max` bytes (default 1 MiB); null at the end */
+  read(max?: number): Promise<Buffer | null>;
+  finish(): Promise<void>;
+  abort(): Promise<void>;
 }
 
 export interface NativeModule {

@@ -10,6 +10,8 @@ import { createGunzip } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collect, startTestApp, type TestApp } from './helpers/app.js';
 import { createGuest, ensureGuestImage, ensureLibvirtd, startGuest, virsh, type Guest } from './guest/qemu-guest.js';
+import { startSshHost, type SshHost } from './helpers/ssh-host.js';
+import { REMOTE_DUMP_DIR } from '../src/libvirt/dump-remote.js';
 
 const MEMORY_MIB = 128;
 const suffix = randomBytes(3).toString('hex');
@@ -197,4 +199,61 @@ describe('timeout, concurrency and restart', () => {
       await t.stop();
     }
   }, 180_000);
+});
+
+describe('a remote host over qemu+ssh (sshd on 127.0.0.1 with a generated key)', () => {
+  let ssh: SshHost;
+  let t: TestApp;
+  let dumpDir: string;
+  /** what vmpulse left in the remote pool's directory */
+  const remoteLeft = () => (existsSync(REMOTE_DUMP_DIR) ? readdirSync(REMOTE_DUMP_DIR).filter((f) => f.startsWith(guest!.uuid)) : []);
+  beforeAll(async () => {
+    ssh = await startSshHost();
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'vmpulse-dumpssh-'));
+    dumpDir = path.join(dir, 'dumps');
+    t = await startTestApp({ LIBVIRT_URI: ssh.uri, DUMP_MIN_INTERVAL: '0', POLL_INTERVAL: '60' }, dir);
+    await until('the inventory to see the guest over ssh', async () => t.app.services.vms.list({ name: NAME, state: 'running' })[0]);
+  }, 120_000);
+  afterAll(async () => {
+    await t?.stop();
+    await ssh?.stop();
+  });
+
+  it('an ELF dump streamed back: hash, size, marker; the remote volume is deleted', async () => {
+    const sub = collect<any>(t.ws(), 'subscription { dumpJobUpdated { id status progress { phase percent rawBytes } } }');
+    await sleep(300);
+    const id = await trigger(t);
+    const d = await ended(t, id);
+    expect(d, d.error).toMatchObject({ status: 'completed', format: 'elf', host_uri: ssh.uri });
+    const h = createHash('sha256');
+    const raw: Buffer[] = [];
+    for await (const c of createReadStream(d.dump_path).pipe(createGunzip())) {
+      h.update(c as Buffer);
+      raw.push(c as Buffer);
+    }
+    const core = Buffer.concat(raw);
+    expect(h.digest('hex')).toBe(d.sha256);
+    expect(core.subarray(0, 4).toString('latin1')).toBe('\x7fELF');
+    expect(core.length).toBeGreaterThanOrEqual(MEMORY_MIB * 2 ** 20);
+    expect(core.length).toBeLessThan(MEMORY_MIB * 2 ** 20 + 2 ** 20);
+    expect(core.includes(`VMPULSE-RAM-MARKER:${MARKER}:WRITTEN-BY-INIT`)).toBe(true);
+    expect(path.dirname(d.dump_path)).toBe(dumpDir);
+    await until('the remote volume to be deleted', async () => (remoteLeft().length === 0 ? true : undefined), 10_000);
+    const mine = sub.seen.map((m) => m.dumpJobUpdated).filter((j) => j.id === String(id));
+    const bytes = mine.map((j) => j.progress.rawBytes);
+    expect(bytes).toEqual([...bytes].sort((a, b) => a - b));
+    expect(mine.at(-1)).toMatchObject({ status: 'completed', progress: { phase: 'done', percent: 100 } });
+    sub.dispose();
+  }, 180_000);
+
+  it('cancel leaves no file on either side', async () => {
+    const id = await trigger(t, 'kdump-zlib');
+    await until('the dump to run', async () => ((await record(t, id)).status === 'running' ? true : undefined), 30_000);
+    await t.api(`/api/memory-dumps/${id}/cancel`, { method: 'POST' });
+    const d = await ended(t, id);
+    expect(d.status).toBe('cancelled');
+    await until('the remote volume to be deleted', async () => (remoteLeft().length === 0 ? true : undefined), 20_000);
+    expect(nothingLeft(dumpDir).filter((f) => !f.endsWith('.mem.gz'))).toEqual([]);
+    expect(nothingLeft(dumpDir).filter((f) => f.includes(`_${Math.floor(Date.parse(d.created_at) / 1000)}`))).toEqual([]);
+  }, 120_000);
 });

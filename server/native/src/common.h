@@ -186,6 +186,10 @@ class Connection : public Napi::ObjectWrap<Connection> {
   Napi::Value CoreDump(const Napi::CallbackInfo& info);
   Napi::Value JobStats(const Napi::CallbackInfo& info);
   Napi::Value AbortJob(const Napi::CallbackInfo& info);
+  // storage_stream.cc
+  Napi::Value StoragePoolEnsureDir(const Napi::CallbackInfo& info);
+  Napi::Value StorageVolDelete(const Napi::CallbackInfo& info);
+  Napi::Value StorageVolDownload(const Napi::CallbackInfo& info);
 
   // Returns the live handle or throws a JS error if closed.
   virConnectPtr Live(Napi::Env env);

@@ -222,6 +222,9 @@ Napi::Function Connection::Init(Napi::Env env) {
           InstanceMethod<&Connection::CoreDump>("coreDump"),
           InstanceMethod<&Connection::JobStats>("jobStats"),
           InstanceMethod<&Connection::AbortJob>("abortJob"),
+          InstanceMethod<&Connection::StoragePoolEnsureDir>("storagePoolEnsureDir"),
+          InstanceMethod<&Connection::StorageVolDelete>("storageVolDelete"),
+          InstanceMethod<&Connection::StorageVolDownload>("storageVolDownload"),
       });
   constructor = new Napi::FunctionReference(Napi::Persistent(fn));
   return fn;
