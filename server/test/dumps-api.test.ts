@@ -8,6 +8,7 @@ import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeDemoFleet } from '../src/libvirt/demo-fleet.js';
+import { startInfluxFake } from './fakes/influxdb3-fake.js';
 import { collect, startTestApp, type TestApp } from './helpers/app.js';
 
 let t: TestApp;
@@ -281,6 +282,32 @@ describe('DUMP_MIN_INTERVAL and a restart', () => {
       expect(readdirSync(path.join(dir, 'dumps')).filter((f) => f.startsWith('.'))).toEqual([]);
     } finally {
       await a.stop();
+    }
+  });
+});
+
+describe('InfluxDB 3 (the fake)', () => {
+  it('each finished dump is a row of mem_dumps with the seed fields', async () => {
+    const fake = await startInfluxFake({ token: 'tok' });
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'vmpulse-dumps-'));
+    const a = await startTestApp({ LIBVIRT_URI: 'test:///default', INFLUX_URL: fake.url, INFLUX_TOKEN: 'tok', POLL_INTERVAL: '60' }, dir);
+    try {
+      const vm = a.app.services.vms.list({ state: 'running' })[0]!;
+      const r = (await (await a.api('/api/memory-dumps/trigger', json({ vm_ids: [String(vm.id)] }))).json()) as any;
+      let d: any;
+      for (let i = 0; i < 200; i++) {
+        d = (await (await a.api(`/api/memory-dumps/${r.dump_ids[0]}`)).json()) as any;
+        if (d.status === 'completed' && fake.table('mem_dumps').length) break;
+        await new Promise((res) => setTimeout(res, 50));
+      }
+      const [row] = fake.table('mem_dumps');
+      expect(row!.tags).toMatchObject({ dom: vm.name, vmid: String(vm.id), host: 'demo' });
+      expect(row!.fields).toMatchObject({ sha256: d.sha256, dump_path: d.dump_path, duration_sec: d.duration_sec, format: 'test-driver' });
+      expect(Number(row!.fields.gzip_size_bytes)).toBe(d.gzip_size_bytes);
+      expect(row!.timeNs).toBe(BigInt(Date.parse(d.finished_at)) * 1_000_000n);
+    } finally {
+      await a.stop();
+      await fake.close();
     }
   });
 });

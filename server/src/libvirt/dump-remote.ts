@@ -10,7 +10,7 @@ import type { DumpStream } from './dump.js';
 import type { CoreDumpOptions } from './types.js';
 
 /** The pool vmpulse dumps into on every remote host, and its directory there. */
-export const REMOTE_DUMP_POOL = 'vmpulse-dumps';
+const REMOTE_DUMP_POOL = 'vmpulse-dumps';
 export const REMOTE_DUMP_DIR = '/var/lib/libvirt/vmpulse-dumps';
 
 const CHUNK = 1 << 20;

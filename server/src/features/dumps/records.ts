@@ -9,7 +9,7 @@ export type TriggerRow = DumpTrigger;
 export type CustodyRow = DumpCustodyEvent;
 
 /** Dumps whose file was written: the seed's records. */
-export const RECORD_STATUSES: DumpStatus[] = ['completed', 'deleted'];
+const RECORD_STATUSES: DumpStatus[] = ['completed', 'deleted'];
 
 export type SeedRecordRow = Pick<DumpRow, 'vmId' | 'vmName' | 'sha256' | 'durationSec' | 'gzipBytes' | 'fileCtime' | 'fileMtime' | 'fileAtime' | 'path' | 'createdAt' | 'finishedAt'>;
 

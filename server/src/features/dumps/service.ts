@@ -424,7 +424,7 @@ export function createDumpService(deps: { records: DumpRecords; queue: DumpQueue
 }
 
 /** A URI with a host part (qemu+ssh://user@host/system): libvirt writes the dump on that host, not here. */
-export function isRemoteUri(uri: string): boolean {
+function isRemoteUri(uri: string): boolean {
   try {
     return new URL(uri).hostname !== '';
   } catch {
