@@ -8,9 +8,6 @@ export type DumpRow = MemoryDump;
 export type TriggerRow = DumpTrigger;
 export type CustodyRow = DumpCustodyEvent;
 
-/** Dumps whose file was written: the seed's records. */
-const RECORD_STATUSES: DumpStatus[] = ['completed', 'deleted'];
-
 export type SeedRecordRow = Pick<DumpRow, 'vmId' | 'vmName' | 'sha256' | 'durationSec' | 'gzipBytes' | 'fileCtime' | 'fileMtime' | 'fileAtime' | 'path' | 'createdAt' | 'finishedAt'>;
 
 export interface DumpListFilter {
