@@ -10,10 +10,9 @@ export const ACTIVE_DUMP_STATUSES: readonly DumpStatus[] = ['queued', 'running']
 export const DUMP_PHASES = ['queued', 'dumping', 'finishing', 'done'] as const;
 export type DumpPhase = (typeof DUMP_PHASES)[number];
 
-/** Memory-only formats vmpulse asks libvirt for; `test-driver` marks the test driver's 15-byte placeholder. */
+/** Memory-only formats vmpulse asks libvirt for (records say `test-driver` for the test driver's 15-byte placeholder). */
 export const DUMP_FORMATS = ['elf', 'kdump-zlib'] as const;
 export type DumpFormat = (typeof DUMP_FORMATS)[number];
-export type RecordedDumpFormat = DumpFormat | 'test-driver';
 
 /** Seed 003 `/status`: the last trigger as a whole. */
 export const TRIGGER_STATUSES = ['idle', 'in_progress', 'completed', 'failed', 'timeout', 'error'] as const;

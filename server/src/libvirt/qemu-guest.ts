@@ -48,6 +48,8 @@ export interface GuestDomainOptions {
   consoleLog?: string;
   /** Guest address on eth0 (CIDR); default 10.77.0.2/24. */
   ip?: string;
+  /** more kernel command line, e.g. vmpulse.marker=X (the init writes a marker into RAM) */
+  cmdlineExtra?: string;
 }
 
 export interface Guest {
@@ -105,7 +107,7 @@ export function guestDomainXml(o: GuestDomainOptions): string {
   const e = xmlEscape;
   const memKiB = (o.memoryMiB ?? 128) * 1024; // < 96 MiB: the cloud kernel never reaches userspace under TCG
   const consoleLog = o.consoleLog ?? `${o.diskPath.replace(/\.qcow2$/, '')}.console.log`;
-  const cmdline = `console=ttyS0 quiet vmpulse.ip=${o.ip ?? '10.77.0.2/24'}`;
+  const cmdline = `console=ttyS0 quiet vmpulse.ip=${o.ip ?? '10.77.0.2/24'}${o.cmdlineExtra ? ` ${o.cmdlineExtra}` : ''}`;
   return `<domain type='qemu'>
   <name>${e(o.name)}</name>
   ${o.uuid ? `<uuid>${e(o.uuid)}</uuid>` : ''}

@@ -51,4 +51,3 @@ export const dumps: Feature = {
   },
 };
 
-export type { DumpJob, DumpService } from './service.js';

@@ -7,7 +7,7 @@ const escTag = (v: string) => v.replace(/[,= \\]/g, (c) => `\\${c}`).replace(/\n
 const quote = (v: string) => `"${v.replace(/[\\"]/g, (c) => `\\${c}`).replace(/\n/g, ' ')}"`;
 
 /** The line protocol of one dump record, timestamp in ms. */
-export function memDumpLine(d: DumpRow): string {
+function memDumpLine(d: DumpRow): string {
   const tags = `mem_dumps,host=${escTag(d.hostName || 'unknown')},dom=${escTag(d.vmName)},vmid=${d.vmId}`;
   const fields = [
     `sha256=${quote(d.sha256 ?? '')}`,

@@ -3,7 +3,7 @@
 // only when complete and hashed. Nothing raw touches the disk; on any failure the temporary file
 // is removed.
 import { createHash, type Hash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform, type Readable } from 'node:stream';
@@ -83,11 +83,4 @@ export async function hashAndGzip(
     await rm(temp, { force: true });
     throw err;
   }
-}
-
-/** SHA-256 of a file, streamed. */
-export async function sha256File(file: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
-  return h.digest('hex');
 }

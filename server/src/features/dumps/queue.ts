@@ -3,9 +3,9 @@
 import PgBoss from 'pg-boss';
 import type { Logger } from '../../lib/logger.js';
 
-export const DUMP_QUEUE = 'memory-dump';
+const DUMP_QUEUE = 'memory-dump';
 
-export interface DumpJobData {
+interface DumpJobData {
   dumpId: number;
 }
 

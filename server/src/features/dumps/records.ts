@@ -8,8 +8,7 @@ export type DumpRow = MemoryDump;
 export type TriggerRow = DumpTrigger;
 export type CustodyRow = DumpCustodyEvent;
 
-/** Dumps whose file was written: the seed's records. */
-export const RECORD_STATUSES: DumpStatus[] = ['completed', 'deleted'];
+export type SeedRecordRow = Pick<DumpRow, 'vmId' | 'vmName' | 'sha256' | 'durationSec' | 'gzipBytes' | 'fileCtime' | 'fileMtime' | 'fileAtime' | 'path' | 'createdAt' | 'finishedAt'>;
 
 export interface DumpListFilter {
   vmIds?: number[];
@@ -77,9 +76,12 @@ export function createDumpRecords(prisma: PrismaClient) {
     lastOfVm: (vmId: number) =>
       prisma.memoryDump.findFirst({ where: { vmId, status: { in: ['queued', 'running', 'completed', 'deleted'] } }, orderBy: { id: 'desc' } }),
 
-    /** Seed records: written dumps, newest first. */
+    /** Seed records: written dumps, newest first; only the seed's columns (up to 1,000 rows a call). */
     records: (limit: number, offset: number) =>
-      prisma.memoryDump.findMany({ where: { status: { in: RECORD_STATUSES } }, orderBy: [{ finishedAt: 'desc' }, { id: 'desc' }], take: limit, skip: offset }),
+      prisma.$queryRaw<SeedRecordRow[]>`
+        SELECT "vmId", "vmName", "sha256", "durationSec", "gzipBytes", "fileCtime", "fileMtime", "fileAtime", "path", "createdAt", "finishedAt"
+        FROM "MemoryDump" WHERE "status" IN ('completed', 'deleted')
+        ORDER BY "finishedAt" DESC, "id" DESC LIMIT ${limit} OFFSET ${offset}`,
 
     list: (f: DumpListFilter, take: number) =>
       prisma.memoryDump.findMany({ where: { ...whereOf(f), ...(f.beforeId ? { id: { lt: f.beforeId } } : {}) }, orderBy: { id: 'desc' }, take }),

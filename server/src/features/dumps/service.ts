@@ -141,6 +141,9 @@ export function createDumpService(deps: { records: DumpRecords; queue: DumpQueue
   async function trigger(principal: Principal, refs: readonly string[], format: DumpFormat = opts.defaultFormat): Promise<TriggerResult> {
     const cleaned = refs.map((r) => String(r));
     if (!cleaned.length) throw badRequest('No VM IDs specified');
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters in a client's VM reference is the point
+    const bad = cleaned.find((r) => r.length > 255 || /[\u0000-\u001f\u007f]/.test(r));
+    if (bad !== undefined) throw badRequest(`invalid vm_id ${JSON.stringify(bad.slice(0, 80))}: at most 255 printable characters`);
     const { found, refused } = lookupVms(principal, cleaned);
     const accepted: Vm[] = [];
     for (const vm of found) {
@@ -421,7 +424,7 @@ export function createDumpService(deps: { records: DumpRecords; queue: DumpQueue
 }
 
 /** A URI with a host part (qemu+ssh://user@host/system): libvirt writes the dump on that host, not here. */
-export function isRemoteUri(uri: string): boolean {
+function isRemoteUri(uri: string): boolean {
   try {
     return new URL(uri).hostname !== '';
   } catch {

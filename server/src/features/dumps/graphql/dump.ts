@@ -49,7 +49,7 @@ const CustodyEventRef = builder.objectRef<CustodyRow>('DumpCustodyEvent').implem
   }),
 });
 
-export const DumpJobRef = builder.objectRef<DumpJob>('DumpJob').implement({
+const DumpJobRef = builder.objectRef<DumpJob>('DumpJob').implement({
   description: 'One memory dump of one VM: the seed-003 record, its chain of custody and its live progress',
   fields: (t) => ({
     id: t.id({ resolve: (d) => d.id }),
