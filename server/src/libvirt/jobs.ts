@@ -6,16 +6,16 @@ import { jobTypeName } from './flags.js';
 import type { JobType, StatParams } from './types.js';
 
 /** virDomainBlockJobType */
-export type BlockJobKind = 'unknown' | 'pull' | 'copy' | 'commit' | 'active_commit' | 'backup';
+type BlockJobKind = 'unknown' | 'pull' | 'copy' | 'commit' | 'active_commit' | 'backup';
 const BLOCK_JOB_KINDS: readonly BlockJobKind[] = ['unknown', 'pull', 'copy', 'commit', 'active_commit', 'backup'];
-export const blockJobKind = (code: number): BlockJobKind => BLOCK_JOB_KINDS[code] ?? 'unknown';
+const blockJobKind = (code: number): BlockJobKind => BLOCK_JOB_KINDS[code] ?? 'unknown';
 
 /** virConnectDomainEventBlockJobStatus */
-export type BlockJobStatus = 'completed' | 'failed' | 'canceled' | 'ready' | 'unknown';
+type BlockJobStatus = 'completed' | 'failed' | 'canceled' | 'ready' | 'unknown';
 const BLOCK_JOB_STATUSES: readonly BlockJobStatus[] = ['completed', 'failed', 'canceled', 'ready'];
-export const blockJobStatus = (code: number): BlockJobStatus => BLOCK_JOB_STATUSES[code] ?? 'unknown';
+const blockJobStatus = (code: number): BlockJobStatus => BLOCK_JOB_STATUSES[code] ?? 'unknown';
 
-export interface BlockJobInfo {
+interface BlockJobInfo {
   disk: string;
   kind: BlockJobKind;
   /** bytes/s limit (0 = none) */

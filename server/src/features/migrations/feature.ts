@@ -43,4 +43,3 @@ export const migrations: Feature = {
   },
 };
 
-export type { MigrationService } from './service.js';

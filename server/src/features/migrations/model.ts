@@ -94,5 +94,3 @@ export function createMigrationModel(prisma: PrismaClient) {
     },
   };
 }
-
-export type MigrationModel = ReturnType<typeof createMigrationModel>;

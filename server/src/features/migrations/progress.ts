@@ -17,7 +17,7 @@ export interface Throughput {
 }
 
 /** The samples of the last `windowMs` (always at least the newest two). */
-export function windowed<T extends { t: number }>(samples: readonly T[], windowMs: number): T[] {
+function windowed<T extends { t: number }>(samples: readonly T[], windowMs: number): T[] {
   if (samples.length <= 2) return [...samples];
   const newest = samples[samples.length - 1]!.t;
   let i = samples.length - 2;

@@ -148,8 +148,9 @@ export function createMigrationService(deps: MigrationServiceDeps) {
     return undefined;
   }
 
-  async function publish(event: string, contextId: string, jobId: string | null) {
-    const [context, job] = await Promise.all([model.contextById(contextId), jobId ? model.job(jobId) : Promise.resolve(null)]);
+  /** Publishes the context and job as they are now (`known`: the job just read, to spare a query). */
+  async function publish(event: string, contextId: string, jobId: string | null, known?: JobFull) {
+    const [context, job] = await Promise.all([model.contextById(contextId), known ?? (jobId ? model.job(jobId) : Promise.resolve(null))]);
     if (context) pubsub.publish('migration:jobUpdated', { event, context, job });
   }
 
@@ -173,7 +174,8 @@ export function createMigrationService(deps: MigrationServiceDeps) {
   async function report<T>(kind: string, body: unknown, run: () => Promise<{ result: T; contextId: string; jobId: string | null; event: string }>): Promise<T> {
     try {
       const out = await run();
-      await publish(out.event, out.contextId, out.jobId);
+      const r = out.result as unknown as Partial<JobFull> | null;
+      await publish(out.event, out.contextId, out.jobId, r && Array.isArray(r.steps) && r.id === out.jobId ? (r as JobFull) : undefined);
       return out.result;
     } catch (err) {
       if (err instanceof AppError) {
@@ -427,8 +429,8 @@ export function createMigrationService(deps: MigrationServiceDeps) {
   async function reportProgress(_principal: Principal, body: unknown): Promise<JobFull> {
     return report('progress', body, async () => {
       const input = parse(ProgressInput, body);
+      // The context's updated_at stays: seed 004 moves it with the context's own changes, not with each progress report.
       const job = await prisma.$transaction((tx) => applyProgress(tx, input, undefined, new Date()));
-      await prisma.vmReplicationContext.update({ where: { context_id: job.vm_context_id }, data: { updated_at: new Date() } });
       return { result: (await model.job(job.id))!, contextId: job.vm_context_id, jobId: job.id, event: 'progress' };
     });
   }

@@ -1,11 +1,11 @@
 // The ordered steps of each kind of job, and how reports move them along. A step is pending,
 // running, completed, failed or skipped; exactly the steps before the running one are done.
 
-export const JOB_TYPES = ['initial', 'incremental', 'live_migration', 'block_copy', 'save'] as const;
+const JOB_TYPES = ['initial', 'incremental', 'live_migration', 'block_copy', 'save'] as const;
 export type JobType = (typeof JOB_TYPES)[number];
 
-export const STEP_STATES = ['pending', 'running', 'completed', 'failed', 'skipped'] as const;
-export type StepState = (typeof STEP_STATES)[number];
+const STEP_STATES = ['pending', 'running', 'completed', 'failed', 'skipped'] as const;
+type StepState = (typeof STEP_STATES)[number];
 
 /** The step whose per-disk progress is the job's disks. */
 export const DISK_STEP = 'Disk transfer';

@@ -13,7 +13,7 @@ const vmNameArg = z
   .max(255, 'vmName is at most 255 characters')
   .regex(/^\P{Cc}*$/u, 'vmName must not contain control characters');
 
-export const MigrationContextRef = builder.objectRef<VmReplicationContext>('MigrationContext').implement({
+const MigrationContextRef = builder.objectRef<VmReplicationContext>('MigrationContext').implement({
   description: "A VM's migration context (seed 004 vm_replication_contexts): the master record of its jobs, disks and CBT history",
   fields: (t) => ({
     contextId: t.exposeString('context_id'),

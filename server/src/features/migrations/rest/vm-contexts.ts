@@ -146,7 +146,7 @@ const VmContextDetail = z
 
 // ---- shaping ------------------------------------------------------------------------------------
 
-export function contextJson(c: VmReplicationContext): z.output<typeof VmContext> {
+function contextJson(c: VmReplicationContext): z.output<typeof VmContext> {
   return {
     context_id: c.context_id,
     vm_name: c.vm_name,

@@ -174,7 +174,13 @@ export function createLibvirtJobSource(o: LibvirtJobSourceOptions) {
     if (!outcome && t.kind !== 'block_copy') {
       // The job is gone and no event said how: libvirt keeps the completed job's stats.
       const done = await host.conn?.jobStats(t.uuid, { completed: true }).catch(() => null);
-      outcome = done ? { ok: done.type === 'completed', error: `libvirt job ${done.type}` } : { ok: false, error: 'libvirt job ended; outcome unknown' };
+      if (done && done.type !== 'none') outcome = { ok: done.type === 'completed', error: `libvirt job ${done.type}` };
+    }
+    if (!outcome && t.kind !== 'block_copy') {
+      // An outgoing migration or a save that succeeded leaves the domain stopped here; a failed one leaves it running.
+      const info = await host.conn?.domainInfo(t.uuid).catch(() => null);
+      const stopped = !info || (info.state !== 'running' && info.state !== 'paused');
+      outcome = stopped ? { ok: true } : { ok: false, error: `${t.kind} ended with the domain still ${info?.state}` };
     }
     if (!outcome) {
       const all = [...t.lastBlock.values()];
