@@ -25,7 +25,7 @@ export function formatRatio(ratio: number | null | undefined): string {
 }
 
 /** MB (10^6 bytes) per second, as the server computes it. */
-export function formatMbPerSec(v: number | null | undefined): string {
+function formatMbPerSec(v: number | null | undefined): string {
   return v === null || v === undefined || !Number.isFinite(v) ? NA : `${v.toFixed(1)} MB/s`;
 }
 
