@@ -13,8 +13,9 @@
         "src/per_domain_stats.cc",
         "src/events.cc",
         "src/dump_job.cc",
+        "src/storage_stream.cc",
         "src/jobs.cc",
-        "src/storage_stream.cc"
+        "src/metadata.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")"

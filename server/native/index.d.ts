@@ -107,6 +107,10 @@ export interface NativeConnection {
   storageVolDelete(pool: string, vol: string): Promise<void>;
   /** virStorageVolDownload of the whole volume; read() pulls one virStreamRecv on a worker thread */
   storageVolDownload(pool: string, vol: string): Promise<NativeVolStream>;
+  /** per domain (all, or the listed uuids), the metadata element of each namespace URI (null: none) */
+  domainMetadata(uris: string[], uuids?: string[] | null): Promise<Array<{ uuid: string; elements: Array<string | null> }>>;
+  /** sets one metadata element (xml '' removes it), live and persistent as the domain is */
+  setDomainMetadata(uuid: string, xml: string, key: string, uri: string): Promise<void>;
 }
 
 export interface NativeVolStream {

@@ -194,6 +194,9 @@ class Connection : public Napi::ObjectWrap<Connection> {
   Napi::Value StoragePoolEnsureDir(const Napi::CallbackInfo& info);
   Napi::Value StorageVolDelete(const Napi::CallbackInfo& info);
   Napi::Value StorageVolDownload(const Napi::CallbackInfo& info);
+  // metadata.cc
+  Napi::Value DomainMetadata(const Napi::CallbackInfo& info);
+  Napi::Value SetDomainMetadata(const Napi::CallbackInfo& info);
 
   // Returns the live handle or throws a JS error if closed.
   virConnectPtr Live(Napi::Env env);

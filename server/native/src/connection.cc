@@ -228,6 +228,8 @@ Napi::Function Connection::Init(Napi::Env env) {
           InstanceMethod<&Connection::StoragePoolEnsureDir>("storagePoolEnsureDir"),
           InstanceMethod<&Connection::StorageVolDelete>("storageVolDelete"),
           InstanceMethod<&Connection::StorageVolDownload>("storageVolDownload"),
+          InstanceMethod<&Connection::DomainMetadata>("domainMetadata"),
+          InstanceMethod<&Connection::SetDomainMetadata>("setDomainMetadata"),
       });
   constructor = new Napi::FunctionReference(Napi::Persistent(fn));
   return fn;

@@ -77,10 +77,11 @@ export function createDumpRecords(prisma: PrismaClient) {
       prisma.memoryDump.findFirst({ where: { vmId, status: { in: ['queued', 'running', 'completed', 'deleted'] } }, orderBy: { id: 'desc' } }),
 
     /** Seed records: written dumps, newest first; only the seed's columns (up to 1,000 rows a call). */
-    records: (limit: number, offset: number) =>
+    /** `vmIds` null: every VM's. */
+    records: (limit: number, offset: number, vmIds: number[] | null) =>
       prisma.$queryRaw<SeedRecordRow[]>`
         SELECT "vmId", "vmName", "sha256", "durationSec", "gzipBytes", "fileCtime", "fileMtime", "fileAtime", "path", "createdAt", "finishedAt"
-        FROM "MemoryDump" WHERE "status" IN ('completed', 'deleted')
+        FROM "MemoryDump" WHERE "status" IN ('completed', 'deleted') AND (${vmIds === null} OR "vmId" = ANY(${vmIds ?? []}::int[]))
         ORDER BY "finishedAt" DESC, "id" DESC LIMIT ${limit} OFFSET ${offset}`,
 
     list: (f: DumpListFilter, take: number) =>
@@ -88,16 +89,22 @@ export function createDumpRecords(prisma: PrismaClient) {
 
     count: (f: DumpListFilter) => prisma.memoryDump.count({ where: whereOf(f) }),
 
-    async stats() {
+    async stats(vmIds: number[] | null) {
       const [agg] = await prisma.$queryRaw<{ total: bigint; vms: bigint; kept: bigint | null; avg: number | null; last: Date | null }[]>`
         SELECT count(*) AS total, count(DISTINCT "vmId") AS vms,
                sum("gzipBytes") FILTER (WHERE "status" = 'completed') AS kept,
                avg("durationSec") AS avg, max("finishedAt") AS last
-        FROM "MemoryDump" WHERE "status" IN ('completed', 'deleted')`;
+        FROM "MemoryDump" WHERE "status" IN ('completed', 'deleted') AND (${vmIds === null} OR "vmId" = ANY(${vmIds ?? []}::int[]))`;
       return { totalDumps: Number(agg!.total), totalVms: Number(agg!.vms), keptBytes: agg!.kept ?? 0n, avgDurationSec: agg!.avg, lastDump: agg!.last };
     },
 
-    lastTrigger: () => prisma.dumpTrigger.findFirst({ orderBy: { id: 'desc' }, include: { dumps: true } }),
+    /** The newest trigger; with `vmIds`, the newest whose dumps (one at least) are all of those VMs. */
+    lastTrigger: (vmIds: number[] | null) =>
+      prisma.dumpTrigger.findFirst({
+        where: vmIds === null ? {} : { dumps: { some: {}, every: { vmId: { in: vmIds } } } },
+        orderBy: { id: 'desc' },
+        include: { dumps: true },
+      }),
 
     /** Completed dumps, newest first: what retention weighs. */
     kept: () => prisma.memoryDump.findMany({ where: { status: 'completed' }, orderBy: [{ finishedAt: 'desc' }, { id: 'desc' }], select: { id: true, path: true, gzipBytes: true, finishedAt: true } }),

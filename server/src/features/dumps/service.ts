@@ -86,15 +86,17 @@ export function createDumpService(deps: { records: DumpRecords; queue: DumpQueue
 
   /**
    * THE lookup of VMs on behalf of a caller: every VM this service touches for someone passes
-   * here, so that scoping VMs by tenant (issue 11) is added in one place.
+   * here, scoped by the caller's tenancy (issue 11). Dumps are then seen through their VM:
+   * `canSee` / `visibleVmIds` below.
    */
-  function lookupVms(_principal: Principal, refs: readonly string[]): { found: Vm[]; refused: DumpRefusal[] } {
-    if (refs.length === 1 && refs[0]!.trim().toLowerCase() === 'all') return { found: vms.list({ state: 'running' }), refused: [] };
+  function lookupVms(principal: Principal, refs: readonly string[]): { found: Vm[]; refused: DumpRefusal[] } {
+    if (refs.length === 1 && refs[0]!.trim().toLowerCase() === 'all') return { found: vms.listFor(principal, { state: 'running' }), refused: [] };
     const found = new Map<number, Vm>();
     const refused: DumpRefusal[] = [];
     for (const ref of refs) {
       try {
-        const vm = vms.resolve(ref);
+        // A VM outside the caller's scope answers exactly as an unknown one.
+        const vm = vms.resolveFor(principal, ref);
         found.set(vm.id, vm);
       } catch (err) {
         if (err instanceof AppError) refused.push({ ref, reason: err.message });
@@ -254,9 +256,15 @@ export function createDumpService(deps: { records: DumpRecords; queue: DumpQueue
     }
   }
 
-  async function getRow(_principal: Principal, id: number): Promise<DumpRow> {
+  /** Whether the caller may see this dump: it sees the dumps of the VMs it may see. */
+  const canSee = (principal: Principal, vmId: number) => !principal.scope || vms.owns(principal, vmId);
+  /** null: every VM (unscoped); otherwise the ids of the VMs the caller may see, present or not. */
+  const visibleVmIds = (principal: Principal) => (principal.scope ? vms.listFor(principal, { includeUndefined: true }).map((v) => v.id) : null);
+
+  async function getRow(principal: Principal, id: number): Promise<DumpRow> {
     const row = await records.get(id);
-    if (!row) throw notFound(`memory dump ${id} not found`);
+    // A dump of a VM outside the caller's scope answers exactly as an unknown one.
+    if (!row || !canSee(principal, row.vmId)) throw notFound(`memory dump ${id} not found`);
     return row;
   }
 
@@ -341,7 +349,7 @@ export function createDumpService(deps: { records: DumpRecords; queue: DumpQueue
       return { stream, size: st.size, gzipSha256: row.gzipSha256 ?? '', filename: path.basename(row.path) };
     },
 
-    records: (limit: number, offset: number) => records.records(limit, offset),
+    records: (principal: Principal, limit: number, offset: number) => records.records(limit, offset, visibleVmIds(principal)),
 
     /** Dumps newest first, `first` of them after the cursor; `vmRef` (id, uuid or name) goes through the VM lookup. */
     async list(principal: Principal, f: Omit<DumpListFilter, 'vmIds'> & { vmRef?: string; vmId?: number }, first: number) {
@@ -350,7 +358,9 @@ export function createDumpService(deps: { records: DumpRecords; queue: DumpQueue
         const { found, refused } = lookupVms(principal, [f.vmRef]);
         if (refused.length) throw notFound(refused[0]!.reason);
         vmIds = found.map((v) => v.id);
-      } else if (f.vmId !== undefined) vmIds = [f.vmId];
+      } else if (f.vmId !== undefined) vmIds = canSee(principal, f.vmId) ? [f.vmId] : [];
+      const scoped = visibleVmIds(principal);
+      if (scoped) vmIds = vmIds ? vmIds.filter((id) => scoped.includes(id)) : scoped;
       const filter: DumpListFilter = { status: f.status, host: f.host, beforeId: f.beforeId, vmIds };
       const rows = await records.list(filter, first + 1);
       const page = rows.slice(0, first);
@@ -363,8 +373,8 @@ export function createDumpService(deps: { records: DumpRecords; queue: DumpQueue
     },
 
     /** Seed 003 /status: the last trigger as a whole. */
-    async status() {
-      const t = await records.lastTrigger();
+    async status(principal: Principal) {
+      const t = await records.lastTrigger(visibleVmIds(principal));
       if (!t) return { status: 'idle' as TriggerStatus, trigger: null, durationSec: null, error: null };
       const statuses = t.dumps.map((d) => d.status as DumpStatus);
       const errors = [...t.dumps.filter((d) => d.error).map((d) => `${d.vmName}: ${d.error}`), ...t.refused];
@@ -379,7 +389,7 @@ export function createDumpService(deps: { records: DumpRecords; queue: DumpQueue
       return { status, trigger: t, durationSec, error: status === 'in_progress' || !errors.length ? null : errors.join('; ') };
     },
 
-    stats: () => records.stats(),
+    stats: (principal: Principal) => records.stats(visibleVmIds(principal)),
 
     /** One dump (its current state first) or every dump (those queued or running now first), then each change. */
     async watch(principal: Principal, id?: number): Promise<AsyncIterable<DumpJob>> {
@@ -395,9 +405,10 @@ export function createDumpService(deps: { records: DumpRecords; queue: DumpQueue
         const current = toJob(await getRow(principal, id));
         return snapshotThen([current], pipe(changes, filter((j: DumpJob) => j.id === id)));
       }
-      const active = await records.list({ status: 'running' }, 100);
-      const queued = await records.list({ status: 'queued' }, 100);
-      return snapshotThen([...active, ...queued].map(toJob), changes);
+      const vmIds = visibleVmIds(principal) ?? undefined;
+      const active = await records.list({ status: 'running', vmIds }, 100);
+      const queued = await records.list({ status: 'queued', vmIds }, 100);
+      return snapshotThen([...active, ...queued].map(toJob), pipe(changes, filter((j: DumpJob) => canSee(principal, j.vmId))));
     },
 
     async start() {

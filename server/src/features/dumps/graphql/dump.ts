@@ -187,7 +187,7 @@ builder.queryFields((t) => ({
       }
     },
   }),
-  dumpStats: t.field({ type: DumpStatsRef, resolve: (_r, _a, ctx) => ctx.services.dumps.stats() }),
+  dumpStats: t.field({ type: DumpStatsRef, resolve: (_r, _a, ctx) => ctx.services.dumps.stats(ctx.principal) }),
 }));
 
 builder.objectField(VmRef, 'dumps', (t) =>

@@ -219,8 +219,8 @@ export function memoryDumpRoutes(dumps: DumpService): RouteFamily {
         role: 'viewer',
         summary: 'Dump records, newest first',
         schema: { query: RecordsQuery, response: Records },
-        async handle({ query }) {
-          const rows = await dumps.records(query.limit, query.offset);
+        async handle({ query, principal }) {
+          const rows = await dumps.records(principal, query.limit, query.offset);
           return {
             records: rows.map((d) => ({
               timestamp: seedTimestamp(d.finishedAt ?? d.createdAt),
@@ -246,8 +246,8 @@ export function memoryDumpRoutes(dumps: DumpService): RouteFamily {
         role: 'viewer',
         summary: 'Status of the last trigger',
         schema: { response: Status },
-        async handle() {
-          const s = await dumps.status();
+        async handle({ principal }) {
+          const s = await dumps.status(principal);
           if (!s.trigger) return { last_trigger: {}, status: 'idle' as const, vm_ids: [], timestamp: null, duration: null, error: null };
           const timestamp = seedTimestamp(s.trigger.createdAt);
           return {
@@ -266,8 +266,8 @@ export function memoryDumpRoutes(dumps: DumpService): RouteFamily {
         role: 'viewer',
         summary: 'Aggregate dump statistics',
         schema: { response: Stats },
-        async handle() {
-          const s = await dumps.stats();
+        async handle({ principal }) {
+          const s = await dumps.stats(principal);
           return {
             total_dumps: s.totalDumps,
             total_vms: s.totalVms,
