@@ -74,7 +74,7 @@ export interface LibvirtJobProgress {
 }
 
 const FINISHED = new Set(['completed', 'failed']);
-const SYSTEM: Principal = { role: 'admin', tokenId: null, name: 'vmpulse' };
+const SYSTEM: Principal = { role: 'admin', tokenId: null, name: 'vmpulse', scope: null };
 
 type Tx = Prisma.TransactionClient;
 
@@ -131,24 +131,37 @@ export function createMigrationService(deps: MigrationServiceDeps) {
 
   /**
    * The one place this service finds a monitored VM for a caller: every VM lookup goes through it,
-   * so tenancy can scope what a principal sees here (issue 11).
+   * scoped by the caller's tenancy (inventory's vms.listFor): a VM outside the scope is not found.
    */
-  function monitoredVm(_principal: Principal, ref: { id?: number; host?: string; uuid?: string; name?: string }): Vm | undefined {
-    if (ref.id !== undefined) return vms.get(ref.id);
-    const all = vms.list();
+  function monitoredVm(principal: Principal, ref: { id?: number; host?: string; uuid?: string; name?: string }): Vm | undefined {
+    if (ref.id !== undefined) {
+      const vm = vms.get(ref.id);
+      return vm && vms.owns(principal, vm) ? vm : undefined;
+    }
+    const all = vms.listFor(principal, { includeUndefined: true });
     if (ref.uuid) {
       const uuid = ref.uuid.toLowerCase();
       const hit = all.find((v) => v.uuid.toLowerCase() === uuid && (!ref.host || v.hostName === ref.host));
       if (hit) return hit;
     }
     if (ref.name) {
-      const named = all.filter((v) => v.name === ref.name);
+      const named = all.filter((v) => v.name === ref.name && v.present);
       if (named.length === 1) return named[0];
     }
     return undefined;
   }
 
-  /** Publishes the context and job as they are now (`known`: the job just read, to spare a query). */
+  /**
+   * Whether a caller sees a context: unscoped callers see all; a scoped one does not see a context
+   * tied to a monitored VM outside its scope. A context of a VM vmpulse does not monitor (a
+   * replicator's VMware VM) has no owner here and stays visible.
+   */
+  function visible(principal: Principal, ctx: VmReplicationContext): boolean {
+    if (!principal.scope) return true;
+    const ref = { host: ctx.vcenter_host, uuid: ctx.vmware_vm_id, name: ctx.vm_name };
+    return monitoredVm(SYSTEM, ref) === undefined || monitoredVm(principal, ref) !== undefined;
+  }
+
   async function publish(event: string, contextId: string, jobId: string | null, known?: JobFull) {
     const [context, job] = await Promise.all([model.contextById(contextId), known ?? (jobId ? model.job(jobId) : Promise.resolve(null))]);
     if (context) pubsub.publish('migration:jobUpdated', { event, context, job });
@@ -594,21 +607,22 @@ export function createMigrationService(deps: MigrationServiceDeps) {
     libvirtJobProgress,
     libvirtJobEnded,
 
-    listContexts(_principal: Principal): Promise<VmReplicationContext[]> {
-      return guarded('list', () => model.listContexts());
+    listContexts(principal: Principal): Promise<VmReplicationContext[]> {
+      return guarded('list', async () => (await model.listContexts()).filter((c) => visible(principal, c)));
     },
 
     /** seed 004's detail; unknown name → 404 "VM context not found for: <name>" */
-    detail(_principal: Principal, vmName: string): Promise<ContextDetail> {
+    detail(principal: Principal, vmName: string): Promise<ContextDetail> {
       return guarded('detail', async () => {
         const ctx = await model.contextByName(vmName);
-        if (!ctx) throw notFound(`VM context not found for: ${vmName}`);
+        if (!ctx || !visible(principal, ctx)) throw notFound(`VM context not found for: ${vmName}`);
         return model.detail(ctx);
       });
     },
 
-    context(_principal: Principal, vmName: string) {
-      return model.contextByName(vmName);
+    async context(principal: Principal, vmName: string) {
+      const ctx = await model.contextByName(vmName);
+      return ctx && visible(principal, ctx) ? ctx : null;
     },
 
     /** The context of a monitored VM (host + uuid, else name), or null. */
@@ -626,18 +640,18 @@ export function createMigrationService(deps: MigrationServiceDeps) {
     model,
 
     /** Job updates of one context (by VM name) or all: the current state first, then every change in order. */
-    async watch(_principal: Principal, vmName?: string): Promise<AsyncIterable<JobUpdate>> {
+    async watch(principal: Principal, vmName?: string): Promise<AsyncIterable<JobUpdate>> {
       // Listening starts before the current state is read, so no change falls between the two.
-      const all = listening(pubsub.subscribe('migration:jobUpdated'));
+      const all = listening(pipe(pubsub.subscribe('migration:jobUpdated'), filter((u: JobUpdate) => visible(principal, u.context))));
       if (vmName === undefined) {
-        const contexts = await model.listContexts();
+        const contexts = (await model.listContexts()).filter((c) => visible(principal, c));
         const current = await model.jobFullList(contexts.flatMap((c) => (c.current_job_id ? [c.current_job_id] : [])));
         const byId = new Map(current.map((j) => [j.id, j]));
         const first = contexts.map((c) => ({ event: 'current', context: c, job: c.current_job_id ? (byId.get(c.current_job_id) ?? null) : null }));
         return snapshotThen(first, all);
       }
       const ctx = await model.contextByName(vmName);
-      if (!ctx) throw notFound(`VM context not found for: ${vmName}`);
+      if (!ctx || !visible(principal, ctx)) throw notFound(`VM context not found for: ${vmName}`);
       const job = ctx.current_job_id ? await model.job(ctx.current_job_id) : (await model.jobs(ctx.context_id, 1))[0] ? await model.job((await model.jobs(ctx.context_id, 1))[0]!.id) : null;
       return snapshotThen([{ event: 'current', context: ctx, job }], pipe(all, filter((u) => u.context.context_id === ctx.context_id)));
     },
