@@ -102,10 +102,24 @@ export interface NativeConnection {
   /** jobs.cc: block job, migration iteration and job completed events → fn; resolves to the callback ids */
   watchJobEvents(fn: (event: NativeJobEvent) => void): Promise<number[]>;
   unwatchJobEvents(ids: number[]): Promise<void>;
+  /** a directory pool named `pool` (transient, directory built, when missing); resolves to its target path */
+  storagePoolEnsureDir(pool: string, dir: string): Promise<string>;
+  storageVolDelete(pool: string, vol: string): Promise<void>;
+  /** virStorageVolDownload of the whole volume; read() pulls one virStreamRecv on a worker thread */
+  storageVolDownload(pool: string, vol: string): Promise<NativeVolStream>;
   /** per domain (all, or the listed uuids), the metadata element of each namespace URI (null: none) */
   domainMetadata(uris: string[], uuids?: string[] | null): Promise<Array<{ uuid: string; elements: Array<string | null> }>>;
   /** sets one metadata element (xml '' removes it), live and persistent as the domain is */
   setDomainMetadata(uuid: string, xml: string, key: string, uri: string): Promise<void>;
+}
+
+export interface NativeVolStream {
+  /** the volume's capacity, bytes */
+  size: bigint;
+  /** up to `max` bytes (default 1 MiB); null at the end */
+  read(max?: number): Promise<Buffer | null>;
+  finish(): Promise<void>;
+  abort(): Promise<void>;
 }
 
 export interface NativeJobScan {

@@ -34,6 +34,12 @@ export const settings = {
       }),
     ),
   },
+  DEMO_GUESTS: {
+    unit: 'guests',
+    default: '0 (none)',
+    help: 'boot this many tiny real QEMU/TCG guests under the local libvirtd at start (installed when missing; root) and monitor them: LIBVIRT_URI gains qemu:///system; removed again at stop',
+    schema: integer(0, 0, 32),
+  },
   INFLUX_URL: { unit: 'URL', default: 'unset (history in PostgreSQL)', help: 'InfluxDB 3 base URL', schema: optional(url(['http:', 'https:'])) },
   INFLUX_DB: {
     unit: 'name',
@@ -103,6 +109,15 @@ export const settings = {
   SSE_MAX_STREAMS_PER_TOKEN: { unit: 'streams', default: '20', help: 'open GraphQL subscriptions over SSE of one token; more get HTTP 429 (sse.streams_per_token)', schema: integer(20) },
   STREAM_AUTH_RECHECK: { unit: 's', default: '2', help: "how often open graphql-ws and SSE streams re-read their token's revocation from the database (a revoked token's streams end within this plus a query)", schema: seconds(2, 0.1) },
   VMPULSE_ADMIN_TOKEN: { unit: 'secret', default: 'unset (first start creates one)', help: 'a token accepted as admin, for automation', secret: true, schema: optional(z.string()) },
+  // Memory dumps (issue 8, seed 003).
+  DUMP_DIR: { unit: 'path', default: 'DATA_DIR/dumps', help: 'where finished dumps (<vmid>_<unix>.mem.gz, mode 0600) are kept', schema: optional(z.string().min(1).transform((p) => path.resolve(p))) },
+  DUMP_FORMAT: { unit: 'elf|kdump-zlib', default: 'elf', help: 'memory-only dump format when the caller names none (ELF: what Volatility and crash read)', schema: z.enum(['elf', 'kdump-zlib'], { error: 'must be "elf" or "kdump-zlib"' }).default('elf') },
+  DUMP_TIMEOUT: { unit: 's', default: '300', help: 'a dump running longer is stopped (status timeout), its files removed', schema: seconds(300, 0.1) },
+  DUMP_CONCURRENCY: { unit: 'dumps', default: '3', help: 'dumps running at once (per server process)', schema: integer(3, 1, 64) },
+  DUMP_MIN_INTERVAL: { unit: 's', default: '60', help: 'a VM dumped (or being dumped) less than this ago is refused for that VM', schema: seconds(60, 0) },
+  DUMP_RETENTION_COUNT: { unit: 'dumps', default: '0 (no limit)', help: 'keep at most this many dump files; the oldest are deleted, their records marked deleted', schema: integer(0, 0) },
+  DUMP_RETENTION_GB: { unit: 'GB', default: '0 (no limit)', help: 'keep at most this many GB (10^9 bytes) of dump files', schema: z.coerce.number({ error: 'must be a number' }).min(0, 'must be at least 0').default(0) },
+  DUMP_RETENTION_DAYS: { unit: 'days', default: '0 (no limit)', help: 'delete dump files older than this', schema: z.coerce.number({ error: 'must be a number' }).min(0, 'must be at least 0').default(0) },
   LOG_LEVEL: { unit: 'level', default: 'info', help: 'fatal, error, warn, info, debug, trace', schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') },
 } as const;
 

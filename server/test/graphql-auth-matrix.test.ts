@@ -56,6 +56,24 @@ beforeAll(async () => {
   samples['Query.vm'] = { id: String(vm.id) };
   samples['Subscription.vmMetrics'] = { vmId: String(vm.id) };
   samples['Subscription.vmStateChanged'] = { vmId: String(vm.id) };
+  // A completed dump (the test driver's placeholder): verify it, watch it, cancel it (a no-op once ended).
+  const batch = await t.app.services.dumps.trigger({ role: 'admin', tokenId: null, name: 'matrix', scope: null }, [String(vm.id)]);
+  const dumpId = batch.scheduled[0]!.id;
+  for (let i = 0; i < 200 && (await t.app.services.dumps.get({ role: 'admin', tokenId: null, name: 'matrix', scope: null }, dumpId)).status !== 'completed'; i++) await new Promise((r) => setTimeout(r, 50));
+  for (const f of DUMP_ID_FIELDS) samples[f] = { id: String(dumpId) };
+  ownDump.set(vm.name, String(dumpId)); // DUMP_MIN_INTERVAL: one dump per VM here
+  // Scoped callers see only the dumps of their VMs: each gets a completed dump of a VM it owns.
+  for (const c of scopedCallers) {
+    const own = fleet.find((d) => d.running && c.owns(d))!;
+    let id = ownDump.get(own.name);
+    if (!id) {
+      const b = await t.app.services.dumps.trigger({ role: 'admin', tokenId: null, name: 'matrix', scope: null }, [own.name]);
+      id = String(b.scheduled[0]!.id);
+      for (let i = 0; i < 200 && (await t.app.services.dumps.get({ role: 'admin', tokenId: null, name: 'matrix', scope: null }, Number(id))).status !== 'completed'; i++) await new Promise((r) => setTimeout(r, 50));
+      ownDump.set(own.name, id);
+    }
+    ownDumpOf.set(c.who, id);
+  }
   // Migration reports need a context and jobs to act on: A takes CBT and completion, B the failure, D progress (it stays running).
   const report = (path: string, body: object) => t.api(`/api/v1${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   const disks = [{ disk_id: 'vda', capacity_bytes: 1000 }];
@@ -86,6 +104,10 @@ const scopedCallers = DEMO_OWNERS.flatMap((o) => [
   { who: `viewer scoped to user ${o.uname}`, role: 'viewer' as Role, scope: { user: o.uname }, owns: (d: Demo) => d.owner?.uname === o.uname, header: '' },
   { who: `operator scoped to group ${o.gname}`, role: 'operator' as Role, scope: { group: o.gname }, owns: (d: Demo) => d.owner?.gname === o.gname, header: '' },
 ]);
+/** Root fields whose `id` names a dump: a scoped caller is given a dump of a VM it owns. */
+const DUMP_ID_FIELDS = ['Mutation.cancelDump', 'Mutation.verifyDump', 'Query.dump', 'Subscription.dumpJobUpdated'];
+const ownDump = new Map<string, string>();
+const ownDumpOf = new Map<string, string>();
 const vmIdOf = (name: string) => String(t.app.services.vms.list().find((v) => v.name === name)!.id);
 
 /** The argument of a field that names a VM, if it takes one. */
@@ -262,9 +284,10 @@ for (const [kind, root] of kinds) {
     for (const field of Object.values(root.getFields())) {
       const need = neededRole(root, field);
       const vmArg = vmArgOf(field);
-      const opWith = (vm?: string) => {
+      const opWith = (vm?: string, caller?: string) => {
         const base = operationFor(kind, root, field);
-        const variables = vm !== undefined && vmArg ? { ...base.variables, [vmArg]: vm } : base.variables;
+        let variables: Record<string, unknown> = vm !== undefined && vmArg ? { ...base.variables, [vmArg]: vm } : base.variables;
+        if (caller && DUMP_ID_FIELDS.includes(`${root.name}.${field.name}`)) variables = { ...variables, id: ownDumpOf.get(caller) };
         const defs = Object.keys(variables).length ? base.query.slice(base.query.indexOf('('), base.query.indexOf(')') + 1) : '';
         const named = getNamedType(field.type);
         const sel = richSelection(named, 2);
@@ -295,7 +318,7 @@ for (const [kind, root] of kinds) {
             expect(r.body.errors?.[0]?.extensions?.code, where).toBe('FORBIDDEN');
             continue;
           }
-          const mine = await send(opWith(vmArg ? vmIdOf(own.name) : undefined), c.header);
+          const mine = await send(opWith(vmArg ? vmIdOf(own.name) : undefined, c.who), c.header);
           expect(mine.body.errors, `${where}: ${JSON.stringify(mine.body.errors)}`).toBeUndefined();
           expect(mine.body.data[field.name], where).toBeTruthy();
           const text = JSON.stringify(mine.body.data);

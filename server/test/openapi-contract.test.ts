@@ -1,7 +1,7 @@
 // /api/openapi.json against the seeds: every seed endpoint the server serves is documented with the
 // seeds' field names, units and error bodies, and every JSON example of the seeds (fixtures/seeds,
 // copied verbatim) validates against the schema the document gives for it. An example whose
-// endpoint no feature serves yet (seeds 003, 004) is skipped until its feature lands, except its
+// endpoint no feature serves yet (seed 004) is skipped until its feature lands, except its
 // error bodies, whose families the edge already answers for every path under their prefix.
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -34,7 +34,7 @@ const EXAMPLES: { file: string; method: string; path: string; status: number | '
   { file: '004-vm-context.500', method: 'get', path: '/api/v1/vm-contexts/{vm_name}', status: 500, family: 'TimestampedError' },
 ];
 
-/** The endpoints served today (seeds 000–002 and 004). */
+/** The REST endpoints served today (seeds 000–004, the dumps' own beyond seed 003, the replicators' reports under seed 004's prefix). */
 const SERVED = [
   'GET /api/telemetry/live-vms',
   'GET /api/telemetry/vm-stats/{vm_id}',
@@ -45,6 +45,14 @@ const SERVED = [
   'GET /api/telemetry/config',
   'GET /api/metrics/vm/{vm_id}',
   'GET /api/metrics/vm/{vm_id}/history',
+  'POST /api/memory-dumps/trigger',
+  'GET /api/memory-dumps/records',
+  'GET /api/memory-dumps/status',
+  'GET /api/memory-dumps/stats',
+  'GET /api/memory-dumps/{id}',
+  'GET /api/memory-dumps/{id}/download',
+  'POST /api/memory-dumps/{id}/verify',
+  'POST /api/memory-dumps/{id}/cancel',
   'GET /api/v1/vm-contexts',
   'GET /api/v1/vm-contexts/{vm_name}',
   // vmpulse's additions under seed 004's prefix: the replicators' reports

@@ -31,6 +31,17 @@ const revoked = await token('matrix-revoked', 'admin');
 await t.gql(`mutation($id: ID!) { revokeToken(id: $id) { id } }`, { id: revoked.apiToken.id });
 
 const runningVm = t.app.services.vms.list({ state: 'running' })[0]!;
+/** A completed memory dump (the test driver's placeholder) of a VM, for the /api/memory-dumps/{id} routes. */
+async function completedDump(vm: string): Promise<number> {
+  const r = (await (await t.api('/api/memory-dumps/trigger', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ vm_ids: [vm] }) })).json()) as { dump_ids: number[] };
+  const id = r.dump_ids[0]!;
+  for (let i = 0; i < 200; i++) {
+    if ((await t.app.services.dumps.get({ role: 'admin', tokenId: null, name: 'matrix', scope: null }, id)).status === 'completed') return id;
+    await new Promise((res) => setTimeout(res, 50));
+  }
+  throw new Error(`dump ${id} did not complete`);
+}
+const dumpId = await completedDump(String(runningVm.id));
 // Migration reports act on a context and jobs: A takes CBT and completion, B the failure, C is started by the matrix, D takes progress (it stays running).
 const report = (p: string, body: object) => t.api(`/api/v1${p}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 for (const c of ['a', 'b', 'c', 'd']) {
@@ -39,16 +50,7 @@ for (const c of ['a', 'b', 'c', 'd']) {
 }
 
 /** A value for each path parameter a route may have; a new one must be added here. */
-const PATH_VALUES: Record<string, string> = { vm_id: String(runningVm.id), vm_name: 'matrix-a' };
-/** A valid body for each route that takes one; a new one must be added here. Each is sent once per allowed role: reports are idempotent. */
-const BODIES: Record<string, unknown> = {
-  'POST /api/v1/vm-contexts': { vm_name: 'matrix-c', os_type: 'linux' },
-  'POST /api/v1/replication-jobs': { vm_name: 'matrix-c', job_id: 'matrix-job-c', replication_type: 'initial', disks: [{ disk_id: 'vda', capacity_bytes: 1000 }] },
-  'POST /api/v1/replication-jobs/progress': { job_id: 'matrix-job-d', bytes_transferred: 1 },
-  'POST /api/v1/replication-jobs/cbt': { job_id: 'matrix-job-a', disk_id: 'vda', change_id: 'c1', sync_type: 'initial', blocks_changed: 1, bytes_transferred: 1, sync_duration_seconds: 1, sync_success: true },
-  'POST /api/v1/replication-jobs/complete': { job_id: 'matrix-job-a' },
-  'POST /api/v1/replication-jobs/fail': { job_id: 'matrix-job-b', error_message: 'matrix' },
-};
+const PATH_VALUES: Record<string, string> = { vm_id: String(runningVm.id), id: String(dumpId), vm_name: 'matrix-a' };
 /** Path parameters that name a VM: scoped tokens get an own and a foreign one. */
 const VM_PARAMS = new Set(['vm_id']);
 
@@ -66,9 +68,29 @@ const SCOPED = await Promise.all(
   }),
 );
 const vmIdOf = (name: string) => String(t.app.services.vms.list().find((v) => v.name === name)!.id);
-function target(method: string, p: string, op: Operation, vm?: string) {
+/** Scoped tokens see only the dumps of their VMs: a completed dump of each one's own VM. */
+const dumpOfVm = new Map<string, string>([[runningVm.name, String(dumpId)]]);
+for (const c of SCOPED) if (!dumpOfVm.has(c.own.name)) dumpOfVm.set(c.own.name, String(await completedDump(c.own.name)));
+/** A valid body for each route that takes one; a new one must be added here. Each is sent once per allowed role: reports are idempotent. */
+const BODIES: Record<string, unknown> = {
+  // An unknown VM: the answer (404) is the same for every authorised caller, whatever ran before.
+  'POST /api/memory-dumps/trigger': { vm_ids: ['matrix-no-such-vm'] },
+  'POST /api/v1/vm-contexts': { vm_name: 'matrix-c', os_type: 'linux' },
+  'POST /api/v1/replication-jobs': { vm_name: 'matrix-c', job_id: 'matrix-job-c', replication_type: 'initial', disks: [{ disk_id: 'vda', capacity_bytes: 1000 }] },
+  'POST /api/v1/replication-jobs/progress': { job_id: 'matrix-job-d', bytes_transferred: 1 },
+  'POST /api/v1/replication-jobs/cbt': { job_id: 'matrix-job-a', disk_id: 'vda', change_id: 'c1', sync_type: 'initial', blocks_changed: 1, bytes_transferred: 1, sync_duration_seconds: 1, sync_success: true },
+  'POST /api/v1/replication-jobs/complete': { job_id: 'matrix-job-a' },
+  'POST /api/v1/replication-jobs/fail': { job_id: 'matrix-job-b', error_message: 'matrix' },
+};
+/** Routes whose authorised answer is not 200 here, by design of the example above (documented statuses). */
+const AUTHORISED_STATUS: Record<string, number> = {
+  'POST /api/memory-dumps/trigger': 404,
+};
+
+function target(method: string, p: string, op: Operation, vm?: string, dump?: string) {
   const url = p.replace(/\{(\w+)\}/g, (_m, name: string) => {
     if (!(name in PATH_VALUES)) throw new Error(`${method} ${p}: add an example value for the path parameter "${name}" to PATH_VALUES`);
+    if (name === 'id' && dump !== undefined) return dump;
     return encodeURIComponent(vm !== undefined && VM_PARAMS.has(name) ? vm : PATH_VALUES[name]!);
   });
   const query = new URLSearchParams();
@@ -105,7 +127,7 @@ for (const { method, path: p, op } of ops) {
   describe(`${method} ${p} (${op['x-vmpulse-role']})`, () => {
     for (const caller of CALLERS) {
       const need = op['x-vmpulse-role']!;
-      const expected = !caller.role ? 401 : roles.indexOf(caller.role) >= roles.indexOf(need) ? 200 : 403;
+      const expected = !caller.role ? 401 : roles.indexOf(caller.role) >= roles.indexOf(need) ? (AUTHORISED_STATUS[`${method} ${p}`] ?? 200) : 403;
       it(`${caller.who} → ${expected}`, async () => {
         const { url, body } = target(method, p, op);
         const headers: Record<string, string> = body ? { 'content-type': 'application/json' } : {};
@@ -115,10 +137,13 @@ for (const { method, path: p, op } of ops) {
         if (expected === 401) expect(res.headers.get('www-authenticate')).toBe('Bearer');
         const schema = responseSchema(op, expected);
         expect(schema, `documented ${expected}`).toBeDefined();
-        // JSON answers are validated as JSON; a text endpoint's (GET /metrics) as the string it is.
+        // JSON answers are validated as JSON; a text endpoint's (GET /metrics) as the string it is;
+        // a file (a dump's download) by its length.
         const type = responseType(op, expected)!;
         expect(res.headers.get('content-type')).toContain(type);
-        expect(validate(schema, type === 'application/json' ? await res.json() : await res.text())).toBe('');
+        if (type === 'application/json') expect(validate(schema, await res.json())).toBe('');
+        else if (type.startsWith('text/')) expect(validate(schema, await res.text())).toBe('');
+        else expect((await res.arrayBuffer()).byteLength).toBe(Number(res.headers.get('content-length')));
       });
     }
   });
@@ -131,11 +156,14 @@ for (const { method, path: p, op } of ops) {
     for (const caller of SCOPED) {
       const allowed = roles.indexOf(caller.role) >= roles.indexOf(need);
       const call = async (vm?: string) => {
-        const { url, body } = target(method, p, op, vm);
+        const { url, body } = target(method, p, op, vm, dumpOfVm.get(caller.own.name));
         const headers: Record<string, string> = { authorization: `Bearer ${caller.token}`, ...(body ? { 'content-type': 'application/json' } : {}) };
         const res = await fetch(t.url + url, { method, headers, body });
-        // A text endpoint (GET /metrics) answers text; its foreign VMs would show as label values ("name").
-        return { status: res.status, body: (res.headers.get('content-type') ?? '').includes('json') ? await res.json() : await res.text() };
+        // A dump's download is the file itself; a text endpoint (GET /metrics) answers text, where
+        // foreign VMs would show as label values ("name").
+        const type = res.headers.get('content-type') ?? '';
+        if (type.startsWith('application/gzip')) return { status: res.status, body: (await res.arrayBuffer()).byteLength };
+        return { status: res.status, body: type.includes('json') ? await res.json() : await res.text() };
       };
       if (!allowed) {
         it(`${caller.who} → 403`, async () => {
@@ -162,10 +190,12 @@ for (const { method, path: p, op } of ops) {
           }
         });
       } else {
-        it(`${caller.who} → 200, naming no foreign VM`, async () => {
+        const status = AUTHORISED_STATUS[`${method} ${p}`] ?? 200;
+        it(`${caller.who} → ${status}, naming no foreign VM`, async () => {
           const r = await call();
-          expect(r.status, JSON.stringify(r.body)).toBe(200);
-          expect(validate(responseSchema(op, 200), r.body)).toBe('');
+          expect(r.status, JSON.stringify(r.body)).toBe(status);
+          if (typeof r.body === 'number') expect(r.body).toBeGreaterThan(0); // the download: bytes of the file
+          else expect(validate(responseSchema(op, status), r.body)).toBe('');
           const text = typeof r.body === 'string' ? r.body : JSON.stringify(r.body);
           for (const name of caller.foreignNames) expect(text, name).not.toContain(`"${name}"`);
         });

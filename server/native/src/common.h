@@ -190,6 +190,10 @@ class Connection : public Napi::ObjectWrap<Connection> {
   Napi::Value ScanJobs(const Napi::CallbackInfo& info);
   Napi::Value WatchJobEvents(const Napi::CallbackInfo& info);
   Napi::Value UnwatchJobEvents(const Napi::CallbackInfo& info);
+  // storage_stream.cc
+  Napi::Value StoragePoolEnsureDir(const Napi::CallbackInfo& info);
+  Napi::Value StorageVolDelete(const Napi::CallbackInfo& info);
+  Napi::Value StorageVolDownload(const Napi::CallbackInfo& info);
   // metadata.cc
   Napi::Value DomainMetadata(const Napi::CallbackInfo& info);
   Napi::Value SetDomainMetadata(const Napi::CallbackInfo& info);

@@ -225,6 +225,9 @@ Napi::Function Connection::Init(Napi::Env env) {
           InstanceMethod<&Connection::WatchJobEvents>("watchJobEvents"),
           InstanceMethod<&Connection::UnwatchJobEvents>("unwatchJobEvents"),
           InstanceMethod<&Connection::AbortJob>("abortJob"),
+          InstanceMethod<&Connection::StoragePoolEnsureDir>("storagePoolEnsureDir"),
+          InstanceMethod<&Connection::StorageVolDelete>("storageVolDelete"),
+          InstanceMethod<&Connection::StorageVolDownload>("storageVolDownload"),
           InstanceMethod<&Connection::DomainMetadata>("domainMetadata"),
           InstanceMethod<&Connection::SetDomainMetadata>("setDomainMetadata"),
       });

@@ -2,7 +2,7 @@
 // (a 400 names the field and the reason), type the handler and feed the OpenAPI document. A path
 // served with other methods answers 405 with Allow; a repeated query parameter is refused.
 import type { FastifyInstance, FastifyRequest, onRequestHookHandler } from 'fastify';
-import { TextAnswer, type Route, type RouteFamily } from '../lib/rest.js';
+import { FileAnswer, TextAnswer, type Route, type RouteFamily } from '../lib/rest.js';
 import { EdgeError } from './errors.js';
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
@@ -37,6 +37,7 @@ function responses(route: Route, family: RouteFamily) {
     out[413] = json('body larger than HTTP_BODY_LIMIT', err);
     out[415] = json('body not application/json', err);
   }
+  for (const [status, what] of Object.entries(route.errors ?? {})) out[Number(status)] = json(what, err);
   out[429] = json('rate limit (per token) or failed-authentication limit (per address) reached; see Retry-After', err);
   out[500] = json('unexpected error, logged on the server', err);
   return out;
@@ -85,6 +86,7 @@ export async function registerRest(app: FastifyInstance, families: readonly Rout
             const answer = await route.handle({ params: request.params, query: request.query, body: request.body, principal: request.principal!, headers: request.headers });
             // A Buffer: a large one is gzipped in one call like large JSON (compress.ts).
             if (answer instanceof TextAnswer) return reply.type(answer.mediaType).send(Buffer.from(answer.body));
+            if (answer instanceof FileAnswer) return reply.headers(answer.headers).type(answer.contentType).send(answer.stream);
             return answer;
           },
         });

@@ -2,6 +2,7 @@
 // and response as zod schemas; the HTTP edge validates requests with them, the handler is typed by
 // them, and the OpenAPI document at /api/openapi.json is generated from them. A handler only
 // parses, calls one service function and shapes the answer. Nothing here knows the HTTP framework.
+import type { Readable } from 'node:stream';
 import { z } from 'zod';
 import type { Principal, Role } from './auth.js';
 
@@ -120,7 +121,20 @@ export interface RouteDef<S extends RouteSchemas> {
   /** units, rules and edge cases, for the API docs */
   description?: string;
   schema: S;
-  handle(req: RestRequest<Out<S['params']>, Out<S['query']>, Out<S['body']>>): Out<S['response']> | TextAnswer | Promise<Out<S['response']> | TextAnswer>;
+  /** error statuses of its own beyond the edge's (e.g. 409), with what each means, for the API docs */
+  errors?: Record<number, string>;
+  handle(
+    req: RestRequest<Out<S['params']>, Out<S['query']>, Out<S['body']>>,
+  ): Out<S['response']> | TextAnswer | FileAnswer | Promise<Out<S['response']> | TextAnswer | FileAnswer>;
+}
+
+/** An answer that is a file: its bytes streamed as they are, with its own headers (Content-Length, …). */
+export class FileAnswer {
+  constructor(
+    readonly stream: Readable,
+    readonly contentType: string,
+    readonly headers: Record<string, string>,
+  ) {}
 }
 
 /** A route as the edge sees it: types erased, schemas kept. */
@@ -131,6 +145,7 @@ export interface Route {
   summary: string;
   description?: string;
   schema: RouteSchemas;
+  errors?: Record<number, string>;
   handle(req: RestRequest): unknown;
 }
 

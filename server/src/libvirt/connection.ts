@@ -288,6 +288,22 @@ export class LibvirtConnection {
     const ids = await call(this.nativeConn.watchJobEvents((e) => fn(toJobEvent(e))));
     return () => call(this.nativeConn.unwatchJobEvents(ids));
   }
+  // ---- storage and streams (memory dumps of remote hosts) ---------------------------
+
+  /** A directory storage pool named `pool` on the host (transient, directory built, when missing); resolves to its target path. */
+  storagePoolEnsureDir(pool: string, dir: string): Promise<string> {
+    return call(this.nativeConn.storagePoolEnsureDir(pool, dir));
+  }
+
+  storageVolDelete(pool: string, vol: string): Promise<void> {
+    return call(this.nativeConn.storageVolDelete(pool, vol));
+  }
+
+  /** The volume's bytes as a libvirt stream (virStorageVolDownload), pulled chunk by chunk. */
+  async storageVolDownload(pool: string, vol: string): Promise<VolumeStream> {
+    const s = await call(this.nativeConn.storageVolDownload(pool, vol));
+    return { size: s.size, read: (max) => call(s.read(max)), finish: () => call(s.finish()), abort: () => call(s.abort()) };
+  }
 
   // ---- metadata ---------------------------------------------------------------------
 
@@ -307,4 +323,13 @@ export class LibvirtConnection {
   setDomainMetadata(uuid: string, xml: string | null, key: string, uri: string): Promise<void> {
     return call(this.nativeConn.setDomainMetadata(uuid, xml ?? '', key, uri));
   }
+}
+
+export interface VolumeStream {
+  /** the volume's capacity, bytes */
+  size: bigint;
+  /** up to `max` bytes; null at the end */
+  read(max?: number): Promise<Buffer | null>;
+  finish(): Promise<void>;
+  abort(): Promise<void>;
 }

@@ -34,7 +34,8 @@ function LiveChartImpl({ title, data, series, format, tickFormat, yMax }: Props)
       </figcaption>
       <div className="chart-body" aria-hidden="true">
         <ResponsiveContainer width="100%" height={190} minWidth={100}>
-          <LineChart data={data} margin={{ top: 12, right: 12, bottom: 0, left: 0 }}>
+          {/* accessibilityLayer off: its keyboard tooltip makes the svg focusable inside aria-hidden; the figure carries the text summary instead */}
+          <LineChart data={data} margin={{ top: 12, right: 12, bottom: 0, left: 0 }} accessibilityLayer={false}>
             <CartesianGrid strokeDasharray="3 3" />
             <XAxis dataKey="t" type="number" scale="time" domain={['dataMin', 'dataMax']} tickFormatter={formatClock} minTickGap={40} />
             <YAxis width={84} tickFormatter={(v: number) => (tickFormat ?? format)(v)} domain={[0, yMax ?? 'auto']} ticks={yMax ? [0, yMax / 4, yMax / 2, (3 * yMax) / 4, yMax] : undefined} allowDataOverflow={!!yMax} />

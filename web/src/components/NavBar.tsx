@@ -1,14 +1,14 @@
-// The main navigation; memory dumps and migrations have their slots, disabled until their pages land.
+// The main navigation (Tokens only for admins).
 import { Link, useLocation } from '../lib/router';
 
 const LINKS = [
   { to: '/', label: 'Fleet', match: (p: string) => p === '/' || p === '/fleet' },
   { to: '/resource-monitoring', label: 'VM metrics', match: (p: string) => p === '/resource-monitoring' || p.startsWith('/vms/') },
+  { to: '/dumps', label: 'Memory dumps', match: (p: string) => p === '/dumps' },
+  { to: '/migrations', label: 'Migrations', match: (p: string) => p === '/migrations' || p.startsWith('/migrations/') },
   { to: '/collector', label: 'Collector', match: (p: string) => p === '/collector' },
   { to: '/tokens', label: 'Tokens', match: (p: string) => p === '/tokens', adminOnly: true },
 ];
-
-const COMING = ['Memory dumps', 'Migrations'];
 
 /** `role` undefined while loading: show everything rather than flicker. */
 export function NavBar({ role }: { role?: string }) {
@@ -22,13 +22,6 @@ export function NavBar({ role }: { role?: string }) {
             <Link to={l.to} aria-current={l.match(path) ? 'page' : undefined}>
               {l.label}
             </Link>
-          </li>
-        ))}
-        {COMING.map((label) => (
-          <li key={label}>
-            <span className="nav-disabled" aria-disabled="true" title="Coming soon">
-              {label} <small>soon</small>
-            </span>
           </li>
         ))}
       </ul>

@@ -3,7 +3,9 @@ import { FleetPage } from '../pages/FleetPage';
 import { VmPage } from '../pages/VmPage';
 import { CollectorPage } from '../pages/CollectorPage';
 import { TokensPage } from '../pages/TokensPage';
-import { ComingSoonPage } from '../pages/ComingSoonPage';
+import { DumpsPage } from '../pages/DumpsPage';
+import { MigrationsPage } from '../pages/MigrationsPage';
+import { MigrationContextPage } from '../pages/MigrationContextPage';
 import { NotFoundPage } from '../pages/NotFoundPage';
 
 export function Routes() {
@@ -17,7 +19,9 @@ export function Routes() {
   if (vm) return <VmPage vmId={vm.id!} onSelect={(id) => navigate(`/vms/${encodeURIComponent(id)}`)} />;
   if (path === '/collector') return <CollectorPage />;
   if (path === '/tokens') return <TokensPage />;
-  if (path === '/dumps') return <ComingSoonPage title="Memory dumps" />;
-  if (path === '/migrations') return <ComingSoonPage title="Migrations" />;
+  if (path === '/dumps') return <DumpsPage />;
+  if (path === '/migrations') return <MigrationsPage />;
+  const migration = matchPath('/migrations/:vmName', path);
+  if (migration) return <MigrationContextPage key={migration.vmName} vmName={migration.vmName!} />;
   return <NotFoundPage path={path} />;
 }

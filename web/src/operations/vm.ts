@@ -26,6 +26,10 @@ export const VmHeaderQuery = graphql(`
         name
         demo
       }
+      migrationContext {
+        vmName
+        currentStatus
+      }
     }
   }
 `);

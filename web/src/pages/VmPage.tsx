@@ -1,4 +1,4 @@
-// One VM: live charts from vmMetrics, the seed's metric table, and stored history with the live tail.
+// One VM: live charts from vmMetrics, the seed's metric table, stored history with the live tail, and its memory dumps.
 import { useEffect, useMemo, useState } from 'react';
 import { useQuery, useSubscription } from 'urql';
 import { VmHeaderQuery, VmHistoryQuery, VmMetricsSubscription } from '../operations/vm';
@@ -13,6 +13,8 @@ import { StaleMarker, StateBadge } from '../components/StateBadge';
 import { ErrorMessage } from '../components/ErrorMessage';
 import { VmSelector } from '../components/VmSelector';
 import { DemoBadge } from '../components/DemoBadge';
+import { VmDumps } from '../components/VmDumps';
+import { Link } from '../lib/router';
 
 /** Points kept for the live charts: five minutes at 1 Hz. */
 export const LIVE_WINDOW = 300;
@@ -93,6 +95,14 @@ function VmDetail({ vmId }: { vmId: string }) {
               <dt>Memory</dt>
               <dd>{formatKiB(vm.memoryMax)}</dd>
             </div>
+            {vm.migrationContext ? (
+              <div>
+                <dt>Migration</dt>
+                <dd>
+                  <Link to={`/migrations/${encodeURIComponent(vm.migrationContext.vmName)}`}>{vm.migrationContext.currentStatus}</Link>
+                </dd>
+              </div>
+            ) : null}
             <div>
               <dt>UUID</dt>
               <dd>
@@ -114,6 +124,7 @@ function VmDetail({ vmId }: { vmId: string }) {
         <RangePicker value={range} onChange={setRange} />
       </div>
       <VmCharts vmId={vmId} range={range} live={window.points} />
+      {vm ? <VmDumps vmId={vmId} vmName={vm.name} running={(snapshot?.state ?? vm.state) === 'running'} /> : null}
       <h2>Metrics</h2>
       <MetricsTable values={snapshot ?? null} />
     </>

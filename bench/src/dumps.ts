@@ -1,0 +1,128 @@
+// Memory dumps: pipeline throughput against a plain `virsh dump --memory-only` of the same guest
+// to a file, the event loop's longest delay while dumps run, and GET /api/memory-dumps/records
+// with 10,000 records. `pnpm --filter @vmpulse/bench dumps [--mib 128,1024] [--reps 3]`.
+// The server runs in this process (its event loop is the one measured); the guest is a real
+// TCG guest under the system libvirtd, removed again at the end.
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { buildApp } from '../../server/src/app.js';
+import { loadConfig } from '../../server/src/config.js';
+import { createLogger } from '../../server/src/lib/logger.js';
+import { createGuest, ensureGuestImage, ensureLibvirtd, run, startGuest, type Guest } from '../../server/test/guest/qemu-guest.js';
+
+const arg = (name: string, dflt: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1]! : dflt;
+};
+const SIZES = arg('mib', '128').split(',').map(Number);
+const REPS = Number(arg('reps', '3'));
+const RECORDS = Number(arg('records', '10000'));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const round = (v: number, d = 2) => Math.round(v * 10 ** d) / 10 ** d;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)]!;
+
+const TOKEN = 'bench-admin-token-0123456789';
+const dir = mkdtempSync(path.join(os.tmpdir(), 'vmpulse-bench-dumps-'));
+const lines: string[] = [];
+const say = (s: string) => {
+  console.log(s);
+  lines.push(s);
+};
+const guests: Guest[] = [];
+
+async function main() {
+  await ensureGuestImage();
+  await ensureLibvirtd();
+  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', DATA_DIR: dir, VMPULSE_ADMIN_TOKEN: TOKEN, LOG_LEVEL: 'warn', LIBVIRT_URI: 'qemu:///system', DUMP_MIN_INTERVAL: '0', POLL_INTERVAL: '60', HTTP_RATE_LIMIT: '1000000' });
+  const app = await buildApp(config, createLogger('warn'));
+  const { url } = await app.start();
+  const api = (p: string, init: RequestInit = {}) => fetch(url + p, { ...init, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', ...(init.headers as object) } });
+  say(`memory dumps bench, ${new Date().toISOString()}, ${os.cpus().length} cores, load ${os.loadavg()[0]!.toFixed(2)}`);
+  try {
+    for (const mib of SIZES) {
+      const name = `vmpbench-dump-${process.pid}-${mib}`;
+      const g = await createGuest(name, { memoryMiB: mib });
+      guests.push(g);
+      await startGuest(name);
+      for (let i = 0; i < 600 && !app.services.vms.list({ name, state: 'running' }).length; i++) await sleep(100);
+      await sleep(8000); // let it boot
+      const ours: number[] = [];
+      const virsh: number[] = [];
+      const loopMax: number[] = [];
+      const idleMax: number[] = [];
+      for (let r = 0; r < REPS; r++) {
+        // virsh: the same kind of dump to a plain file, timed around the whole command.
+        const file = path.join(dir, `virsh-${mib}.elf`);
+        const t0 = performance.now();
+        await run('timeout', ['-k', '5', '600', 'virsh', '-q', '-c', 'qemu:///system', 'dump', '--memory-only', '--format', 'elf', name, file], 700_000);
+        const sec = (performance.now() - t0) / 1000;
+        virsh.push(statSync(file).size / 1e6 / sec);
+        rmSync(file, { force: true });
+        // The same process with no dump, as long as a dump takes: what the machine's load alone costs.
+        const idle = monitorEventLoopDelay({ resolution: 1 });
+        idle.enable();
+        await sleep(Math.max(1000, (ours.at(-1) ? (134 * mib) / 128 / ours.at(-1)! : 3) * 1000));
+        idle.disable();
+        idleMax.push(idle.max / 1e6);
+        // vmpulse: the same dump through the FIFO, SHA-256 and gzip; duration_sec is the dump's own.
+        const h = monitorEventLoopDelay({ resolution: 1 });
+        h.enable();
+        const res = (await (await api('/api/memory-dumps/trigger', { method: 'POST', body: JSON.stringify({ vm_ids: [name] }) })).json()) as { dump_ids: number[] };
+        const id = res.dump_ids[0]!;
+        let d: { status: string; duration_sec: number; raw_size_bytes: number; gzip_size_bytes: number; dump_path: string; error: string | null };
+        for (;;) {
+          d = (await (await api(`/api/memory-dumps/${id}`)).json()) as typeof d;
+          if (!['queued', 'running'].includes(d.status)) break;
+          await sleep(50);
+        }
+        h.disable();
+        if (d.status !== 'completed') throw new Error(`dump ${id}: ${d.status} ${d.error}`);
+        ours.push(d.raw_size_bytes / 1e6 / d.duration_sec);
+        loopMax.push(h.max / 1e6);
+        say(`  ${mib} MiB rep ${r + 1}: virsh ${round(virsh.at(-1)!)} MB/s, vmpulse ${round(ours.at(-1)!)} MB/s (${round(d.duration_sec, 3)} s, raw ${d.raw_size_bytes} B, gzip ${d.gzip_size_bytes} B, ratio ${round(d.raw_size_bytes / d.gzip_size_bytes, 1)}), event loop max ${round(loopMax.at(-1)!, 1)} ms (idle, no dump: ${round(idleMax.at(-1)!, 1)} ms), load ${os.loadavg()[0]!.toFixed(1)}`);
+        rmSync(d.dump_path, { force: true });
+      }
+      say(`${mib} MiB guest, ELF, median of ${REPS}: vmpulse ${round(median(ours))} MB/s vs virsh dump ${round(median(virsh))} MB/s = ${round(median(ours) / median(virsh))}x; event loop longest delay during the dumps: median ${round(median(loopMax), 1)} ms, max ${round(Math.max(...loopMax), 1)} ms (same process idle as long: median ${round(median(idleMax), 1)} ms)`);
+      await g.cleanup();
+      guests.splice(guests.indexOf(g), 1);
+    }
+
+    // records: 10,000 rows, then GET /records (default limit 1000, and limit 50) many times.
+    const prisma = app.db.prisma;
+    const trig = await prisma.dumpTrigger.create({ data: { vmIds: ['bench'], triggeredBy: 'bench', refused: [] } });
+    const now = Date.now();
+    for (let i = 0; i < RECORDS; i += 1000) {
+      await prisma.memoryDump.createMany({
+        data: Array.from({ length: Math.min(1000, RECORDS - i) }, (_, k) => {
+          const n = i + k;
+          const at = new Date(now - n * 60_000);
+          return { triggerId: trig.id, vmId: 1_000_000 + (n % 50), vmName: `bench-${n % 50}`, hostName: 'bench', hostUri: 'test:///', domainUuid: '00000000-0000-0000-0000-000000000000', format: 'elf', status: 'completed', triggeredBy: 'bench', path: `/var/dumps/${n}_${Math.floor(at.getTime() / 1000)}.mem.gz`, sha256: 'a'.repeat(64), gzipSha256: 'b'.repeat(64), rawBytes: 134217728n, gzipBytes: 20000000n, createdAt: at, startedAt: at, finishedAt: at, durationSec: 1.234, fileCtime: 1, fileMtime: 1, fileAtime: 1 };
+        }),
+      });
+    }
+    for (const q of ['', '?limit=50', '?limit=50&offset=9000']) {
+      const ms: number[] = [];
+      for (let i = 0; i < 20; i++) await api(`/api/memory-dumps/records${q}`).then((r) => r.arrayBuffer());
+      for (let i = 0; i < 200; i++) {
+        const t0 = performance.now();
+        const r = await api(`/api/memory-dumps/records${q}`);
+        await r.arrayBuffer();
+        ms.push(performance.now() - t0);
+      }
+      say(`GET /api/memory-dumps/records${q} with ${RECORDS} records: p50 ${round(pct(ms, 50))} ms, p99 ${round(pct(ms, 99))} ms (200 sequential requests)`);
+    }
+  } finally {
+    for (const g of guests) await g.cleanup().catch(() => {});
+    await app.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  writeFileSync(new URL('../dumps.txt', import.meta.url), `${lines.join('\n')}\n`);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});

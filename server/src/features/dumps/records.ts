@@ -1,0 +1,121 @@
+// The dump records in PostgreSQL: every read and write of MemoryDump, DumpTrigger and
+// DumpCustodyEvent goes through here.
+import type { PrismaClient } from '../../lib/db.js';
+import type { DumpStatus } from '../../domain/dumps.js';
+import type { MemoryDump, DumpTrigger, DumpCustodyEvent } from '../../generated/prisma/client.js';
+
+export type DumpRow = MemoryDump;
+export type TriggerRow = DumpTrigger;
+export type CustodyRow = DumpCustodyEvent;
+
+export type SeedRecordRow = Pick<DumpRow, 'vmId' | 'vmName' | 'sha256' | 'durationSec' | 'gzipBytes' | 'fileCtime' | 'fileMtime' | 'fileAtime' | 'path' | 'createdAt' | 'finishedAt'>;
+
+export interface DumpListFilter {
+  vmIds?: number[];
+  status?: DumpStatus;
+  host?: string;
+  /** ids below this one (keyset paging, newest first) */
+  beforeId?: number;
+}
+
+export function createDumpRecords(prisma: PrismaClient) {
+  const whereOf = (f: DumpListFilter) => ({
+    ...(f.vmIds ? { vmId: { in: f.vmIds } } : {}),
+    ...(f.status ? { status: f.status } : {}),
+    ...(f.host ? { hostName: f.host } : {}),
+  });
+
+  return {
+    async createTrigger(vmIds: string[], triggeredBy: string, refused: string[]): Promise<TriggerRow> {
+      return prisma.dumpTrigger.create({ data: { vmIds, triggeredBy, refused } });
+    },
+
+    /** Inserts a queued dump; null when the VM already has one queued or running (the partial unique index). */
+    async createQueued(data: Omit<DumpRow, 'id' | 'createdAt' | 'status' | 'error' | 'jobId' | 'sha256' | 'gzipSha256' | 'rawBytes' | 'gzipBytes' | 'startedAt' | 'finishedAt' | 'durationSec' | 'fileCtime' | 'fileMtime' | 'fileAtime' | 'deletedAt'>): Promise<DumpRow | null> {
+      try {
+        return await prisma.memoryDump.create({ data: { ...data, status: 'queued' } });
+      } catch (err) {
+        if ((err as { code?: string }).code === 'P2002') return null;
+        throw err;
+      }
+    },
+
+    setJobId: (id: number, jobId: string) => prisma.memoryDump.update({ where: { id }, data: { jobId } }),
+
+    get: (id: number) => prisma.memoryDump.findUnique({ where: { id } }),
+
+    pathTaken: async (path: string) => (await prisma.memoryDump.count({ where: { path } })) > 0,
+
+    /** queued → running; false when it is no longer queued (cancelled, interrupted). */
+    async markRunning(id: number, startedAt: Date): Promise<boolean> {
+      const r = await prisma.memoryDump.updateMany({ where: { id, status: 'queued' }, data: { status: 'running', startedAt } });
+      return r.count === 1;
+    },
+
+    finish: (id: number, data: Partial<DumpRow> & { status: DumpStatus }) => prisma.memoryDump.update({ where: { id }, data }),
+
+    /** queued → cancelled; false when it already started or ended. */
+    async cancelQueued(id: number): Promise<boolean> {
+      const r = await prisma.memoryDump.updateMany({ where: { id, status: 'queued' }, data: { status: 'cancelled', error: 'cancelled before it started', finishedAt: new Date() } });
+      return r.count === 1;
+    },
+
+    /** The dumps that were running when the server stopped: marked interrupted, returned. */
+    async interruptRunning(): Promise<DumpRow[]> {
+      const rows = await prisma.memoryDump.findMany({ where: { status: 'running' } });
+      if (rows.length) {
+        await prisma.memoryDump.updateMany({
+          where: { id: { in: rows.map((r) => r.id) }, status: 'running' },
+          data: { status: 'interrupted', error: 'interrupted: the server stopped while this dump ran', finishedAt: new Date() },
+        });
+      }
+      return rows;
+    },
+
+    /** The VM's latest dump that counts for DUMP_MIN_INTERVAL (queued, running or finished with a file). */
+    lastOfVm: (vmId: number) =>
+      prisma.memoryDump.findFirst({ where: { vmId, status: { in: ['queued', 'running', 'completed', 'deleted'] } }, orderBy: { id: 'desc' } }),
+
+    /** Seed records: written dumps, newest first; only the seed's columns (up to 1,000 rows a call). */
+    /** `vmIds` null: every VM's. */
+    records: (limit: number, offset: number, vmIds: number[] | null) =>
+      prisma.$queryRaw<SeedRecordRow[]>`
+        SELECT "vmId", "vmName", "sha256", "durationSec", "gzipBytes", "fileCtime", "fileMtime", "fileAtime", "path", "createdAt", "finishedAt"
+        FROM "MemoryDump" WHERE "status" IN ('completed', 'deleted') AND (${vmIds === null} OR "vmId" = ANY(${vmIds ?? []}::int[]))
+        ORDER BY "finishedAt" DESC, "id" DESC LIMIT ${limit} OFFSET ${offset}`,
+
+    list: (f: DumpListFilter, take: number) =>
+      prisma.memoryDump.findMany({ where: { ...whereOf(f), ...(f.beforeId ? { id: { lt: f.beforeId } } : {}) }, orderBy: { id: 'desc' }, take }),
+
+    count: (f: DumpListFilter) => prisma.memoryDump.count({ where: whereOf(f) }),
+
+    async stats(vmIds: number[] | null) {
+      const [agg] = await prisma.$queryRaw<{ total: bigint; vms: bigint; kept: bigint | null; avg: number | null; last: Date | null }[]>`
+        SELECT count(*) AS total, count(DISTINCT "vmId") AS vms,
+               sum("gzipBytes") FILTER (WHERE "status" = 'completed') AS kept,
+               avg("durationSec") AS avg, max("finishedAt") AS last
+        FROM "MemoryDump" WHERE "status" IN ('completed', 'deleted') AND (${vmIds === null} OR "vmId" = ANY(${vmIds ?? []}::int[]))`;
+      return { totalDumps: Number(agg!.total), totalVms: Number(agg!.vms), keptBytes: agg!.kept ?? 0n, avgDurationSec: agg!.avg, lastDump: agg!.last };
+    },
+
+    /** The newest trigger; with `vmIds`, the newest whose dumps (one at least) are all of those VMs. */
+    lastTrigger: (vmIds: number[] | null) =>
+      prisma.dumpTrigger.findFirst({
+        where: vmIds === null ? {} : { dumps: { some: {}, every: { vmId: { in: vmIds } } } },
+        orderBy: { id: 'desc' },
+        include: { dumps: true },
+      }),
+
+    /** Completed dumps, newest first: what retention weighs. */
+    kept: () => prisma.memoryDump.findMany({ where: { status: 'completed' }, orderBy: [{ finishedAt: 'desc' }, { id: 'desc' }], select: { id: true, path: true, gzipBytes: true, finishedAt: true } }),
+
+    markDeleted: (ids: number[]) => prisma.memoryDump.updateMany({ where: { id: { in: ids }, status: 'completed' }, data: { status: 'deleted', deletedAt: new Date() } }),
+
+    addCustody: (dumpId: number, kind: 'download' | 'verify', who: string, ok: boolean | null, detail: string | null) =>
+      prisma.dumpCustodyEvent.create({ data: { dumpId, kind, who, ok, detail } }),
+
+    custody: (dumpId: number) => prisma.dumpCustodyEvent.findMany({ where: { dumpId }, orderBy: { id: 'asc' } }),
+  };
+}
+
+export type DumpRecords = ReturnType<typeof createDumpRecords>;
