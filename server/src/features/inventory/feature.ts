@@ -1,6 +1,7 @@
 // Inventory: the libvirt hosts and every VM on them, with stable ids.
 import type { Feature } from '../../lib/module.js';
 import { chooseHostUris, createHostService, type HostService } from './hosts.js';
+import { createLeaseService, type LeaseService } from './leases.js';
 import { createVmService, type InventoryTopics, type VmService } from './vms.js';
 import './graphql/host.js';
 import './graphql/vm.js';
@@ -9,6 +10,8 @@ declare module '../../lib/module.js' {
   interface Services {
     hosts: HostService;
     vms: VmService;
+    /** which replica collects which host; `hostLeases.owns(hostId)`: run a host's dumps and jobs here? */
+    hostLeases: LeaseService;
   }
 }
 
@@ -16,14 +19,24 @@ export const inventory: Feature = {
   name: 'inventory',
   create({ config, db, bus, log }) {
     const hosts = createHostService({ prisma: db.prisma, log: log.child({ part: 'hosts' }), timeoutMs: config.LIBVIRT_TIMEOUT * 1000 });
-    const vms = createVmService({ prisma: db.prisma, pubsub: bus.topics<InventoryTopics>(), hosts, log: log.child({ part: 'inventory' }) });
+    const hostLeases = createLeaseService({
+      prisma: db.prisma,
+      log: log.child({ part: 'leases' }),
+      hostIds: () => hosts.list().map((h) => h.id),
+      // One process on its embedded PostgreSQL needs no leases; replicas share a DATABASE_URL.
+      enabled: !!config.DATABASE_URL,
+      ttlMs: config.LEASE_TTL * 1000,
+      roundMs: Math.min(config.POLL_INTERVAL, config.LEASE_TTL / 4) * 1000,
+    });
+    const vms = createVmService({ prisma: db.prisma, pubsub: bus.topics<InventoryTopics>(), hosts, owns: hostLeases.owns, log: log.child({ part: 'inventory' }) });
     let loaded = false;
     return {
-      services: { hosts, vms },
+      services: { hosts, vms, hostLeases },
       async start() {
         await hosts.register(await chooseHostUris(config, log.child({ part: 'hosts' })));
         await vms.start(config.INVENTORY_INTERVAL * 1000);
         await hosts.connectAll();
+        await hostLeases.start();
         loaded = true;
       },
       readiness: () => ({
@@ -32,6 +45,7 @@ export const inventory: Feature = {
       }),
       async stop() {
         loaded = false;
+        await hostLeases.stop();
         vms.stop();
         await hosts.stop();
       },
@@ -40,6 +54,7 @@ export const inventory: Feature = {
 };
 
 export type { Host, HostService } from './hosts.js';
+export type { HostLeaseInfo, LeaseService } from './leases.js';
 export type { Vm, VmService, VmStateChange } from './vms.js';
 /** The GraphQL types other features extend or return (Vm.latest, Vm.history, MetricSnapshot.state). */
 export { VmRef, VmStateEnum } from './graphql/vm.js';

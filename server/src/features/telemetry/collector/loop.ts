@@ -44,6 +44,8 @@ export interface VmReading<V extends CollectedVm = CollectedVm> {
 /** The narrow interfaces the collector is given: where hosts and VMs come from, where readings go. */
 export interface CollectorPorts<H extends CollectedHost, V extends CollectedVm> {
   hosts: { list(): H[]; lost(host: H, reason: string): void };
+  /** does this replica collect the host now (its lease)? Hosts it does not own are skipped tick by tick */
+  owns?(hostId: number): boolean;
   vmsOf(hostId: number): V[];
   ingest(readings: VmReading<V>[]): Promise<readonly { stale: boolean }[]>;
 }
@@ -69,7 +71,9 @@ export interface CollectorOptions {
 
 export function createCollectorLoop<H extends CollectedHost, V extends CollectedVm>(deps: CollectorPorts<H, V> & { log: Logger; opts: CollectorOptions }) {
   const { hosts, vmsOf, ingest, log, opts } = deps;
+  const owns = deps.owns ?? (() => true);
   const timers = new Map<number, NodeJS.Timeout>();
+  const hostTicks = new Map<number, Promise<unknown>>();
   const stats = new Map<number, HostTickStats>();
   const devices = new Map<string, { interfaces: string[]; blocks: string[]; at: number }>();
   const inFlight = new Set<Promise<unknown>>();
@@ -172,13 +176,20 @@ export function createCollectorLoop<H extends CollectedHost, V extends Collected
       host.id,
       setTimeout(() => {
         const started = Date.now();
+        if (!owns(host.id)) {
+          // Another replica collects it; look again next interval (a lease may come our way).
+          if (running) schedule(host, opts.intervalMs);
+          return;
+        }
         const p = tick(host)
           .catch((err) => log.error({ err, host: host.name }, 'collector tick crashed'))
           .finally(() => {
             inFlight.delete(p);
+            hostTicks.delete(host.id);
             if (running) schedule(host, Math.max(0, opts.intervalMs - (Date.now() - started)));
           });
         inFlight.add(p);
+        hostTicks.set(host.id, p);
       }, delayMs),
     );
   }
@@ -200,6 +211,10 @@ export function createCollectorLoop<H extends CollectedHost, V extends Collected
       timers.clear();
       await Promise.all(inFlight);
       log.info('collector stopped');
+    },
+    /** Resolves when the host's tick in flight (if any) is over: after a lease is given up, before it is freed. */
+    async settle(hostId: number): Promise<void> {
+      await hostTicks.get(hostId);
     },
     stats(): HostTickStats[] {
       return hosts.list().map((h) => statsOf(h.id));
