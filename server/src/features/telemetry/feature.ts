@@ -45,7 +45,7 @@ export const telemetry: Feature = {
     });
     const collector = createCollectorService({ loop, hosts, leases: hostLeases, metrics, pubsub: bus.local<CollectorTopics>(), intervalSec: config.POLL_INTERVAL });
     // A host given up (rebalanced, or a lease this replica could not renew): its tick in flight ends first.
-    hostLeases.onChange({ acquired: () => {}, released: (hostId) => loop.settle(hostId) });
+    hostLeases.onChange({ acquired: (hostId) => loop.kick(hostId), released: (hostId) => loop.settle(hostId) });
     const configView = () => safeConfig(config);
     const own = { metrics, collector, configView, limitHits: () => limits.snapshot() };
     return {

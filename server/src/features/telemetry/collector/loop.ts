@@ -212,6 +212,13 @@ export function createCollectorLoop<H extends CollectedHost, V extends Collected
       await Promise.all(inFlight);
       log.info('collector stopped');
     },
+    /** Tick the host now (a lease just came our way) instead of at its next look. */
+    kick(hostId: number) {
+      const host = hosts.list().find((h) => h.id === hostId);
+      if (!running || !host || hostTicks.has(hostId)) return;
+      clearTimeout(timers.get(hostId));
+      schedule(host, 0);
+    },
     /** Resolves when the host's tick in flight (if any) is over: after a lease is given up, before it is freed. */
     async settle(hostId: number): Promise<void> {
       await hostTicks.get(hostId);
