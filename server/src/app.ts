@@ -45,9 +45,14 @@ export async function buildApp(config: Config, log: Logger): Promise<App> {
     readiness: async () => {
       const database = await db.ping();
       const checks = await Promise.all(instances.map((i) => i.readiness?.() ?? { ready: true, detail: {} }));
+      const dbStatus = db.status();
       return {
         ready: started && database && checks.every((c) => c.ready),
-        detail: Object.assign({ database }, ...checks.map((c) => c.detail)),
+        degraded: checks.some((c) => c.degraded),
+        detail: Object.assign(
+          { database, ...(dbStatus.embedded ? { databaseRestarts: dbStatus.restarts, databaseRestarting: dbStatus.restarting } : {}), bus: bus.status() },
+          ...checks.map((c) => c.detail),
+        ),
       };
     },
   });

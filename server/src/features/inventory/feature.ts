@@ -15,18 +15,27 @@ declare module '../../lib/module.js' {
   }
 }
 
+/**
+ * A lease lasts LEASE_TTL minus one lease round and one tick: a dead owner's last renewal can be up
+ * to a round old, and the next owner needs a round to claim and a tick to sample, so the gap in a
+ * VM's samples stays within LEASE_TTL.
+ */
+export function leaseTiming(ttlSec: number, pollSec: number) {
+  const roundMs = Math.min(pollSec, ttlSec / 4) * 1000;
+  return { roundMs, ttlMs: Math.max((ttlSec * 1000) / 2, ttlSec * 1000 - roundMs - pollSec * 1000) };
+}
+
 export const inventory: Feature = {
   name: 'inventory',
   create({ config, db, bus, log }) {
-    const hosts = createHostService({ prisma: db.prisma, log: log.child({ part: 'hosts' }), timeoutMs: config.LIBVIRT_TIMEOUT * 1000 });
+    const hosts = createHostService({ prisma: db.prisma, log: log.child({ part: 'hosts' }), timeoutMs: config.LIBVIRT_TIMEOUT * 1000, probeMs: config.POLL_INTERVAL * 1000 });
     const hostLeases = createLeaseService({
       prisma: db.prisma,
       log: log.child({ part: 'leases' }),
       hostIds: () => hosts.list().map((h) => h.id),
       // One process on its embedded PostgreSQL needs no leases; replicas share a DATABASE_URL.
       enabled: !!config.DATABASE_URL,
-      ttlMs: config.LEASE_TTL * 1000,
-      roundMs: Math.min(config.POLL_INTERVAL, config.LEASE_TTL / 4) * 1000,
+      ...leaseTiming(config.LEASE_TTL, config.POLL_INTERVAL),
     });
     const vms = createVmService({ prisma: db.prisma, pubsub: bus.topics<InventoryTopics>(), hosts, owns: hostLeases.owns, log: log.child({ part: 'inventory' }) });
     let loaded = false;
@@ -41,7 +50,12 @@ export const inventory: Feature = {
       },
       readiness: () => ({
         ready: loaded,
-        detail: { inventory: loaded, hosts: hosts.list().map((h) => ({ name: h.name, connected: h.connected, demo: h.demo, error: h.lastError })) },
+        degraded: hosts.list().some((h) => !h.connected),
+        detail: {
+          inventory: loaded,
+          hosts: hosts.list().map((h) => ({ name: h.name, connected: h.connected, demo: h.demo, error: h.lastError })),
+          leases: hostLeases.status(),
+        },
       }),
       async stop() {
         loaded = false;

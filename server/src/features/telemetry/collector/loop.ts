@@ -18,6 +18,8 @@ export interface CollectedHost {
   id: number;
   name: string;
   conn: LibvirtConnection | null;
+  /** why the host is disconnected, when it is */
+  lastError?: string | null;
 }
 
 /** What the collector needs of a VM (the inventory's VMs have it). */
@@ -92,7 +94,10 @@ export function createCollectorLoop<H extends CollectedHost, V extends Collected
   async function readHost(host: H): Promise<VmReading<V>[]> {
     const conn = host.conn;
     const known = vmsOf(host.id);
-    if (!conn) return known.map((vm) => ({ vm, state: vm.state, cpus: vm.cpuCount, error: `host ${host.name} is disconnected` }));
+    if (!conn) {
+      const error = `host ${host.name} is disconnected${host.lastError ? `: ${host.lastError}` : ''}`;
+      return known.map((vm) => ({ vm, state: vm.state, cpus: vm.cpuCount, error }));
+    }
     const bulk = await withTimeout(conn.getAllDomainStats({ groups: GROUPS, nowait: true }), opts.timeoutMs, `domain stats on ${host.name}`);
     const byUuid = new Map<string, DomainStatsRecord>(bulk.map((r) => [r.uuid, r]));
     // Running domains whose bulk record lacks CPU time: the driver's bulk call lacks those groups.
@@ -151,7 +156,7 @@ export function createCollectorLoop<H extends CollectedHost, V extends Collected
     let readings: VmReading<V>[];
     try {
       readings = await readHost(host);
-      s.lastError = null;
+      s.lastError = host.conn ? null : `host ${host.name} is disconnected${host.lastError ? `: ${host.lastError}` : ''}`;
       s.errors += readings.filter((r) => r.error).length;
     } catch (err) {
       s.errors++;
