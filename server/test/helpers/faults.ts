@@ -1,7 +1,7 @@
 // Oracles for the fault tests that are not vmpulse's own word: libvirtd's client list (virt-admin),
 // the embedded PostgreSQL's postmaster.pid, history blocks decoded straight from PostgreSQL.
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { chownSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { decodeBlock } from '../../src/features/telemetry/stores/postgres-block.js';
@@ -62,4 +62,37 @@ export async function until<T>(what: string, fn: () => Promise<T | undefined | f
     await sleep(everyMs);
   }
   throw new Error(`${what}: not within ${timeoutMs} ms ${last ? String(last) : ''}`);
+}
+
+/**
+ * A libvirtd of our own to kill: a session daemon run as `nobody` with its sockets in `dir`, so the
+ * daemon every other test shares is left alone. It serves libvirt's test driver remotely
+ * (`test+unix:///default?socket=…`: one running domain, `test`), through the same client
+ * code paths as any remote host.
+ */
+export function privateLibvirtd(dir: string) {
+  const uid = Number(execFileSync('id', ['-u', 'nobody'], { encoding: 'utf8' }).trim());
+  const gid = Number(execFileSync('id', ['-g', 'nobody'], { encoding: 'utf8' }).trim());
+  const run = path.join(dir, 'run');
+  const socket = path.join(run, 'libvirt', 'libvirt-sock');
+  let proc: ChildProcess | undefined;
+  return {
+    uri: `test+unix:///default?socket=${socket}`,
+    async start() {
+      mkdirSync(run, { recursive: true });
+      chownSync(dir, uid, gid);
+      chownSync(run, uid, gid);
+      rmSync(socket, { force: true });
+      const env = { PATH: process.env.PATH, HOME: dir, XDG_RUNTIME_DIR: run, XDG_CONFIG_HOME: path.join(dir, 'cfg'), XDG_CACHE_HOME: path.join(dir, 'cache') };
+      proc = spawn('/usr/sbin/libvirtd', ['--timeout', '0'], { uid, gid, env, stdio: 'ignore' });
+      await until('private libvirtd listening', () => existsSync(socket), 20_000, 50);
+    },
+    async kill() {
+      const p = proc;
+      if (!p || p.exitCode !== null || p.signalCode !== null) return;
+      const gone = new Promise((r) => p.once('exit', r));
+      p.kill('SIGKILL');
+      await gone;
+    },
+  };
 }
