@@ -134,7 +134,8 @@ export function createErrorHandling(deps: { errorBody: ErrorBodies; limits: Limi
 
   function send(request: FastifyRequest, reply: FastifyReply, a: Answer) {
     if (a.limit) limits.hit(a.limit);
-    if (!a.unexpected) clientError(`http.${a.status}`, { status: a.status, method: request.method, path: pathOf(request.url).slice(0, 200), ip: request.ip }, a.message);
+    // 503 (the database unreachable or full) is not the client's doing: logged as an error, throttled alike.
+    if (!a.unexpected) clientError(`http.${a.status}`, { status: a.status, method: request.method, path: pathOf(request.url).slice(0, 200), ip: request.ip }, a.message, a.status === 503 ? 'error' : 'info');
     if (a.status === 401) reply.header('WWW-Authenticate', 'Bearer');
     if (hasUnreadBody(request) || a.status === 408) reply.header('Connection', 'close');
     for (const [k, v] of Object.entries(a.headers)) reply.header(k, v);

@@ -62,7 +62,7 @@ function useAuthenticateFirst(authorize: Authorize, principals: WeakMap<Request,
         (thrown: unknown) => {
           const err = databaseUnavailable(thrown) ?? thrown;
           if (!(err instanceof AppError)) throw err;
-          clientError('graphql.unauthenticated', { status: err.status }, `GraphQL request refused: ${err.message}`);
+          clientError('graphql.unauthenticated', { status: err.status }, `GraphQL request refused: ${err.message}`, err.status === 503 ? 'error' : 'info');
           endResponse(
             new fetchAPI.Response(JSON.stringify({ errors: [{ message: err.message, extensions: { code: err.code } }] }), {
               status: err.status,
@@ -171,7 +171,8 @@ export function createGraphqlEdge(deps: {
       maskError: (err, message) => {
         const mapped = toGraphQLError(err);
         if (mapped) {
-          clientError('graphql.request', { code: mapped.extensions.code, path: mapped.path?.join('.') }, mapped.message);
+          const code = mapped.extensions.code;
+          clientError(code === 'UNAVAILABLE' ? 'graphql.unavailable' : 'graphql.request', { code, path: mapped.path?.join('.') }, mapped.message, code === 'UNAVAILABLE' ? 'error' : 'info');
           return mapped;
         }
         const original = err instanceof GraphQLError ? err.originalError : err;

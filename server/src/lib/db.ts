@@ -206,8 +206,9 @@ const UNREACHABLE_CODES = new Set([
   'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'EAI_AGAIN',
   '57P01', '57P02', '57P03', '08000', '08001', '08003', '08004', '08006', '53300',
   'P1001', 'P1002', 'P1008', 'P1017', 'P2024',
+  '53100', // disk_full: the server is up but cannot write
 ]);
-const UNREACHABLE_MESSAGES = /connection terminated|connection refused|ECONNREFUSED|ECONNRESET|timeout exceeded when trying to connect|Can't reach database server|Server has closed the connection|terminating connection|the database system is (starting up|shutting down|in recovery mode)|Connection is closed|Client has encountered a connection error/i;
+const UNREACHABLE_MESSAGES = /connection terminated|connection refused|ECONNREFUSED|ECONNRESET|timeout exceeded when trying to connect|Can't reach database server|Server has closed the connection|terminating connection|the database system is (starting up|shutting down|in recovery mode)|Connection is closed|Client has encountered a connection error|No space left on device/i;
 
 /** A database that cannot be reached, as a 503 with the reason; undefined for any other error. */
 export function databaseUnavailable(err: unknown): AppError | undefined {
@@ -217,7 +218,9 @@ export function databaseUnavailable(err: unknown): AppError | undefined {
     const code = String(o.code ?? o.originalCode ?? '');
     const message = typeof o.message === 'string' ? o.message : '';
     if (UNREACHABLE_CODES.has(code) || UNREACHABLE_MESSAGES.test(message) || o.kind === 'DatabaseNotReachable') {
-      const why = (message.split('\n').find((l) => l.trim()) ?? code).trim().slice(0, 160);
+      // Prisma's first line names the call; the line that says why is further down.
+      const lines = message.split('\n').map((l) => l.trim()).filter(Boolean);
+      const why = (lines.find((l) => UNREACHABLE_MESSAGES.test(l)) ?? lines.at(-1) ?? code).slice(0, 160);
       return unavailable(`database unavailable (${why || 'not reachable'}); try again in a few seconds`);
     }
   }
