@@ -44,10 +44,9 @@ export async function startReplica(env: Record<string, string>, timeoutMs = 60_0
     proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     proc.stdout!.on('data', (d: Buffer) => {
       buf += d.toString();
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
+      const lines = buf.split('\n');
+      buf = lines.pop() ?? '';
+      for (const line of lines) {
         try {
           const entry = JSON.parse(line) as Record<string, unknown>;
           logs.push(entry);
