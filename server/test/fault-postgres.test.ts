@@ -7,6 +7,7 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { openDatabase } from '../src/lib/db.js';
 import { createLogger } from '../src/lib/logger.js';
 import { writeDemoFleet } from '../src/libvirt/demo-fleet.js';
@@ -81,6 +82,14 @@ it('restarts the killed embedded PostgreSQL; 503s meanwhile; libvirt untouched; 
   const gv = await gql('{ vms { id } }', viewer);
   expect(gv.status).toBe(503);
   expect((await gv.json()).errors[0].extensions.code).toBe('UNAVAILABLE');
+  // graphql-ws with a stored token: closed "try again later" (1013) with the reason.
+  const closed = await new Promise<{ code: number; reason: string }>((resolve) => {
+    const ws = new WebSocket(`${r.url.replace('http', 'ws')}/graphql`, 'graphql-transport-ws');
+    ws.on('open', () => ws.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${viewer}` } })));
+    ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() }));
+  });
+  expect(closed.code).toBe(1013);
+  expect(closed.reason).toMatch(/^database unavailable/);
   // What needs no database keeps answering from memory.
   const latest = await r.api(`/api/telemetry/vm-stats/${vm.id}`);
   expect(latest.status).toBe(200);

@@ -179,6 +179,22 @@ describe('three replicas, one PostgreSQL, one Redis', () => {
     });
   }, 90_000);
 
+  it('a replica whose collector is stopped hands its hosts to the others, and takes its share back when started', async () => {
+    const [first, second] = replicas;
+    const stopped = await first!.api('/api/telemetry/stop', { method: 'POST' });
+    expect(stopped.status).toBe(200);
+    await until('hosts over the two collecting replicas', async () => {
+      const rows = await hostsOf(second!);
+      const counts = [...ownerCounts(rows).values()];
+      return rows.every((h) => h.owner && Number(h.owner.split(':').at(-1)) !== first!.pid) && counts.length === 2 && counts.every((c) => c === 3);
+    });
+    expect((await first!.api('/api/telemetry/start', { method: 'POST' })).status).toBe(200);
+    await until('hosts spread 2/2/2 again', async () => {
+      const counts = [...ownerCounts(await hostsOf(second!)).values()];
+      return counts.length === 3 && counts.every((c) => c === 2);
+    });
+  }, 60_000);
+
   it('history holds no duplicate timestamp for any VM', async () => {
     // SIGTERM writes every replica's open blocks.
     for (const r of replicas) {

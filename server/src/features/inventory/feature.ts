@@ -37,7 +37,15 @@ export const inventory: Feature = {
       enabled: !!config.DATABASE_URL,
       ...leaseTiming(config.LEASE_TTL, config.POLL_INTERVAL),
     });
-    const vms = createVmService({ prisma: db.prisma, pubsub: bus.topics<InventoryTopics>(), hosts, owns: hostLeases.owns, log: log.child({ part: 'inventory' }) });
+    // With Redis, the owner announces a VM's change to every replica once; without it each replica
+    // announces what it sees to its own subscribers.
+    const vms = createVmService({
+      prisma: db.prisma,
+      pubsub: bus.topics<InventoryTopics>(),
+      hosts,
+      owns: bus.distributed ? hostLeases.owns : () => true,
+      log: log.child({ part: 'inventory' }),
+    });
     let loaded = false;
     return {
       services: { hosts, vms, hostLeases },

@@ -66,6 +66,8 @@ export function createLeaseService(deps: {
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
   let stopped = false;
+  /** false while this replica's collector is stopped: it holds no leases and does not count toward shares */
+  let active = true;
   let lastError: string | null = null;
   const ttlSec = ttlMs / 1000;
 
@@ -95,6 +97,14 @@ export function createLeaseService(deps: {
     const started = Date.now();
     const validUntil = started + ttlMs - FENCE_MARGIN_MS;
     const ttl = `${ttlSec} seconds`;
+    if (!active) {
+      for (const id of [...mine.keys()]) await letGo(id, 'collector stopped on this replica');
+      // Its leases go with the row; the others' shares no longer count it.
+      await prisma.$executeRaw`DELETE FROM "Replica" WHERE "id" = ${replicaId}`;
+      rows = await readLeases();
+      lastError = null;
+      return;
+    }
     await prisma.$executeRaw`
       INSERT INTO "Replica" ("id", "name", "startedAt", "seenAt") VALUES (${replicaId}, ${replicaName}, now(), now())
       ON CONFLICT ("id") DO UPDATE SET "seenAt" = now()`;
@@ -196,8 +206,16 @@ export function createLeaseService(deps: {
       };
     },
 
+    /**
+     * A replica whose collector is stopped gives its hosts to the others (at its next round) and
+     * claims none until it collects again.
+     */
+    setActive(collecting: boolean) {
+      active = collecting;
+    },
+
     status() {
-      return { enabled, replica: replicaName, liveReplicas, owned: [...mine.keys()].filter(owns).length, lastError };
+      return { enabled, active, replica: replicaName, liveReplicas, owned: [...mine.keys()].filter(owns).length, lastError };
     },
 
     /** The first round runs before collection starts, so a lone replica collects from its first tick. */

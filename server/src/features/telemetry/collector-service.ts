@@ -94,6 +94,7 @@ export function createCollectorService(deps: {
     start(): CollectorStatus & { changed: boolean } {
       const changed = !loop.running;
       if (changed) {
+        leases.setActive(true);
         loop.start();
         startedAt = Date.now();
       }
@@ -103,6 +104,7 @@ export function createCollectorService(deps: {
     /** Stops collecting (waits for ticks in flight); `changed` is false when it was not running. */
     async stop(): Promise<CollectorStatus & { changed: boolean }> {
       const changed = loop.running;
+      leases.setActive(false);
       await loop.stop();
       startedAt = null;
       publish();
