@@ -43,7 +43,7 @@ export const inventory: Feature = {
       prisma: db.prisma,
       pubsub: bus.topics<InventoryTopics>(),
       hosts,
-      owns: bus.distributed ? hostLeases.owns : () => true,
+      owns: bus.distributed ? hostLeases.holds : () => true,
       log: log.child({ part: 'inventory' }),
     });
     let loaded = false;

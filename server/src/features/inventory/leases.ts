@@ -60,6 +60,8 @@ export function createLeaseService(deps: {
   const replicaName = `${os.hostname()}:${process.pid}`;
   /** hostId → local time until which our lease is surely valid */
   const mine = new Map<number, number>();
+  /** held leases not renewed in time: collected for live views, not stored */
+  const fenced = new Set<number>();
   const listeners: LeaseListener[] = [];
   let rows = new Map<number, LeaseRow & { readAt: number }>();
   let liveReplicas = 1;
@@ -71,10 +73,20 @@ export function createLeaseService(deps: {
   let lastError: string | null = null;
   const ttlSec = ttlMs / 1000;
 
+  /**
+   * Owner for certain: a lease renewed recently enough that no other replica can hold it yet (or, when
+   * this was the only live replica at the last round, nobody else there to take it). Store samples,
+   * run dumps and jobs only then.
+   */
   function owns(hostId: number): boolean {
     if (!enabled) return true;
     const until = mine.get(hostId);
-    return until !== undefined && until > Date.now();
+    return until !== undefined && (until > Date.now() || liveReplicas === 1);
+  }
+
+  /** Holds the lease as far as it knows (maybe unrenewed, while the database is unreachable): keep collecting for live views. */
+  function holds(hostId: number): boolean {
+    return !enabled || mine.has(hostId);
   }
 
   function acquire(hostId: number, validUntil: number) {
@@ -89,6 +101,7 @@ export function createLeaseService(deps: {
   async function letGo(hostId: number, why: string) {
     if (!mine.has(hostId)) return;
     mine.delete(hostId);
+    fenced.delete(hostId);
     log.info({ hostId, replica: replicaName, why }, 'host lease released: no longer collecting it here');
     for (const l of listeners) await l.released(hostId);
   }
@@ -155,10 +168,19 @@ export function createLeaseService(deps: {
     return new Map(list.map((r) => [r.hostId, { ...r, readAt }]));
   }
 
-  /** Drop hosts whose lease we could not renew in time: another replica may take them any moment. */
-  async function fence() {
+  /**
+   * A lease we could not renew in time: another replica may take it any moment, so stop storing its
+   * samples (no duplicates in history) but keep collecting for this replica's live views until the
+   * database says who owns it. The next successful round renews it or lets it go.
+   */
+  function fence() {
     const now = Date.now();
-    for (const [id, until] of [...mine]) if (until <= now) await letGo(id, 'lease not renewed in time (database unreachable?)');
+    for (const [id, until] of mine) {
+      const unsure = until <= now && !owns(id);
+      if (unsure && !fenced.has(id)) log.warn({ hostId: id }, 'host lease not renewed in time (database unreachable?): collecting for live views only, not storing');
+      if (unsure) fenced.add(id);
+      else fenced.delete(id);
+    }
   }
 
   function schedule(delay: number) {
@@ -182,8 +204,10 @@ export function createLeaseService(deps: {
     enabled,
     replicaId,
     replicaName,
-    /** Does this replica own (collect, dump, run libvirt jobs of) this host right now? */
+    /** Does this replica own this host for certain right now (store its samples, run its dumps and libvirt jobs here)? */
     owns,
+    /** Does this replica collect this host (it holds the lease, perhaps not renewed yet)? */
+    holds,
 
     onChange(listener: LeaseListener) {
       listeners.push(listener);
@@ -193,7 +217,7 @@ export function createLeaseService(deps: {
     info(hostId: number): HostLeaseInfo {
       if (!enabled) return { hostId, owner: replicaId, ownerName: replicaName, mine: true, ageSec: null, renewedSecAgo: null };
       const r = rows.get(hostId);
-      const mineNow = owns(hostId);
+      const mineNow = holds(hostId);
       if (!r || r.expired) return { hostId, owner: null, ownerName: null, mine: mineNow, ageSec: null, renewedSecAgo: null };
       const since = Date.now() - r.readAt;
       return {
@@ -215,7 +239,7 @@ export function createLeaseService(deps: {
     },
 
     status() {
-      return { enabled, active, replica: replicaName, liveReplicas, owned: [...mine.keys()].filter(owns).length, lastError };
+      return { enabled, active, replica: replicaName, liveReplicas, owned: [...mine.keys()].filter(owns).length, unrenewed: fenced.size, lastError };
     },
 
     /** The first round runs before collection starts, so a lone replica collects from its first tick. */

@@ -31,13 +31,16 @@ export const telemetry: Feature = {
     const metrics = createMetricsService({
       pubsub: bus.local<MetricsTopics>(),
       replicas: bus.distributed ? bus.topics<ReplicaMetricsTopics>() : undefined,
+      // History only from a certain owner: a replica unsure of its lease (database unreachable,
+      // another replica may have taken the host) keeps the live view going but stores nothing.
+      mayStore: hostLeases.owns,
       store,
       vms,
       log: log.child({ part: 'metrics' }),
     });
     const loop = createCollectorLoop({
       hosts,
-      owns: hostLeases.owns,
+      owns: hostLeases.holds,
       vmsOf: (hostId) => vms.list().filter((v) => v.hostId === hostId),
       ingest: (readings) => metrics.ingest(readings),
       log: log.child({ part: 'collector' }),

@@ -49,11 +49,13 @@ export function createMetricsService(deps: {
   pubsub: PubSub<MetricsTopics>;
   /** with several replicas: where owners send their hosts' samples to the others (undefined: one process) */
   replicas?: PubSub<ReplicaMetricsTopics>;
+  /** may this replica store the host's samples (it owns the host for certain)? default: yes */
+  mayStore?: (hostId: number) => boolean;
   store: MetricStore;
   vms: VmService;
   log: Logger;
 }) {
-  const { pubsub, replicas, store, vms, log } = deps;
+  const { pubsub, replicas, mayStore = () => true, store, vms, log } = deps;
   const latest = new Map<number, MetricSnapshot>();
   let fleetTimer: NodeJS.Timeout | undefined;
 
@@ -120,7 +122,7 @@ export function createMetricsService(deps: {
       if (replicas && hostId !== undefined) replicas.publish('host:samples', { hostId, snapshots });
       // History keeps samples; a shut-off VM has none to keep.
       const fresh = snapshots.filter((s) => !s.stale && Object.keys(s.metrics).length > 0);
-      if (fresh.length) {
+      if (fresh.length && mayStore(fresh[0]!.hostId)) {
         await store.write(fresh).catch((err: unknown) => log.error({ err }, 'metric store write failed'));
       }
       return snapshots;
