@@ -44,7 +44,7 @@ interface LeaseRow {
   expired: boolean;
 }
 
-/** Fencing margin: stop collecting this long before a lease we could not renew expires. */
+/** Fencing margin: stop storing this long before a lease we could not renew expires (at most a quarter of it). */
 const FENCE_MARGIN_MS = 1000;
 
 export function createLeaseService(deps: {
@@ -108,7 +108,7 @@ export function createLeaseService(deps: {
 
   async function round() {
     const started = Date.now();
-    const validUntil = started + ttlMs - FENCE_MARGIN_MS;
+    const validUntil = started + ttlMs - Math.min(FENCE_MARGIN_MS, ttlMs / 4);
     const ttl = `${ttlSec} seconds`;
     if (!active) {
       for (const id of [...mine.keys()]) await letGo(id, 'collector stopped on this replica');
