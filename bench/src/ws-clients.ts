@@ -12,6 +12,8 @@ interface Options {
   vmClients: number;
   fleetClients: number;
   durationMs: number;
+  /** tokens for the fleetMetrics clients, round-robin (default: `token`) — e.g. one per scope */
+  fleetTokens?: string[];
 }
 const o = JSON.parse(process.argv[2] ?? '{}') as Options;
 
@@ -43,7 +45,7 @@ const subs: Sub[] = [];
 const lat: Record<Kind, number[]> = { vm: [], fleet: [] };
 let measuring = false;
 
-function open(kind: Kind, vmId?: string): Sub {
+function open(kind: Kind, vmId?: string, token = o.token): Sub {
   const sub: Sub = { kind, client: undefined as never, messages: 0, payloadBytes: 0, latencies: [], errors: [] };
   // Count what the socket really reads (frames + headers + pings), not just the JSON payloads.
   class CountingWebSocket extends WebSocket {
@@ -60,7 +62,7 @@ function open(kind: Kind, vmId?: string): Sub {
   sub.client = createClient({
     url: `${o.url.replace('http', 'ws')}/graphql`,
     webSocketImpl: CountingWebSocket,
-    connectionParams: { authorization: `Bearer ${o.token}` },
+    connectionParams: { authorization: `Bearer ${token}` },
     retryAttempts: 0,
     lazy: false,
     onNonLazyError: (e) => sub.errors.push(String(e)),
@@ -114,7 +116,7 @@ const pctl = (v: number[], p: number) => {
 };
 
 for (let i = 0; i < o.vmClients; i++) open('vm', o.vmIds[i % o.vmIds.length]);
-for (let i = 0; i < o.fleetClients; i++) open('fleet');
+for (let i = 0; i < o.fleetClients; i++) open('fleet', undefined, o.fleetTokens?.length ? o.fleetTokens[i % o.fleetTokens.length] : o.token);
 // Let every socket connect and get its first snapshot, then measure.
 await new Promise((r) => setTimeout(r, 3000));
 measuring = true;

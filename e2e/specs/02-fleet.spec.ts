@@ -47,6 +47,13 @@ test('the fleet lists the demo VMs live, sorted by CPU, and filters', async ({ s
   await shot(page, 'fleet-filtered');
 
   await page.getByLabel('State', { exact: true }).selectOption('');
+  // Owners from the demo fleet's OpenNebula metadata: bob (finance) owns every third VM from the second.
+  await page.getByLabel('Owner', { exact: true }).selectOption('bob (finance)');
+  await expect(rows).toHaveCount(5);
+  const bobs = await rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-vm')));
+  expect(bobs.sort()).toEqual(['build-01', 'cache-02', 'db-01', 'mon-01', 'queue-02']);
+  await expect(rows.first()).toContainText('bob (finance)');
+  await page.getByLabel('Owner', { exact: true }).selectOption('');
   await page.locator('.fleet-scroll').getByRole('link', { name: 'db-01' }).click();
   await expect(page).toHaveURL(/\/vms\//);
   await expect(page.getByRole('heading', { name: 'db-01', level: 2 })).toBeVisible();

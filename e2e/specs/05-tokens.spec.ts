@@ -29,3 +29,22 @@ test('an admin creates a token (shown once) and revokes it', async ({ signedInPa
   await page.getByRole('button', { name: 'Done' }).click();
   await expect(secret).toHaveCount(0);
 });
+
+test('an admin creates a token scoped to an owner; signed in with it, the fleet shows only that owner\'s VMs', async ({ signedInPage: page, server, browser }) => {
+  await page.goto('/tokens');
+  await page.getByLabel('Name').fill('e2e alice');
+  await page.getByLabel('Owner user').fill('alice');
+  await page.getByRole('button', { name: 'Create token' }).click();
+  const token = (await page.getByTestId('created-token').textContent())!;
+  await expect(page.getByRole('row', { name: /e2e alice/ })).toContainText('user alice');
+
+  const context = await browser.newContext({ baseURL: server.url });
+  await context.addInitScript((t) => sessionStorage.setItem('vmpulse.token', t), token);
+  const scoped = await context.newPage();
+  await scoped.goto('/');
+  const rows = scoped.locator('.fleet-scroll [role=row]');
+  await expect(rows).toHaveCount(6);
+  const names = await rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-vm')));
+  expect(names.sort()).toEqual(['app-01', 'build-02', 'db-02', 'mon-02', 'search-01', 'web-01']);
+  await context.close();
+});

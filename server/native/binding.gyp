@@ -12,7 +12,8 @@
         "src/stats.cc",
         "src/per_domain_stats.cc",
         "src/events.cc",
-        "src/dump_job.cc"
+        "src/dump_job.cc",
+        "src/metadata.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")"

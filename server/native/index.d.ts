@@ -97,6 +97,10 @@ export interface NativeConnection {
   coreDump(uuid: string, path: string, format: number, flags: number): Promise<void>;
   jobStats(uuid: string, flags?: number): Promise<{ type: number; params: NativeParams; fromJobInfo: boolean }>;
   abortJob(uuid: string): Promise<void>;
+  /** per domain (all, or the listed uuids), the metadata element of each namespace URI (null: none) */
+  domainMetadata(uris: string[], uuids?: string[] | null): Promise<Array<{ uuid: string; elements: Array<string | null> }>>;
+  /** sets one metadata element (xml '' removes it), live and persistent as the domain is */
+  setDomainMetadata(uuid: string, xml: string, key: string, uri: string): Promise<void>;
 }
 
 export interface NativeModule {

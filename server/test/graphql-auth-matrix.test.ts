@@ -3,6 +3,10 @@
 // token, viewer, operator and admin. A field added tomorrow is in the matrix the day it is added:
 // its operation is built from its type (required arguments get a value of their type), and the role
 // it needs is read from its declared auth scopes.
+// Tenancy adds a dimension: every root field × tokens scoped to each owner of the demo fleet ×
+// an own and a foreign VM (fields taking a VM: `vmId`, or `vm(id)`). A foreign VM is null where the
+// field is nullable and NOT_FOUND ("VM … not found", as for an unknown one) elsewhere; no answer to
+// a scoped token names a VM outside its scope (selections go two levels deep so lists show names).
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,6 +19,7 @@ import {
   isNonNullType,
   isObjectType,
   isScalarType,
+  type GraphQLNamedType,
   type GraphQLField,
   type GraphQLInputType,
   type GraphQLObjectType,
@@ -23,7 +28,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import '../src/features/index.js';
 import { buildSchema } from '../src/graphql/schema.js';
 import { roles, type Role } from '../src/lib/auth.js';
-import { writeDemoFleet } from '../src/libvirt/demo-fleet.js';
+import { DEMO_OWNERS, demoDomains, writeDemoFleet } from '../src/libvirt/demo-fleet.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
 import { rawSocket, readSse } from './helpers/hostile.js';
 
@@ -51,7 +56,38 @@ beforeAll(async () => {
   samples['Query.vm'] = { id: String(vm.id) };
   samples['Subscription.vmMetrics'] = { vmId: String(vm.id) };
   samples['Subscription.vmStateChanged'] = { vmId: String(vm.id) };
+  const ownerless = fleet.find((d) => !d.owner)!;
+  samples['Mutation.setVmOwner'] = { vmId: ownerless.name };
+  for (const c of scopedCallers) {
+    const r = await t.gql(`mutation($n: String!, $r: Role!, $s: TokenScopeInput) { createToken(name: $n, role: $r, scope: $s) { token } }`, { n: c.who, r: c.role, s: c.scope });
+    c.header = `Bearer ${r.body.data.createToken.token}`;
+  }
 });
+
+// Scoped tokens: each demo owner by user (viewer) and by group (operator).
+const fleet = demoDomains();
+type Demo = (typeof fleet)[number];
+const scopedCallers = DEMO_OWNERS.flatMap((o) => [
+  { who: `viewer scoped to user ${o.uname}`, role: 'viewer' as Role, scope: { user: o.uname }, owns: (d: Demo) => d.owner?.uname === o.uname, header: '' },
+  { who: `operator scoped to group ${o.gname}`, role: 'operator' as Role, scope: { group: o.gname }, owns: (d: Demo) => d.owner?.gname === o.gname, header: '' },
+]);
+const vmIdOf = (name: string) => String(t.app.services.vms.list().find((v) => v.name === name)!.id);
+
+/** The argument of a field that names a VM, if it takes one. */
+const vmArgOf = (field: GraphQLField<unknown, unknown>) => field.args.find((a) => a.name === 'vmId' || (field.name === 'vm' && a.name === 'id'))?.name;
+
+/** Every field without required arguments, two levels deep: enough to see every VM a list names. */
+function richSelection(type: GraphQLNamedType, depth: number): string {
+  if (!isObjectType(type)) return '';
+  const parts = ['__typename'];
+  for (const f of Object.values(type.getFields())) {
+    if (f.args.some((a) => isNonNullType(a.type))) continue;
+    const named = getNamedType(f.type);
+    if (!isObjectType(named)) parts.push(f.name);
+    else if (depth > 1) parts.push(`${f.name} ${richSelection(named, depth - 1)}`);
+  }
+  return `{ ${parts.join(' ')} }`;
+}
 afterAll(async () => {
   await t?.api('/api/telemetry/start', { method: 'POST' });
   await t?.stop();
@@ -203,6 +239,82 @@ for (const [kind, root] of kinds) {
       });
     }
   });
+}
+
+for (const [kind, root] of kinds) {
+  if (!root) continue;
+  describe(`${root.name} root fields × scoped tokens × own/foreign VM`, () => {
+    for (const field of Object.values(root.getFields())) {
+      const need = neededRole(root, field);
+      const vmArg = vmArgOf(field);
+      const opWith = (vm?: string) => {
+        const base = operationFor(kind, root, field);
+        const variables = vm !== undefined && vmArg ? { ...base.variables, [vmArg]: vm } : base.variables;
+        const defs = Object.keys(variables).length ? base.query.slice(base.query.indexOf('('), base.query.indexOf(')') + 1) : '';
+        const named = getNamedType(field.type);
+        const sel = richSelection(named, 2);
+        const call = Object.keys(variables).length ? `(${Object.keys(variables).map((a) => `${a}: $${a}`).join(', ')})` : '';
+        return { query: `${kind} Scoped${defs} { ${field.name}${call} ${sel} }`, variables };
+      };
+      const send = (op: { query: string; variables: object }, header: string) =>
+        kind === 'subscription'
+          ? (async () => {
+              const r = await overWsAs(op, header);
+              const errors = r.message.type === 'error' ? r.message.payload : r.message.payload.errors;
+              return { status: errors ? (errors[0].extensions?.http?.status ?? 200) : 200, body: { data: r.message.payload?.data, errors } };
+            })()
+          : (async () => {
+              const res = await fetch(`${t.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: header }, body: JSON.stringify(op) });
+              return { status: res.status, body: await res.json() };
+            })();
+
+      it(`${field.name} (needs ${need})`, async () => {
+        for (const c of scopedCallers) {
+          const allowed = roles.indexOf(c.role) >= roles.indexOf(need);
+          const own = fleet.find((d) => d.running && c.owns(d))!;
+          const foreign = fleet.filter((d) => d.running && !c.owns(d));
+          const foreignNames = fleet.filter((d) => !c.owns(d)).map((d) => d.name);
+          const where = `${field.name} as ${c.who}`;
+          if (!allowed) {
+            const r = await send(opWith(vmArg ? own.name : undefined), c.header);
+            expect(r.body.errors?.[0]?.extensions?.code, where).toBe('FORBIDDEN');
+            continue;
+          }
+          const mine = await send(opWith(vmArg ? vmIdOf(own.name) : undefined), c.header);
+          expect(mine.body.errors, `${where}: ${JSON.stringify(mine.body.errors)}`).toBeUndefined();
+          expect(mine.body.data[field.name], where).toBeTruthy();
+          const text = JSON.stringify(mine.body.data);
+          for (const name of foreignNames) expect(text, `${where} names ${name}`).not.toContain(`"${name}"`);
+          if (!vmArg) continue;
+          for (const d of foreign) {
+            for (const ref of [vmIdOf(d.name), d.uuid, d.name]) {
+              const r = await send(opWith(ref), c.header);
+              const w = `${where}, foreign ${ref}`;
+              if (!isNonNullType(field.type)) {
+                expect(r.body.errors, w).toBeUndefined();
+                expect(r.body.data[field.name], w).toBeNull();
+              } else {
+                expect(r.body.errors?.[0]?.extensions?.code, w).toBe('NOT_FOUND');
+                expect(r.body.errors[0].message, w).toBe(/^\d+$/.test(ref) ? `VM ${ref} not found` : `VM ${JSON.stringify(ref)} not found`);
+              }
+            }
+          }
+        }
+      });
+    }
+  });
+}
+
+async function overWsAs(op: { query: string; variables: object }, header: string) {
+  const s2 = rawSocket(t.url);
+  await s2.opened;
+  s2.send({ type: 'connection_init', payload: { authorization: header } });
+  await s2.next((m) => m.type === 'connection_ack');
+  s2.send({ id: 'op', type: 'subscribe', payload: op });
+  const message = await s2.next((m) => m.id === 'op' && (m.type === 'next' || m.type === 'error'));
+  s2.ws.close();
+  await s2.closed;
+  return { message };
 }
 
 describe('the matrix itself', () => {

@@ -3,8 +3,11 @@
 // lists it (each operation names its least role), so a route is covered the day it is added. Each
 // answer is checked for its status and validated against the schema the document gives for it:
 // the family's error body for 401/403, the route's answer for 200.
+// Tenancy adds a dimension: every route × tokens scoped to each owner of the demo fleet (OpenNebula
+// metadata) × an own and a foreign VM. A foreign VM answers 404 in the family's body, exactly as an
+// unknown one; no answer to a scoped token names a VM outside its scope.
 import { afterAll, describe, expect, it } from 'vitest';
-import { writeDemoFleet } from '../src/libvirt/demo-fleet.js';
+import { DEMO_OWNERS, demoDomains, writeDemoFleet } from '../src/libvirt/demo-fleet.js';
 import { roles, type Role } from '../src/lib/auth.js';
 import { startTestApp } from './helpers/app.js';
 import { createValidator, fetchOpenapi, operations, responseSchema, type Operation } from './helpers/openapi.js';
@@ -30,13 +33,30 @@ await t.gql(`mutation($id: ID!) { revokeToken(id: $id) { id } }`, { id: revoked.
 const runningVm = t.app.services.vms.list({ state: 'running' })[0]!;
 /** A value for each path parameter a route may have; a new one must be added here. */
 const PATH_VALUES: Record<string, string> = { vm_id: String(runningVm.id) };
+/** Path parameters that name a VM: scoped tokens get an own and a foreign one. */
+const VM_PARAMS = new Set(['vm_id']);
+
+// Scoped tokens: each demo owner by user (viewer) and by group (operator).
+const fleet = demoDomains();
+const SCOPED = await Promise.all(
+  DEMO_OWNERS.flatMap((o) => [
+    { who: `a viewer scoped to user ${o.uname}`, role: 'viewer' as Role, scope: { user: o.uname }, owns: (d: (typeof fleet)[number]) => d.owner?.uname === o.uname },
+    { who: `an operator scoped to group ${o.gname}`, role: 'operator' as Role, scope: { group: o.gname }, owns: (d: (typeof fleet)[number]) => d.owner?.gname === o.gname },
+  ]).map(async (c) => {
+    const r = await t.gql(`mutation($n: String!, $r: Role!, $s: TokenScopeInput) { createToken(name: $n, role: $r, scope: $s) { token } }`, { n: c.who, r: c.role, s: c.scope });
+    const own = fleet.find((d) => d.running && c.owns(d))!;
+    const foreign = fleet.filter((d) => d.running && !c.owns(d));
+    return { ...c, token: r.body.data.createToken.token as string, own, foreign, foreignNames: fleet.filter((d) => !c.owns(d)).map((d) => d.name) };
+  }),
+);
+const vmIdOf = (name: string) => String(t.app.services.vms.list().find((v) => v.name === name)!.id);
 /** A valid body for each route that takes one; a new one must be added here. */
 const BODIES: Record<string, unknown> = {};
 
-function target(method: string, p: string, op: Operation) {
+function target(method: string, p: string, op: Operation, vm?: string) {
   const url = p.replace(/\{(\w+)\}/g, (_m, name: string) => {
     if (!(name in PATH_VALUES)) throw new Error(`${method} ${p}: add an example value for the path parameter "${name}" to PATH_VALUES`);
-    return encodeURIComponent(PATH_VALUES[name]!);
+    return encodeURIComponent(vm !== undefined && VM_PARAMS.has(name) ? vm : PATH_VALUES[name]!);
   });
   const query = new URLSearchParams();
   for (const q of op.parameters ?? []) {
@@ -84,6 +104,55 @@ for (const { method, path: p, op } of ops) {
         expect(schema, `documented ${expected}`).toBeDefined();
         expect(validate(schema, await res.json())).toBe('');
       });
+    }
+  });
+}
+
+for (const { method, path: p, op } of ops) {
+  const need = op['x-vmpulse-role']!;
+  const namesVm = [...p.matchAll(/\{(\w+)\}/g)].some((m) => VM_PARAMS.has(m[1]!));
+  describe(`${method} ${p} (${need}) × scoped tokens`, () => {
+    for (const caller of SCOPED) {
+      const allowed = roles.indexOf(caller.role) >= roles.indexOf(need);
+      const call = async (vm?: string) => {
+        const { url, body } = target(method, p, op, vm);
+        const headers: Record<string, string> = { authorization: `Bearer ${caller.token}`, ...(body ? { 'content-type': 'application/json' } : {}) };
+        const res = await fetch(t.url + url, { method, headers, body });
+        return { status: res.status, body: await res.json() };
+      };
+      if (!allowed) {
+        it(`${caller.who} → 403`, async () => {
+          const r = await call(namesVm ? vmIdOf(caller.own.name) : undefined);
+          expect(r.status).toBe(403);
+          expect(validate(responseSchema(op, 403), r.body)).toBe('');
+        });
+        continue;
+      }
+      if (namesVm) {
+        it(`${caller.who}, own VM → 200`, async () => {
+          const r = await call(vmIdOf(caller.own.name));
+          expect(r.status, JSON.stringify(r.body)).toBe(200);
+          expect(validate(responseSchema(op, 200), r.body)).toBe('');
+        });
+        it(`${caller.who}, foreign VM (by id, uuid, name) → 404 as an unknown one`, async () => {
+          for (const d of caller.foreign) {
+            for (const ref of [vmIdOf(d.name), d.uuid, d.name]) {
+              const r = await call(ref);
+              expect(r.status, `${ref}`).toBe(404);
+              expect(validate(responseSchema(op, 404), r.body)).toBe('');
+              expect(r.body).toEqual({ detail: /^\d+$/.test(ref) ? `VM ${ref} not found` : `VM ${JSON.stringify(ref)} not found` });
+            }
+          }
+        });
+      } else {
+        it(`${caller.who} → 200, naming no foreign VM`, async () => {
+          const r = await call();
+          expect(r.status, JSON.stringify(r.body)).toBe(200);
+          expect(validate(responseSchema(op, 200), r.body)).toBe('');
+          const text = JSON.stringify(r.body);
+          for (const name of caller.foreignNames) expect(text, name).not.toContain(`"${name}"`);
+        });
+      }
     }
   });
 }

@@ -186,6 +186,9 @@ class Connection : public Napi::ObjectWrap<Connection> {
   Napi::Value CoreDump(const Napi::CallbackInfo& info);
   Napi::Value JobStats(const Napi::CallbackInfo& info);
   Napi::Value AbortJob(const Napi::CallbackInfo& info);
+  // metadata.cc
+  Napi::Value DomainMetadata(const Napi::CallbackInfo& info);
+  Napi::Value SetDomainMetadata(const Napi::CallbackInfo& info);
 
   // Returns the live handle or throws a JS error if closed.
   virConnectPtr Live(Napi::Env env);

@@ -222,6 +222,8 @@ Napi::Function Connection::Init(Napi::Env env) {
           InstanceMethod<&Connection::CoreDump>("coreDump"),
           InstanceMethod<&Connection::JobStats>("jobStats"),
           InstanceMethod<&Connection::AbortJob>("abortJob"),
+          InstanceMethod<&Connection::DomainMetadata>("domainMetadata"),
+          InstanceMethod<&Connection::SetDomainMetadata>("setDomainMetadata"),
       });
   constructor = new Napi::FunctionReference(Napi::Persistent(fn));
   return fn;

@@ -17,6 +17,9 @@ export interface FleetEntry {
   stale: boolean;
   /** ms since the epoch */
   ts: number;
+  /** the owner's user and group (names, else ids); null when none is recorded */
+  ownerUser: string | null;
+  ownerGroup: string | null;
 }
 
 export interface FleetTick {
@@ -25,5 +28,5 @@ export interface FleetTick {
 }
 
 /** The order of the values in each row of the compact form (`columns` + `rows`). */
-export const FLEET_COLUMNS = ['vmId', 'name', 'host', 'state', 'stale', 'cpuPct', 'memPct', 'netRxBps', 'netTxBps', 'diskReadBps', 'diskWriteBps', 'timestamp'] as const;
+export const FLEET_COLUMNS = ['vmId', 'name', 'host', 'state', 'stale', 'cpuPct', 'memPct', 'netRxBps', 'netTxBps', 'diskReadBps', 'diskWriteBps', 'timestamp', 'ownerUser', 'ownerGroup'] as const;
 export type FleetColumn = (typeof FLEET_COLUMNS)[number];

@@ -1,5 +1,6 @@
 // Token primitives. Roles are ordered: each one can do what the ones before it can.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { OwnerScope } from '../domain/owner.js';
 
 export const roles = ['viewer', 'operator', 'admin'] as const;
 export type Role = (typeof roles)[number];
@@ -9,6 +10,8 @@ export interface Principal {
   /** token row id; null for VMPULSE_ADMIN_TOKEN and for AUTH=off */
   tokenId: number | null;
   name: string;
+  /** tenancy: the VMs this caller may see and act on; null = every VM (unscoped tokens, admin) */
+  scope: OwnerScope | null;
 }
 
 /** Checks an Authorization header value against the role an endpoint needs: 401 / 403, or the caller. */

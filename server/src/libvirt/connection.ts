@@ -276,4 +276,23 @@ export class LibvirtConnection {
   abortJob(uuid: string): Promise<void> {
     return call(this.nativeConn.abortJob(uuid));
   }
+
+  // ---- metadata ---------------------------------------------------------------------
+
+  /**
+   * For every domain (or the listed uuids), its metadata element in each namespace URI, in that
+   * order (null: none), in one worker call. Domains gone meanwhile are left out.
+   */
+  domainMetadata(uris: readonly string[], uuids?: readonly string[]): Promise<Array<{ uuid: string; elements: Array<string | null> }>> {
+    return call(this.nativeConn.domainMetadata([...uris], uuids ? [...uuids] : null));
+  }
+
+  /**
+   * Sets the domain's metadata element of namespace `uri` (prefix `key`), in its live definition
+   * when it runs and its persistent one when it is defined; `xml` null removes it. Needs a
+   * read-write connection.
+   */
+  setDomainMetadata(uuid: string, xml: string | null, key: string, uri: string): Promise<void> {
+    return call(this.nativeConn.setDomainMetadata(uuid, xml ?? '', key, uri));
+  }
 }

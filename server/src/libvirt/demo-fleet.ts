@@ -30,6 +30,13 @@ import { dirname, resolve } from 'node:path';
 
 export const DEMO_ROLES = ['web', 'db', 'cache', 'app', 'build', 'queue', 'search', 'mon'] as const;
 
+/** OpenNebula-style owners of the demo fleet: two users in two groups (a third of the VMs have none). */
+export const DEMO_OWNERS = [
+  { uname: 'alice', uid: 5, gname: 'engineering', gid: 100 },
+  { uname: 'bob', uid: 6, gname: 'finance', gid: 101 },
+] as const;
+export type DemoOwner = (typeof DEMO_OWNERS)[number];
+
 export interface DemoDomain {
   name: string;
   uuid: string;
@@ -38,6 +45,8 @@ export interface DemoDomain {
   running: boolean;
   disks: string[];
   nics: Array<{ target: string; mac: string }>;
+  /** written as OpenNebula's <one:vm> metadata; null: no owner metadata */
+  owner: DemoOwner | null;
 }
 
 export interface DemoFleetOptions {
@@ -81,6 +90,7 @@ export function demoDomain(i: number, count: number, prefix = ''): DemoDomain {
     running,
     disks,
     nics,
+    owner: i % 3 === 2 ? null : DEMO_OWNERS[i % 3]!,
   };
 }
 
@@ -108,9 +118,22 @@ function domainXml(d: DemoDomain): string {
       </interface>`,
     )
     .join('\n');
+  // As OpenNebula's LibVirtDriverKVM.cc writes it (names are plain ASCII here: no escaping needed).
+  const metadata = d.owner
+    ? `
+    <metadata>
+      <one:vm xmlns:one="http://opennebula.org/xmlns/libvirt/1.0">
+        <one:name>${d.name}</one:name>
+        <one:uname>${d.owner.uname}</one:uname>
+        <one:uid>${d.owner.uid}</one:uid>
+        <one:gname>${d.owner.gname}</one:gname>
+        <one:gid>${d.owner.gid}</one:gid>
+      </one:vm>
+    </metadata>`
+    : '';
   return `  <domain type='test' xmlns:test='http://libvirt.org/schemas/domain/test/1.0'>
     <name>${d.name}</name>
-    <uuid>${d.uuid}</uuid>
+    <uuid>${d.uuid}</uuid>${metadata}
     <memory unit='KiB'>${d.memoryKiB}</memory>
     <currentMemory unit='KiB'>${d.memoryKiB}</currentMemory>
     <vcpu placement='static'>${d.vcpus}</vcpu>

@@ -3,12 +3,13 @@ import { useRef } from 'react';
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { Link } from '../lib/router';
 import { formatPct, formatRate } from '../lib/format';
-import type { FleetRow, SortKey, SortSpec } from '../lib/fleet';
+import { ownerLabel, type FleetRow, type SortKey, type SortSpec } from '../lib/fleet';
 import { StaleMarker, StateBadge } from './StateBadge';
 
 const COLUMNS: { key: SortKey; label: string; numeric?: boolean }[] = [
   { key: 'name', label: 'Name' },
   { key: 'host', label: 'Host' },
+  { key: 'owner', label: 'Owner' },
   { key: 'state', label: 'State' },
   { key: 'cpu', label: 'CPU', numeric: true },
   { key: 'mem', label: 'Memory', numeric: true },
@@ -75,6 +76,7 @@ export function FleetTable({ rows, sort, onSort }: Props) {
                   <Link to={`/vms/${encodeURIComponent(r.vmId)}`}>{r.name}</Link> <StaleMarker stale={r.stale && r.state !== 'shutoff'} />
                 </div>
                 <div role="cell">{r.host}</div>
+                <div role="cell">{ownerLabel(r) || <span className="muted">—</span>}</div>
                 <div role="cell">
                   <StateBadge state={r.state} />
                 </div>

@@ -11,6 +11,9 @@ export interface FleetRow {
   netTxBps?: number | null;
   diskReadBps?: number | null;
   diskWriteBps?: number | null;
+  /** the owner's user and group; null when none is recorded */
+  ownerUser?: string | null;
+  ownerGroup?: string | null;
 }
 
 /**
@@ -27,7 +30,7 @@ export function fromCompact(columns: readonly string[], rows: readonly unknown[]
   });
 }
 
-export type SortKey = 'name' | 'host' | 'state' | 'cpu' | 'mem' | 'net' | 'disk';
+export type SortKey = 'name' | 'host' | 'owner' | 'state' | 'cpu' | 'mem' | 'net' | 'disk';
 export interface SortSpec {
   key: SortKey;
   dir: 'asc' | 'desc';
@@ -37,7 +40,14 @@ export interface FleetFilter {
   text: string;
   host: string;
   state: string;
+  /** an owner label (ownerLabel) or '' for any; NO_OWNER for VMs without one */
+  owner?: string;
 }
+
+export const NO_OWNER = '\u0000none';
+
+/** "alice (engineering)", "alice", "(engineering)", or '' when no owner is recorded. */
+export const ownerLabel = (r: FleetRow) => (r.ownerUser ? (r.ownerGroup ? `${r.ownerUser} (${r.ownerGroup})` : r.ownerUser) : r.ownerGroup ? `(${r.ownerGroup})` : '');
 
 const sum = (a?: number | null, b?: number | null) => (a == null && b == null ? null : (a ?? 0) + (b ?? 0));
 
@@ -47,6 +57,8 @@ function sortValue(r: FleetRow, key: SortKey): number | string | null {
       return r.name;
     case 'host':
       return r.host;
+    case 'owner':
+      return ownerLabel(r) || null;
     case 'state':
       return r.state;
     case 'cpu':
@@ -82,7 +94,8 @@ export function filterFleet<R extends FleetRow>(rows: readonly R[], f: FleetFilt
     (r) =>
       (!text || r.name.toLowerCase().includes(text) || r.host.toLowerCase().includes(text)) &&
       (!f.host || r.host === f.host) &&
-      (!f.state || r.state === f.state),
+      (!f.state || r.state === f.state) &&
+      (!f.owner || (f.owner === NO_OWNER ? !ownerLabel(r) : ownerLabel(r) === f.owner)),
   );
 }
 

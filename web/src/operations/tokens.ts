@@ -7,6 +7,10 @@ export const TokensQuery = graphql(`
       name
       prefix
       role
+      scope {
+        user
+        group
+      }
       createdAt
       lastUsedAt
       revokedAt
@@ -15,8 +19,8 @@ export const TokensQuery = graphql(`
 `);
 
 export const CreateTokenMutation = graphql(`
-  mutation CreateToken($name: String!, $role: Role!) {
-    createToken(name: $name, role: $role) {
+  mutation CreateToken($name: String!, $role: Role!, $scope: TokenScopeInput) {
+    createToken(name: $name, role: $role, scope: $scope) {
       token
       apiToken {
         id

@@ -2,7 +2,7 @@
 import { useDeferredValue, useMemo, useState } from 'react';
 import { useSubscription } from 'urql';
 import { FleetMetricsSubscription } from '../operations/fleet';
-import { defaultDir, filterFleet, fromCompact, sortFleet, type FleetFilter, type SortKey, type SortSpec } from '../lib/fleet';
+import { defaultDir, filterFleet, fromCompact, NO_OWNER, ownerLabel, sortFleet, type FleetFilter, type SortKey, type SortSpec } from '../lib/fleet';
 import { formatClock } from '../lib/format';
 import { FleetTable } from '../components/FleetTable';
 import { ErrorMessage } from '../components/ErrorMessage';
@@ -10,12 +10,13 @@ import { ErrorMessage } from '../components/ErrorMessage';
 export function FleetPage() {
   const [{ data, error }] = useSubscription({ query: FleetMetricsSubscription });
   const [sort, setSort] = useState<SortSpec>({ key: 'cpu', dir: 'desc' });
-  const [filter, setFilter] = useState<FleetFilter>({ text: '', host: '', state: '' });
+  const [filter, setFilter] = useState<FleetFilter>({ text: '', host: '', state: '', owner: '' });
   const deferredFilter = useDeferredValue(filter);
   const tick = data?.fleetMetrics;
   const all = useMemo(() => (tick ? fromCompact(tick.columns, tick.rows as unknown[][]) : undefined), [tick]);
 
   const hosts = useMemo(() => [...new Set((all ?? []).map((v) => v.host))].sort(), [all]);
+  const owners = useMemo(() => [...new Set((all ?? []).map(ownerLabel).filter(Boolean))].sort(), [all]);
   const states = useMemo(() => [...new Set((all ?? []).map((v) => v.state))].sort(), [all]);
   const rows = useMemo(() => sortFleet(filterFleet(all ?? [], deferredFilter), sort), [all, deferredFilter, sort]);
   const staleCount = useMemo(() => (all ?? []).filter((v) => v.stale && v.state !== 'shutoff').length, [all]);
@@ -50,6 +51,16 @@ export function FleetPage() {
             {hosts.map((h) => (
               <option key={h}>{h}</option>
             ))}
+          </select>
+        </div>
+        <div className="field">
+          <label htmlFor="fleet-owner">Owner</label>
+          <select id="fleet-owner" value={filter.owner} onChange={(e) => setFilter({ ...filter, owner: e.target.value })}>
+            <option value="">All owners</option>
+            {owners.map((o) => (
+              <option key={o}>{o}</option>
+            ))}
+            <option value={NO_OWNER}>No owner</option>
           </select>
         </div>
         <div className="field">

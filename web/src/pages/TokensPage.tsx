@@ -1,4 +1,5 @@
-// Token management for admins: list, create with a role (the secret is shown once), revoke.
+// Token management for admins: list, create with a role and an optional owner scope (the secret is
+// shown once), revoke.
 import { useState, type FormEvent } from 'react';
 import { useMutation, useQuery } from 'urql';
 import { CreateTokenMutation, RevokeTokenMutation, TokensQuery } from '../operations/tokens';
@@ -58,13 +59,19 @@ export function TokensPage() {
 function CreateTokenForm({ onCreated }: { onCreated: (c: { name: string; role: Role; token: string }) => void }) {
   const [name, setName] = useState('');
   const [role, setRole] = useState<Role>('viewer');
+  const [scopeUser, setScopeUser] = useState('');
+  const [scopeGroup, setScopeGroup] = useState('');
   const [result, create] = useMutation(CreateTokenMutation);
+  const scoped = role !== 'admin' && (scopeUser.trim() || scopeGroup.trim());
   const submit = async (e: FormEvent) => {
     e.preventDefault();
-    const r = await create({ name: name.trim(), role });
+    const scope = scoped ? { user: scopeUser.trim() || null, group: scopeGroup.trim() || null } : null;
+    const r = await create({ name: name.trim(), role, scope });
     if (r.data) {
       onCreated({ name: r.data.createToken.apiToken.name, role: r.data.createToken.apiToken.role, token: r.data.createToken.token });
       setName('');
+      setScopeUser('');
+      setScopeGroup('');
     }
   };
   return (
@@ -82,6 +89,17 @@ function CreateTokenForm({ onCreated }: { onCreated: (c: { name: string; role: R
           ))}
         </select>
       </div>
+      <div className="field">
+        <label htmlFor="token-scope-user">Owner user</label>
+        <input id="token-scope-user" value={scopeUser} disabled={role === 'admin'} aria-describedby="token-scope-help" onChange={(e) => setScopeUser(e.target.value)} placeholder="any" />
+      </div>
+      <div className="field">
+        <label htmlFor="token-scope-group">Owner group / project</label>
+        <input id="token-scope-group" value={scopeGroup} disabled={role === 'admin'} aria-describedby="token-scope-help" onChange={(e) => setScopeGroup(e.target.value)} placeholder="any" />
+      </div>
+      <p id="token-scope-help" className="muted">
+        Scope: the token sees only VMs whose owner matches (name or id). Empty: every VM. Admin tokens see every VM.
+      </p>
       <button type="submit" disabled={result.fetching || !name.trim()}>
         Create token
       </button>
@@ -90,7 +108,19 @@ function CreateTokenForm({ onCreated }: { onCreated: (c: { name: string; role: R
   );
 }
 
-type TokenRow = { id: string; name: string; prefix: string; role: Role; createdAt: string; lastUsedAt?: string | null; revokedAt?: string | null };
+type TokenRow = {
+  id: string;
+  name: string;
+  prefix: string;
+  role: Role;
+  scope?: { user?: string | null; group?: string | null } | null;
+  createdAt: string;
+  lastUsedAt?: string | null;
+  revokedAt?: string | null;
+};
+
+/** "user alice · group eng", or "all VMs". */
+const scopeText = (s: TokenRow['scope']) => (s ? [s.user ? `user ${s.user}` : '', s.group ? `group ${s.group}` : ''].filter(Boolean).join(' · ') : 'all VMs');
 
 function TokensTable({ tokens, onChanged }: { tokens: TokenRow[]; onChanged: () => void }) {
   const [confirming, setConfirming] = useState<string | null>(null);
@@ -109,6 +139,7 @@ function TokensTable({ tokens, onChanged }: { tokens: TokenRow[]; onChanged: () 
             <th scope="col">Name</th>
             <th scope="col">Prefix</th>
             <th scope="col">Role</th>
+            <th scope="col">Scope</th>
             <th scope="col">Created</th>
             <th scope="col">Last used</th>
             <th scope="col">Status</th>
@@ -125,6 +156,7 @@ function TokensTable({ tokens, onChanged }: { tokens: TokenRow[]; onChanged: () 
                 <code>{t.prefix}…</code>
               </td>
               <td>{t.role}</td>
+              <td>{scopeText(t.scope)}</td>
               <td>{new Date(t.createdAt).toLocaleString()}</td>
               <td>{t.lastUsedAt ? formatClock(t.lastUsedAt) : '—'}</td>
               <td>{t.revokedAt ? <span className="state state-shutoff">revoked</span> : <span className="state state-running">active</span>}</td>

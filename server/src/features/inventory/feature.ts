@@ -1,4 +1,21 @@
-// Inventory: the libvirt hosts and every VM on them, with stable ids.
+// Inventory: the libvirt hosts and every VM on them, with stable ids, and who owns each VM.
+//
+// Tenancy — the one API for scoping anything per VM (dumps, migration contexts, …). A caller is a
+// `Principal` (lib/auth.ts: REST handlers get `principal`, GraphQL resolvers `ctx.principal`);
+// `principal.scope` null means it sees every VM. On `services.vms`:
+//   vms.resolveFor(principal, ref): Vm         — id, uuid or name → the VM, or 404 "VM … not found"
+//                                                exactly as for an unknown VM when outside the scope
+//                                                (400 invalid ref; 409 a name on several hosts,
+//                                                counting only visible VMs)
+//   vms.listFor(principal, filter?): Vm[]       — the VMs the caller may see (what `["all"]` means)
+//   vms.owns(principal, vm | vmId): boolean     — whether the caller's scope owns that VM
+//   vms.scopeFilter(scope): (vmId) => boolean   — the same test, built once for many VMs (a tick,
+//                                                a page of records keyed by vm id)
+//   vms.ownerOf(vmId): VmOwner | null           — the owner (user, userId, group, groupId, source)
+// E.g. dumps: `POST /trigger` → `vm_ids.map((r) => vms.resolveFor(principal, r))`, `["all"]` →
+// `vms.listFor(principal)`; records/status → keep rows where `vms.owns(principal, row.vmId)`.
+// Migrations: `GET /vm-contexts/{vm_name}` → `vms.resolveFor(principal, vm_name)` first (404 in the
+// family body), the list → filter by `vms.owns(principal, …)`; subscriptions filter likewise.
 import type { Feature } from '../../lib/module.js';
 import { chooseHostUris, createHostService, type HostService } from './hosts.js';
 import { createLeaseService, type LeaseService } from './leases.js';
@@ -78,5 +95,6 @@ export const inventory: Feature = {
 export type { Host, HostService } from './hosts.js';
 export type { HostLeaseInfo, LeaseService } from './leases.js';
 export type { Vm, VmService, VmStateChange } from './vms.js';
+export type { OwnerScope, VmOwner } from '../../domain/owner.js';
 /** The GraphQL types other features extend or return (Vm.latest, Vm.history, MetricSnapshot.state). */
 export { VmRef, VmStateEnum } from './graphql/vm.js';

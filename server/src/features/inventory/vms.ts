@@ -1,13 +1,17 @@
 // The VM inventory: every domain of every host, with a stable integer id (key: host + uuid).
 // Kept in memory for reads, in PostgreSQL for stable ids; synced from libvirt lifecycle events
 // and a periodic re-list. The only publisher of `vm:stateChanged`.
+import type { Principal } from '../../lib/auth.js';
 import type { PrismaClient } from '../../lib/db.js';
 import { AppError, badRequest, notFound } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
 import type { PubSub } from '../../lib/pubsub.js';
 import { filter, pipe } from 'graphql-yoga';
+import { CLOUD_SOURCES, scopeOwns, type OwnerScope, type VmOwner } from '../../domain/owner.js';
 import { INACTIVE_STATES } from '../../domain/vm-state.js';
+import { OWNER_NAMESPACES, ownerFromMetadata, VMPULSE_NS, VMPULSE_PREFIX, vmpulseOwnerXml } from '../../libvirt/ownership.js';
 import { snapshotThen } from '../../lib/stream.js';
+import { CHUNK, yieldToEventLoop } from '../../lib/yield.js';
 import { isConnectionLost, isNoDomain } from '../../libvirt/errors.js';
 import type { DomainInfo, DomainLifecycleEvent } from '../../libvirt/types.js';
 import type { Host, HostService } from './hosts.js';
@@ -45,6 +49,8 @@ export interface VmFilter {
   host?: string;
   state?: string;
   name?: string;
+  /** owner's user or group, name or id (exact) */
+  owner?: string;
   includeUndefined?: boolean;
 }
 
@@ -81,6 +87,10 @@ export function createVmService(deps: {
   const byHostUuid = new Map<string, Vm>();
   const hostQueues = new Map<number, Promise<unknown>>();
   const runningSince = new Map<number, number>();
+  /** Owner from each VM's domain metadata, with the elements it was parsed from (parsed again only when they change). */
+  const metadataOwners = new Map<number, { raw: string; owner: VmOwner | null }>();
+  /** Owners an admin set on VMs of read-only hosts (PostgreSQL). */
+  const databaseOwners = new Map<number, VmOwner>();
   const key = (hostId: number, uuid: string) => `${hostId}/${uuid.toLowerCase()}`;
 
   /** Writes for one host run one after another, so an event and a re-list never race. */
@@ -159,6 +169,38 @@ export function createVmService(deps: {
     }
   }
 
+  /**
+   * Reads the owner metadata of the host's domains (all, or the listed ones) in one libvirt call and
+   * parses an element only when it changed: once per domain definition, never per tick.
+   */
+  async function refreshOwners(host: Host, uuids?: string[]) {
+    const conn = host.conn;
+    if (!conn) return;
+    const rows = await conn.domainMetadata(OWNER_NAMESPACES, uuids);
+    let parsed = 0;
+    for (const { uuid, elements } of rows) {
+      const vm = byHostUuid.get(key(host.id, uuid));
+      if (!vm) continue;
+      const raw = elements.map((e) => e ?? '').join('\u0000');
+      if (metadataOwners.get(vm.id)?.raw === raw) continue;
+      // ~0.05–0.15 ms per domain: a first sync of a large host yields now and then.
+      if (++parsed % CHUNK === 0) await yieldToEventLoop();
+      const owner = ownerFromMetadata(elements);
+      metadataOwners.set(vm.id, { raw, owner });
+      log.debug({ vm: vm.name, host: host.name, owner }, 'vm owner read');
+    }
+  }
+
+  function resolveFor(principal: Principal, ref: string): Vm {
+    return principal.scope ? resolve(ref, visible(principal.scope)) : resolve(ref);
+  }
+
+  function ownerOf(vmId: number): VmOwner | null {
+    return metadataOwners.get(vmId)?.owner ?? databaseOwners.get(vmId) ?? null;
+  }
+
+  const visible = (scope: OwnerScope | null) => (vm: Vm) => scopeOwns(scope, ownerOf(vm.id));
+
   /** Re-list one host: catches anything events missed (e.g. while disconnected). */
   function syncHost(host: Host): Promise<number> {
     return serial(host.id, async () => {
@@ -172,6 +214,7 @@ export function createVmService(deps: {
         if (previous !== undefined) publishStateChange(vm, previous, 'resync');
       }
       await markUndefined(host, domains.map((d) => d.uuid), 'resync');
+      await refreshOwners(host);
       log.debug({ host: host.name, domains: domains.length, ms: Math.round(performance.now() - t0) }, 'inventory synced');
       return domains.length;
     });
@@ -195,12 +238,16 @@ export function createVmService(deps: {
       }
       const [vm] = await upsertDomains(host, [info]);
       const previous = remember(vm!);
+      await refreshOwners(host, [vm!.uuid]);
       if (previous !== undefined) publishStateChange(vm!, previous, transitionEvent(previous, vm!.state, ev.event));
     });
   }
 
-  /** Accepts the stable id, the uuid or the name. Invalid → 400, unknown → 404, ambiguous name → 409. */
-  function resolve(ref: string): Vm {
+  /**
+   * Accepts the stable id, the uuid or the name. Invalid → 400, unknown → 404, ambiguous name → 409.
+   * With `canSee`, a VM it refuses is unknown (the same 404, and never counted as a namesake).
+   */
+  function resolve(ref: string, canSee: (vm: Vm) => boolean = () => true): Vm {
     const raw = ref.trim();
     // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters in a client's VM reference is the point
     if (!raw || raw.length > 255 || /[\u0000-\u001f\u007f/]/.test(raw)) {
@@ -210,7 +257,7 @@ export function createVmService(deps: {
       const id = Number(raw);
       if (!Number.isSafeInteger(id) || id < 1 || id > MAX_ID) throw badRequest(`invalid vm_id ${raw}: ids are integers from 1 to ${MAX_ID}`);
       const vm = byId.get(id);
-      if (!vm) throw notFound(`VM ${raw} not found`);
+      if (!vm || !canSee(vm)) throw notFound(`VM ${raw} not found`);
       return vm;
     }
     let matches: Vm[];
@@ -220,6 +267,7 @@ export function createVmService(deps: {
     } else {
       matches = [...byId.values()].filter((v) => v.name === raw);
     }
+    matches = matches.filter(canSee);
     const present = matches.filter((v) => v.present);
     const pick = present.length ? present : matches;
     if (!pick.length) throw notFound(`VM ${JSON.stringify(raw)} not found`);
@@ -227,6 +275,33 @@ export function createVmService(deps: {
       throw new AppError('CONFLICT', `${JSON.stringify(raw)} names ${pick.length} VMs on different hosts; use an id: ${pick.map((v) => `${v.id} (${v.hostName})`).join(', ')}`);
     }
     return pick[0]!;
+  }
+
+  function listVms(by: VmFilter = {}): Vm[] {
+    const name = by.name?.toLowerCase();
+    const owner = by.owner;
+    const ownedBy = (v: Vm) => {
+      const o = ownerOf(v.id);
+      return !!o && (o.user === owner || o.userId === owner || o.group === owner || o.groupId === owner);
+    };
+    return [...byId.values()].filter(
+      (v) =>
+        (by.includeUndefined || v.present) &&
+        (owner === undefined || ownedBy(v)) &&
+        (!by.host || v.hostName === by.host || String(v.hostId) === by.host) &&
+        (!by.state || v.state === by.state) &&
+        (!name || v.name.toLowerCase().includes(name)),
+    );
+  }
+
+  /** Lifecycle changes of every VM; with a VM reference, that VM's current state first, then its changes. */
+  /** Lifecycle changes of every VM; with a VM reference, that VM's current state first, then its changes. */
+  function watchState(ref?: string): AsyncIterable<VmStateChange> {
+    const all = pubsub.subscribe('vm:stateChanged');
+    if (ref === undefined) return all;
+    const vm = resolve(ref);
+    const current: VmStateChange = { vmId: vm.id, previousState: null, state: vm.state, event: 'current', at: new Date().toISOString() };
+    return snapshotThen([current], pipe(all, filter((c) => c.vmId === vm.id)));
   }
 
   let resyncTimer: NodeJS.Timeout | undefined;
@@ -239,6 +314,9 @@ export function createVmService(deps: {
       for (const r of rows) {
         const host = hosts.get(r.hostId)!;
         remember({ ...r, hostName: host.name });
+      }
+      for (const o of await prisma.vmOwner.findMany({ where: { vmId: { in: rows.map((r) => r.id) } } })) {
+        databaseOwners.set(o.vmId, { user: o.user, userId: null, group: o.group, groupId: null, source: 'database' });
       }
       hosts.onHostEvents({
         connected: (host) => syncHost(host).then(() => undefined),
@@ -287,25 +365,85 @@ export function createVmService(deps: {
       if (memoryUsed !== undefined) vm.memoryUsed = memoryUsed;
     },
 
-    list(by: VmFilter = {}): Vm[] {
-      const name = by.name?.toLowerCase();
-      return [...byId.values()].filter(
-        (v) =>
-          (by.includeUndefined || v.present) &&
-          (!by.host || v.hostName === by.host || String(v.hostId) === by.host) &&
-          (!by.state || v.state === by.state) &&
-          (!name || v.name.toLowerCase().includes(name)),
-      );
+    list: listVms,
+
+    // ---- tenancy: the one API every feature calls to scope what it shows or does to VMs ----------
+
+    /** Who owns the VM (its cloud's metadata, vmpulse's own, or the database), or null when nobody is recorded. */
+    ownerOf,
+
+    /** Whether the caller's scope owns the VM (always, for an unscoped caller). */
+    owns(principal: Principal, vm: Vm | number): boolean {
+      const v = typeof vm === 'number' ? byId.get(vm) : vm;
+      return !!v && visible(principal.scope)(v);
     },
 
-    /** Lifecycle changes of every VM; with a VM reference, that VM's current state first, then its changes. */
-    watchState(ref?: string): AsyncIterable<VmStateChange> {
-      const all = pubsub.subscribe('vm:stateChanged');
-      if (ref === undefined) return all;
-      const vm = resolve(ref);
-      const current: VmStateChange = { vmId: vm.id, previousState: null, state: vm.state, event: 'current', at: new Date().toISOString() };
-      return snapshotThen([current], pipe(all, filter((c) => c.vmId === vm.id)));
+    /**
+     * resolve() as this caller sees it: a VM outside its scope answers exactly as an unknown one
+     * (404 "VM … not found"), so a caller never learns that it exists.
+     */
+    resolveFor,
+
+    /** list() restricted to the VMs the caller's scope owns. */
+    listFor(principal: Principal, by: VmFilter = {}): Vm[] {
+      const all = listVms(by);
+      return principal.scope ? all.filter(visible(principal.scope)) : all;
     },
+
+    /** A filter for VMs within a scope (null: every VM), for code that checks many VMs per call. */
+    scopeFilter(scope: OwnerScope | null): (vmId: number) => boolean {
+      if (!scope) return () => true;
+      return (vmId) => scopeOwns(scope, ownerOf(vmId));
+    },
+
+    /**
+     * Admin: records an owner for a VM that has none from its cloud (OpenNebula, Nova): in the
+     * domain's own metadata (a vmpulse namespace, live and persistent) so it survives and other tools
+     * read it; on a host reached read-only, in PostgreSQL. Both user and group null clears it.
+     */
+    async setOwner(ref: string, owner: { user: string | null; group: string | null }): Promise<Vm> {
+      const vm = resolve(ref);
+      const current = ownerOf(vm.id);
+      if (current && CLOUD_SOURCES.has(current.source)) {
+        throw new AppError('CONFLICT', `VM ${vm.name} is owned by ${current.user ?? current.group} according to its ${current.source === 'nova' ? 'Nova' : 'OpenNebula'} metadata; change it there`);
+      }
+      const host = hosts.get(vm.hostId);
+      const clear = owner.user === null && owner.group === null;
+      if (host?.conn && !host.readOnly && vm.present) {
+        await serial(host.id, async () => {
+          await host.conn!.setDomainMetadata(vm.uuid, clear ? null : vmpulseOwnerXml(owner.user, owner.group), VMPULSE_PREFIX, VMPULSE_NS);
+          await refreshOwners(host, [vm.uuid]);
+        });
+        await prisma.vmOwner.deleteMany({ where: { vmId: vm.id } });
+        databaseOwners.delete(vm.id);
+      } else if (clear) {
+        await prisma.vmOwner.deleteMany({ where: { vmId: vm.id } });
+        databaseOwners.delete(vm.id);
+      } else {
+        await prisma.vmOwner.upsert({
+          where: { vmId: vm.id },
+          create: { vmId: vm.id, user: owner.user, group: owner.group },
+          update: { user: owner.user, group: owner.group, updatedAt: new Date() },
+        });
+        databaseOwners.set(vm.id, { user: owner.user, userId: null, group: owner.group, groupId: null, source: 'database' });
+      }
+      log.info({ vm: vm.name, owner: ownerOf(vm.id) }, 'vm owner set');
+      return vm;
+    },
+
+    /**
+     * Lifecycle changes of every VM the caller may see; with a VM reference, that VM's current
+     * state first, then its changes (a VM outside the scope: 404).
+     */
+    watchStateFor(principal: Principal, ref?: string): AsyncIterable<VmStateChange> {
+      if (ref !== undefined) resolveFor(principal, ref);
+      const stream = watchState(ref);
+      if (!principal.scope || ref !== undefined) return stream;
+      const can = visible(principal.scope);
+      return pipe(stream, filter((c) => { const vm = byId.get(c.vmId); return !!vm && can(vm); }));
+    },
+
+    watchState,
   };
 }
 

@@ -2,11 +2,13 @@
 // publish. Nothing else publishes metrics. "Latest metrics of VM X" is answered from here.
 import type { FleetEntry, FleetTick } from '../../domain/fleet.js';
 import { DEFAULT_HISTORY_POINTS, HISTORY_RANGES, HISTORY_RANGE_NAMES, MAX_HISTORY_POINTS, isHistoryRange, type HistoryField, type HistoryPoint } from '../../domain/history.js';
+import { scopeKey, type OwnerScope, type VmOwner } from '../../domain/owner.js';
 import type { MetricSnapshot } from '../../domain/snapshot.js';
 import { badRequest } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
 import type { PubSub } from '../../lib/pubsub.js';
 import { snapshotThen } from '../../lib/stream.js';
+import { map, pipe } from 'graphql-yoga';
 import { CHUNK, yieldToEventLoop } from '../../lib/yield.js';
 import type { Vm, VmService } from '../inventory/feature.js';
 import type { VmReading } from './collector/loop.js';
@@ -28,7 +30,7 @@ export interface HostSamples {
   snapshots: MetricSnapshot[];
 }
 
-export function toFleetEntry(s: MetricSnapshot): FleetEntry {
+export function toFleetEntry(s: MetricSnapshot, owner: VmOwner | null = null): FleetEntry {
   return {
     vmId: s.vmId,
     name: s.vmName,
@@ -42,6 +44,8 @@ export function toFleetEntry(s: MetricSnapshot): FleetEntry {
     diskWriteBps: s.rates.disk_wr_bytes ?? null,
     stale: s.stale,
     ts: s.ts,
+    ownerUser: owner ? (owner.user ?? owner.userId) : null,
+    ownerGroup: owner ? (owner.group ?? owner.groupId) : null,
   };
 }
 
@@ -97,7 +101,32 @@ export function createMetricsService(deps: {
     return snapshot;
   }
 
-  const fleetNow = (): FleetTick => ({ ts: Date.now(), vms: [...latest.values()].filter((s) => vms.get(s.vmId)?.present).map(toFleetEntry) });
+  const fleetNow = (): FleetTick => ({
+    ts: Date.now(),
+    vms: [...latest.values()].filter((s) => vms.get(s.vmId)?.present).map((s) => toFleetEntry(s, vms.ownerOf(s.vmId))),
+  });
+
+  /**
+   * The tick as a scope sees it: built once per tick per distinct scope and shared by every
+   * subscriber of that scope (and their `rows`), never once per subscriber.
+   */
+  const scopedTicks = new WeakMap<FleetTick, Map<string, FleetTick>>();
+  function fleetFor(tick: FleetTick, scope: OwnerScope | null): FleetTick {
+    if (!scope) return tick;
+    let byScope = scopedTicks.get(tick);
+    if (!byScope) {
+      byScope = new Map();
+      scopedTicks.set(tick, byScope);
+    }
+    const k = scopeKey(scope);
+    let scoped = byScope.get(k);
+    if (!scoped) {
+      const can = vms.scopeFilter(scope);
+      scoped = { ts: tick.ts, vms: tick.vms.filter((e) => can(e.vmId)) };
+      byScope.set(k, scoped);
+    }
+    return scoped;
+  }
 
   function publishFleet() {
     fleetTimer = undefined;
@@ -132,7 +161,8 @@ export function createMetricsService(deps: {
       return latest.get(vmId);
     },
 
-    fleet: fleetNow,
+    /** The fleet overview now, as the scope sees it (null: every VM). */
+    fleet: (scope: OwnerScope | null = null) => fleetFor(fleetNow(), scope),
 
     /** One VM's snapshot every tick, the latest first. */
     watchVm(vmId: number): AsyncIterable<MetricSnapshot> {
@@ -140,9 +170,10 @@ export function createMetricsService(deps: {
       return snapshotThen(current ? [current] : [], pubsub.subscribe('vm:metrics', vmId));
     },
 
-    /** The fleet overview every tick, the current one first. */
-    watchFleet(): AsyncIterable<FleetTick> {
-      return snapshotThen([fleetNow()], pubsub.subscribe('fleet:metrics'));
+    /** The fleet overview every tick, the current one first; with a scope, only the VMs it owns. */
+    watchFleet(scope: OwnerScope | null = null): AsyncIterable<FleetTick> {
+      const ticks = pubsub.subscribe('fleet:metrics');
+      return snapshotThen([fleetFor(fleetNow(), scope)], scope ? pipe(ticks, map((t) => fleetFor(t, scope))) : ticks);
     },
 
     /** History for a range name (15m … 30d) or from/to; step defaults to about DEFAULT_HISTORY_POINTS points. */

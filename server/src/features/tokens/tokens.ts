@@ -4,6 +4,7 @@ import path from 'node:path';
 import { bearerToken, generateToken, hashToken, roleAllows, roles, sameSecret, type Principal, type Role } from '../../lib/auth.js';
 import type { PrismaClient } from '../../lib/db.js';
 import { badRequest, forbidden, notFound, unauthenticated } from '../../lib/errors.js';
+import type { OwnerScope } from '../../domain/owner.js';
 import type { Logger } from '../../lib/logger.js';
 import type { PubSub } from '../../lib/pubsub.js';
 
@@ -13,6 +14,8 @@ const TOUCH_MS = 60_000; // lastUsedAt is written at most once a minute per toke
 /** Token ids are PostgreSQL `integer`s. */
 export const MAX_TOKEN_ID = 2_147_483_647;
 export const TOKEN_NAME_MAX = 100;
+/** Longest user or group name/id in a token's scope. */
+export const SCOPE_PART_MAX = 255;
 const CONTROL_CHARS = /\p{Cc}/u;
 
 /** The topic this service publishes (its only publisher): a token was revoked, on any replica. */
@@ -23,9 +26,20 @@ export interface TokenInfo {
   name: string;
   role: Role;
   prefix: string;
+  /** the VMs it may see: those whose owner matches; null = every VM */
+  scope: OwnerScope | null;
   createdAt: Date;
   lastUsedAt: Date | null;
   revokedAt: Date | null;
+}
+
+type TokenRow = Omit<TokenInfo, 'scope'> & { scopeUser: string | null; scopeGroup: string | null };
+
+const scopeOf = (row: { scopeUser: string | null; scopeGroup: string | null }): OwnerScope | null =>
+  row.scopeUser || row.scopeGroup ? { user: row.scopeUser, group: row.scopeGroup } : null;
+
+function infoOf(row: TokenRow): TokenInfo {
+  return { id: row.id, name: row.name, role: row.role, prefix: row.prefix, scope: scopeOf(row), createdAt: row.createdAt, lastUsedAt: row.lastUsedAt, revokedAt: row.revokedAt };
 }
 
 export function createTokenService(deps: {
@@ -65,30 +79,48 @@ export function createTokenService(deps: {
     for (const id of ids) if (!valid.has(id)) revoked(id);
   }
 
+  /** A scope part as given: trimmed; empty or absent = no condition. */
+  function scopePart(v: string | null | undefined, what: string): string | null {
+    if (v === undefined || v === null) return null;
+    const t = v.trim();
+    if (!t) return null;
+    if (t.length > SCOPE_PART_MAX) throw badRequest(`scope ${what} must be at most ${SCOPE_PART_MAX} characters`);
+    if (CONTROL_CHARS.test(t)) throw badRequest(`scope ${what} must not contain control characters`);
+    return t;
+  }
+
   function validateRole(role: string): Role {
     if (!(roles as readonly string[]).includes(role)) throw badRequest(`role must be one of ${roles.join(', ')}`);
     return role as Role;
   }
 
-  async function create(name: string, role: string): Promise<{ token: string; info: TokenInfo }> {
+  /**
+   * A new token; with `scope` (user and/or group, each a name or an id), it sees and acts on only
+   * the VMs whose owner matches both given parts. Admin tokens see every VM: they take no scope.
+   */
+  async function create(name: string, role: string, scope?: { user?: string | null; group?: string | null }): Promise<{ token: string; info: TokenInfo }> {
     const trimmed = name.trim();
     if (!trimmed || trimmed.length > TOKEN_NAME_MAX) throw badRequest(`token name must be 1 to ${TOKEN_NAME_MAX} characters`);
     if (CONTROL_CHARS.test(trimmed)) throw badRequest('token name must not contain control characters');
+    const checkedRole = validateRole(role);
+    const scopeUser = scopePart(scope?.user, 'user');
+    const scopeGroup = scopePart(scope?.group, 'group');
+    if (checkedRole === 'admin' && (scopeUser || scopeGroup)) throw badRequest('an admin token sees every VM: give a scope to viewer and operator tokens only');
     const token = generateToken();
     const row = await prisma.apiToken.create({
-      data: { name: trimmed, role: validateRole(role), hash: hashToken(token), prefix: token.slice(0, 8) },
+      data: { name: trimmed, role: checkedRole, hash: hashToken(token), prefix: token.slice(0, 8), scopeUser, scopeGroup },
     });
-    log.info({ tokenId: row.id, name: row.name, role: row.role }, 'API token created');
-    return { token, info: row };
+    log.info({ tokenId: row.id, name: row.name, role: row.role, scopeUser, scopeGroup }, 'API token created');
+    return { token, info: infoOf(row) };
   }
 
   async function lookup(token: string): Promise<Principal | null> {
-    if (deps.adminToken && sameSecret(token, deps.adminToken)) return { role: 'admin', tokenId: null, name: 'VMPULSE_ADMIN_TOKEN' };
+    if (deps.adminToken && sameSecret(token, deps.adminToken)) return { role: 'admin', tokenId: null, name: 'VMPULSE_ADMIN_TOKEN', scope: null };
     const hash = hashToken(token);
     const hit = cache.get(hash);
     if (hit && Date.now() - hit.at < CACHE_MS) return hit.principal;
     const row = await prisma.apiToken.findUnique({ where: { hash } });
-    const principal = row && !row.revokedAt ? { role: row.role, tokenId: row.id, name: row.name } : null;
+    const principal: Principal | null = row && !row.revokedAt ? { role: row.role, tokenId: row.id, name: row.name, scope: scopeOf(row) } : null;
     if (cache.size > 10_000) cache.clear(); // bounded: random wrong tokens cannot grow it forever
     cache.set(hash, { principal, at: Date.now() });
     if (principal?.tokenId && Date.now() - (touched.get(principal.tokenId) ?? 0) > TOUCH_MS) {
@@ -102,18 +134,19 @@ export function createTokenService(deps: {
     authEnabled: deps.authEnabled,
     create,
 
-    list(): Promise<TokenInfo[]> {
-      return prisma.apiToken.findMany({
+    async list(): Promise<TokenInfo[]> {
+      const rows = await prisma.apiToken.findMany({
         orderBy: { id: 'asc' },
-        select: { id: true, name: true, role: true, prefix: true, createdAt: true, lastUsedAt: true, revokedAt: true },
+        select: { id: true, name: true, role: true, prefix: true, scopeUser: true, scopeGroup: true, createdAt: true, lastUsedAt: true, revokedAt: true },
       });
+      return rows.map(infoOf);
     },
 
     async revoke(id: number): Promise<TokenInfo> {
       if (!Number.isSafeInteger(id) || id < 1 || id > MAX_TOKEN_ID) throw badRequest(`token id must be an integer from 1 to ${MAX_TOKEN_ID}`);
       const row = await prisma.apiToken.findUnique({ where: { id } });
       if (!row) throw notFound(`token ${id} not found`);
-      const updated = row.revokedAt ? row : await prisma.apiToken.update({ where: { id }, data: { revokedAt: new Date() } });
+      const updated = infoOf(row.revokedAt ? row : await prisma.apiToken.update({ where: { id }, data: { revokedAt: new Date() } }));
       cache.delete(row.hash);
       log.info({ tokenId: id, name: row.name }, 'API token revoked');
       revoked(id);
@@ -172,7 +205,7 @@ export function createTokenService(deps: {
      * Missing/unknown token → 401, too small a role → 403.
      */
     async authorize(header: string | null | undefined, need: Role): Promise<Principal> {
-      if (!deps.authEnabled) return { role: 'admin', tokenId: null, name: 'AUTH=off' };
+      if (!deps.authEnabled) return { role: 'admin', tokenId: null, name: 'AUTH=off', scope: null };
       const token = bearerToken(header);
       if (!token) throw unauthenticated('missing API token: send "Authorization: Bearer <token>"');
       const principal = await lookup(token);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { filterFleet, fromCompact, sortFleet, type FleetRow } from '../fleet';
+import { filterFleet, fromCompact, NO_OWNER, ownerLabel, sortFleet, type FleetRow } from '../fleet';
 
 const row = (name: string, cpuPct: number | null, extra: Partial<FleetRow> = {}): FleetRow => ({
   vmId: name,
@@ -46,5 +46,25 @@ describe('fromCompact', () => {
       { vmId: '7', name: 'db-01', state: 'running', cpuPct: 12.5, stale: false },
       { vmId: '8', name: 'web-01', state: 'shutoff', cpuPct: null, stale: false },
     ]);
+  });
+});
+
+describe('owners', () => {
+  const rows = [
+    row('web-01', 1, { ownerUser: 'alice', ownerGroup: 'engineering' }),
+    row('db-01', 2, { ownerUser: 'bob', ownerGroup: 'finance' }),
+    row('cache-01', 3, { ownerUser: null, ownerGroup: null }),
+    row('app-01', 4, { ownerUser: null, ownerGroup: 'ops' }),
+  ];
+  it('labels an owner by user and group', () => {
+    expect(rows.map(ownerLabel)).toEqual(['alice (engineering)', 'bob (finance)', '', '(ops)']);
+  });
+  it('filters by owner, or by no owner', () => {
+    expect(filterFleet(rows, { text: '', host: '', state: '', owner: 'bob (finance)' }).map((r) => r.name)).toEqual(['db-01']);
+    expect(filterFleet(rows, { text: '', host: '', state: '', owner: NO_OWNER }).map((r) => r.name)).toEqual(['cache-01']);
+    expect(filterFleet(rows, { text: '', host: '', state: '', owner: '' })).toHaveLength(4);
+  });
+  it('sorts by owner, VMs without one last', () => {
+    expect(sortFleet(rows, { key: 'owner', dir: 'asc' }).map((r) => r.name)).toEqual(['app-01', 'web-01', 'db-01', 'cache-01']);
   });
 });

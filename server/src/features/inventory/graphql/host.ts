@@ -13,7 +13,7 @@ export const HostRef = builder.objectRef<Host>('Host').implement({
     readOnly: t.exposeBoolean('readOnly', { description: 'connected read-only: stats work, dumps do not' }),
     lastError: t.exposeString('lastError', { nullable: true }),
     lastSeenAt: t.expose('lastSeenAt', { type: 'DateTime', nullable: true }),
-    vmCount: t.int({ resolve: (h, _a, ctx) => ctx.services.vms.list({ host: String(h.id) }).length }),
+    vmCount: t.int({ description: "VMs on this host the caller may see", resolve: (h, _a, ctx) => ctx.services.vms.listFor(ctx.principal, { host: String(h.id) }).length }),
   }),
 });
 

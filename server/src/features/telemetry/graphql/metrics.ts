@@ -102,6 +102,8 @@ const FleetEntryRef = builder.objectRef<FleetEntry>('FleetEntry').implement({
     diskWriteBps: t.exposeFloat('diskWriteBps', { nullable: true }),
     stale: t.exposeBoolean('stale'),
     timestamp: t.field({ type: 'DateTime', resolve: (e) => new Date(e.ts) }),
+    ownerUser: t.exposeString('ownerUser', { nullable: true, description: "the owner's user (name, else id); null when none is recorded" }),
+    ownerGroup: t.exposeString('ownerGroup', { nullable: true, description: "the owner's group or project (name, else id)" }),
   }),
 });
 
@@ -111,7 +113,7 @@ const fleetRows = new WeakMap<FleetTick, unknown[][]>();
 function rowsOf(f: FleetTick): unknown[][] {
   let rows = fleetRows.get(f);
   if (!rows) {
-    rows = f.vms.map((e) => [String(e.vmId), e.name, e.host, e.state, e.stale, e.cpuPct, e.memPct, e.netRxBps, e.netTxBps, e.diskReadBps, e.diskWriteBps, new Date(e.ts).toISOString()]);
+    rows = f.vms.map((e) => [String(e.vmId), e.name, e.host, e.state, e.stale, e.cpuPct, e.memPct, e.netRxBps, e.netTxBps, e.diskReadBps, e.diskWriteBps, new Date(e.ts).toISOString(), e.ownerUser, e.ownerGroup]);
     fleetRows.set(f, rows);
   }
   return rows;
@@ -123,13 +125,13 @@ const FleetTickRef = builder.objectRef<FleetTick>('FleetTick').implement({
     vms: t.field({
       type: [FleetEntryRef],
       description: 'one object per VM (at 1,000 VMs prefer `columns` + `rows`)',
-      complexity: (_a, ctx) => ({ field: 1, multiplier: Math.max(1, ctx.services.vms.list().length) }),
+      complexity: (_a, ctx) => ({ field: 1, multiplier: Math.max(1, ctx.services.vms.listFor(ctx.principal).length) }),
       resolve: (f) => f.vms,
     }),
     columns: t.stringList({ description: 'the names of the values in each of `rows`', resolve: () => [...FLEET_COLUMNS] }),
     rows: t.field({
       type: 'JSON',
-      complexity: (_a, ctx) => Math.max(1, ctx.services.vms.list().length),
+      complexity: (_a, ctx) => Math.max(1, ctx.services.vms.listFor(ctx.principal).length),
       description: 'compact form: one array per VM, values in `columns` order (ids as strings, rates in bytes/s, percentages, ISO timestamps)',
       resolve: rowsOf,
     }),
@@ -146,7 +148,11 @@ builder.objectFields(VmRef, (t) => ({
 }));
 
 builder.queryFields((t) => ({
-  fleet: t.field({ type: FleetTickRef, description: 'The latest fleet overview, from memory', resolve: (_r, _a, ctx) => ctx.services.metrics.fleet() }),
+  fleet: t.field({
+    type: FleetTickRef,
+    description: "The latest fleet overview, from memory (a scoped token: its scope's VMs)",
+    resolve: (_r, _a, ctx) => ctx.services.metrics.fleet(ctx.principal.scope),
+  }),
 }));
 
 builder.subscriptionFields((t) => ({
@@ -154,13 +160,13 @@ builder.subscriptionFields((t) => ({
     type: MetricSnapshotRef,
     description: "One VM's snapshot every tick (vmId: the id, uuid or name); the latest snapshot first",
     args: { vmId: t.arg.id({ required: true }) },
-    subscribe: (_r, { vmId }, ctx) => ctx.services.metrics.watchVm(ctx.services.vms.resolve(String(vmId)).id),
+    subscribe: (_r, { vmId }, ctx) => ctx.services.metrics.watchVm(ctx.services.vms.resolveFor(ctx.principal, String(vmId)).id),
     resolve: (s) => s,
   }),
   fleetMetrics: t.field({
     type: FleetTickRef,
-    description: 'One compact message per tick for all VMs; the current overview first',
-    subscribe: (_r, _a, ctx) => ctx.services.metrics.watchFleet(),
+    description: "One compact message per tick for all VMs (a scoped token: its scope's VMs); the current overview first",
+    subscribe: (_r, _a, ctx) => ctx.services.metrics.watchFleet(ctx.principal.scope),
     resolve: (f) => f,
   }),
 }));

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import type { HistoryField } from '../../../domain/history.js';
 import type { MetricSnapshot } from '../../../domain/snapshot.js';
+import type { Principal } from '../../../lib/auth.js';
 import type { Services } from '../../../lib/module.js';
 import { defineRoute, detailErrors, isoTimestamp, type RouteFamily } from '../../../lib/rest.js';
 
@@ -96,8 +97,8 @@ function diskTotals(s: MetricSnapshot | undefined) {
   return { capacity, used };
 }
 
-function currentMetrics(ref: string, { vms, metrics }: Services): z.output<typeof VmMetrics> {
-  const vm = vms.resolve(ref);
+function currentMetrics(principal: Principal, ref: string, { vms, metrics }: Services): z.output<typeof VmMetrics> {
+  const vm = vms.resolveFor(principal, ref);
   const s = metrics.latest(vm.id);
   const ramKb = Number(vm.memoryMax);
   const rssKb = num(s?.metrics.memrss);
@@ -144,19 +145,19 @@ export function metricsRoutes(services: Services): RouteFamily {
         path: '/api/metrics/vm/:vm_id',
         role: 'viewer',
         summary: 'Current usage of one VM',
-        description: 'Seed 002: percentages, absolute values (MB, GB) and uptime, answered from memory.',
+        description: 'Seed 002: percentages, absolute values (MB, GB) and uptime, answered from memory. The caller must own the VM (its token scope) or be unscoped/admin: otherwise 404, as for an unknown VM.',
         schema: { params: vmRef, response: VmMetrics },
-        handle: ({ params }) => currentMetrics(params.vm_id, services),
+        handle: ({ params, principal }) => currentMetrics(principal, params.vm_id, services),
       }),
       defineRoute({
         method: 'GET',
         path: '/api/metrics/vm/:vm_id/history',
         role: 'viewer',
         summary: 'Stored values of one metric of one VM',
-        description: `Seed 002: newest first, from the last ${HISTORY_DAYS} days of history. metric_name is one of ${HISTORY_NAMES.join(', ')}.`,
+        description: `Seed 002: newest first, from the last ${HISTORY_DAYS} days of history. metric_name is one of ${HISTORY_NAMES.join(', ')}. The caller must own the VM (its token scope) or be unscoped/admin: otherwise 404, as for an unknown VM.`,
         schema: { params: vmRef, query: HistoryQuery, response: VmMetricHistory },
-        handle: async ({ params, query }) => {
-          const vm = vms.resolve(params.vm_id);
+        handle: async ({ params, query, principal }) => {
+          const vm = vms.resolveFor(principal, params.vm_id);
           const { field, scale, unit } = HISTORY_METRICS.get(query.metric_name)!;
           const rows = await metrics.latestValues(vm.id, field, query.limit, new Date(Date.now() - HISTORY_DAYS * 86_400_000));
           return rows.map((r) => ({ vm_id: vm.id, name: query.metric_name, value: round(r.value * scale, 4), unit: unit as '%' | 'MB', timestamp: r.ts.toISOString() }));

@@ -3,6 +3,7 @@
 // document; field names and units are the seeds'.
 import { z } from 'zod';
 import { METRIC_NAMES, METRIC_UNITS, type MetricName } from '../../../domain/metrics.js';
+import type { Principal } from '../../../lib/auth.js';
 import type { Services } from '../../../lib/module.js';
 import { defineRoute, detailErrors, int64, isoTimestamp, type RouteFamily } from '../../../lib/rest.js';
 import type { CollectorStatus } from '../collector-service.js';
@@ -195,8 +196,8 @@ function statusBody(s: CollectorStatus) {
   };
 }
 
-function vmStats(ref: string, { vms, metrics }: Services): z.output<typeof VmStats> {
-  const vm = vms.resolve(ref);
+function vmStats(principal: Principal, ref: string, { vms, metrics }: Services): z.output<typeof VmStats> {
+  const vm = vms.resolveFor(principal, ref);
   const s = metrics.latest(vm.id);
   const out: z.output<typeof VmStats>['metrics'] = { state: s?.state ?? vm.state, cpus: s?.cpus ?? vm.cpuCount };
   // A metric the hypervisor does not report is left out, never 0.
@@ -219,10 +220,10 @@ export function telemetryRoutes(services: Services): RouteFamily {
         path: '/api/telemetry/live-vms',
         role: 'viewer',
         summary: 'The running VMs',
-        description: 'Seed 000. Memory in KB, CPU time in ns; sorted by id.',
+        description: 'Seed 000. Memory in KB, CPU time in ns; sorted by id. A scoped token: only the VMs its scope owns.',
         schema: { response: LiveVms },
-        handle: () => {
-          const running = vms.list({ state: 'running' }).sort((a, b) => a.id - b.id);
+        handle: ({ principal }) => {
+          const running = vms.listFor(principal, { state: 'running' }).sort((a, b) => a.id - b.id);
           return {
             count: running.length,
             source: 'libvirt' as const,
@@ -247,7 +248,7 @@ export function telemetryRoutes(services: Services): RouteFamily {
         description:
           'Seed 000, answered from memory (the last collector tick). CPU times in ns, memory in KB, swap in pages, network and disk totals over every NIC and disk. A metric the hypervisor does not report is left out; a shut-off VM has only state and cpus.',
         schema: { params: vmRef, response: VmStats },
-        handle: ({ params }) => vmStats(params.vm_id, services),
+        handle: ({ params, principal }) => vmStats(principal, params.vm_id, services),
       }),
       defineRoute({
         method: 'POST',
@@ -297,8 +298,8 @@ export function telemetryRoutes(services: Services): RouteFamily {
         summary: 'Every monitored VM',
         description: 'Seed 001: each VM with the time of its last sample and its stale flag; sorted by id.',
         schema: { response: MonitoredVms },
-        handle: () => {
-          const list = vms.list().sort((a, b) => a.id - b.id);
+        handle: ({ principal }) => {
+          const list = vms.listFor(principal).sort((a, b) => a.id - b.id);
           return {
             count: list.length,
             vms: list.map((v) => {
