@@ -9,7 +9,7 @@ log() { echo "setup: $*"; }
 
 APT_BUILD=(build-essential python3 pkg-config libvirt-dev libvirt0)
 APT_TEST=(libvirt-daemon-system libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils libvirt-clients
-          linux-image-cloud-amd64 busybox-static redis-server chromium openssh-server)
+          linux-image-cloud-amd64 busybox-static redis-server chromium prometheus-libvirt-exporter openssh-server)
 
 pkgs=("${APT_BUILD[@]}")
 [[ ${1:-} == --test ]] && pkgs+=("${APT_TEST[@]}")

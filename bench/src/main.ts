@@ -1,16 +1,18 @@
 // vmpulse benchmark. `pnpm bench` (or `pnpm --filter @vmpulse/bench start`) runs every phase and
 // writes bench/results.json; `--quick` is a short smoke run (results.quick.json).
 //
-// Options: --quick | --only bare,collector,subs,rest,bytes,guests | --guests N | --guest-mem MiB
+// Options: --quick | --only bare,collector,subs,rest,bytes,metrics,guests | --guests N | --guest-mem MiB
 //          --reps N | --vms N | --out FILE | --node-options '<NODE_OPTIONS for the server under test>'
 //          --print FILE (re-render the table of a results file) | --server-main PATH (another build of server/dist/src/main.js, for A/B experiments)
 //          --baseline-main PATH (A/B in one run: the rest phase measures this build and the server under test, alternating)
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { writeDemoFleet } from '../../server/src/libvirt/demo-fleet.js';
 import { bareLibvirt, bootGuests, cleanupGuests, destroyGuest, type BareRun } from './guests.js';
 import { restLoad, wireBytes, type RestLoad } from './rest.js';
+import { spawn } from 'node:child_process';
+import { scrape, type ScrapeRun } from './scrape.js';
 import { startServer, type ProbeReading, type ServerUnderTest, type TickStatus } from './server.js';
 import { BENCH_DIR, killChildren, libvirtdPid, treeCpuSeconds, machine, mean, median, pct, round, runJsonChild, sleep, spread, type Spread } from './util.js';
 
@@ -21,7 +23,7 @@ const opt = (name: string) => {
   const i = argv.indexOf(`--${name}`);
   return i >= 0 ? argv[i + 1] : undefined;
 };
-const PHASES = ['bare', 'collector', 'subs', 'rest', 'bytes', 'guests'] as const;
+const PHASES = ['bare', 'collector', 'subs', 'rest', 'bytes', 'metrics', 'guests'] as const;
 type Phase = (typeof PHASES)[number];
 const quick = flag('quick');
 const only = opt('only')?.split(',') as Phase[] | undefined;
@@ -81,6 +83,32 @@ const hardLimit = setTimeout(() => {
   void cleanup().finally(() => process.exit(3));
 }, HARD_LIMIT_MS);
 hardLimit.unref();
+
+/**
+ * Debian's prometheus-libvirt-exporter on the same fleet file: `scrapes` sequential scrapes (each one
+ * reads libvirt), its CPU per scrape from /proc. Skipped (with a note) when it is not installed.
+ */
+async function scrapeExporter(uri: string, scrapes: number) {
+  const bin = '/usr/bin/prometheus-libvirt-exporter';
+  if (!existsSync(bin)) return { skipped: `${bin} not installed (scripts/setup.sh --test installs it)` };
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const child = spawn(bin, [`--web.listen-address=127.0.0.1:${port}`, `--libvirt.uri=${uri}`], { stdio: 'ignore' });
+  try {
+    const url = `http://127.0.0.1:${port}/metrics`;
+    for (let i = 0; ; i++) {
+      if (await fetch(url).then((r) => r.ok, () => false)) break;
+      if (i > 100) throw new Error('prometheus-libvirt-exporter did not answer');
+      await sleep(100);
+    }
+    log(`prometheus-libvirt-exporter: ${scrapes} sequential scrapes of the same fleet`);
+    const c0 = treeCpuSeconds(child.pid!).self;
+    const run = await scrape(url, {}, { scrapes, gzip: true });
+    const cpuMsPerScrape = ((treeCpuSeconds(child.pid!).self - c0) * 1000) / scrapes;
+    return { version: 'kumina 0.2.0 (Debian)', p50Ms: run.latencyMs.p50, p99Ms: run.latencyMs.p99, cpuMsPerScrape: round(cpuMsPerScrape, 1), gzipBytes: run.wireBodyBytes, samples: run.samples, vmSamples: run.vmSamples, contentType: run.contentType };
+  } finally {
+    child.kill('SIGKILL');
+  }
+}
 
 // ---- phases -------------------------------------------------------------------------------------
 const results: Record<string, any> = {
@@ -248,7 +276,7 @@ async function main() {
 
   if (cfg.baselineMain && run('rest')) await restAB(fleetUri);
 
-  if (['collector', 'subs', 'bytes'].some((p) => run(p as Phase)) || (run('rest') && !cfg.baselineMain)) {
+  if (['collector', 'subs', 'bytes', 'metrics'].some((p) => run(p as Phase)) || (run('rest') && !cfg.baselineMain)) {
     log('starting the server under test (embedded PostgreSQL, 1,000-VM fleet)');
     const server = await startServer({ libvirtUri: fleetUri, pollInterval: cfg.pollIntervalS, label: 'fleet', nodeOptions: cfg.serverNodeOptions, serverMain: cfg.serverMain, env: SERVER_ENV });
     servers.add(server);
@@ -392,6 +420,45 @@ async function main() {
       };
     }
 
+    // 5. GET /metrics as Prometheus scrapes it (one at a time, gzip, OpenMetrics), collector ticking;
+    //    then Debian's prometheus-libvirt-exporter (kumina 0.2.0) on the same fleet file.
+    if (run('metrics')) {
+      const n = quick ? 20 : 100;
+      const reps: { gz: ScrapeRun; plain: ScrapeRun; cpuMsPerScrape: number; probe: ProbeReading }[] = [];
+      await scrape(`${server.url}/metrics`, server.auth, { scrapes: 5, gzip: true }); // JIT warm-up
+      for (let r = 0; r < cfg.reps; r++) {
+        log(`GET /metrics, run ${r + 1}/${cfg.reps}: ${n} sequential scrapes (gzip, OpenMetrics)`);
+        // The collector's CPU over an idle window just before is taken out of the CPU per scrape.
+        await server.probe('reset');
+        await sleep(IDLE_WINDOW_MS);
+        const idle = await server.probe('read');
+        await server.probe('reset');
+        const gz = await scrape(`${server.url}/metrics`, server.auth, { scrapes: n, gzip: true });
+        const probe = await server.probe('read');
+        const collectorMs = (idle.cpuMs / idle.wallMs) * probe.wallMs;
+        const plain = await scrape(`${server.url}/metrics`, server.auth, { scrapes: 3, gzip: false });
+        if (gz.non200 || plain.non200) results.notes.push(`/metrics run ${r + 1}: ${gz.non200 + plain.non200} non-200 answers`);
+        reps.push({ gz, plain, cpuMsPerScrape: (probe.cpuMs - collectorMs) / n, probe });
+      }
+      probes.push(...reps.map((r) => r.probe));
+      const exporter = await scrapeExporter(fleetUri, quick ? 3 : 10);
+      results.metrics = {
+        command: cmdFor('metrics'),
+        what: `${n} sequential GET /metrics per run with Prometheus' Accept (OpenMetrics) and Accept-Encoding: gzip, keep-alive, collector ticking; server CPU per scrape = (process CPU, all threads − the collector's CPU rate over a ${IDLE_WINDOW_MS / 1000} s idle window just before) / scrapes; bytes of the last answer`,
+        contentType: reps[0]?.gz.contentType,
+        p50Ms: spread(reps.map((r) => r.gz.latencyMs.p50)),
+        p99Ms: spread(reps.map((r) => r.gz.latencyMs.p99)),
+        maxMs: spread(reps.map((r) => r.gz.latencyMs.max)),
+        serverCpuMsPerScrape: spread(reps.map((r) => r.cpuMsPerScrape)),
+        gzipBytes: spread(reps.map((r) => r.gz.wireBodyBytes), 0),
+        plainBytes: spread(reps.map((r) => r.plain.wireBodyBytes), 0),
+        samples: reps[0]?.gz.samples,
+        vmSamples: reps[0]?.gz.vmSamples,
+        eventLoopMaxMs: spread(reps.map((r) => r.probe.eventLoop.maxMs)),
+        exporter,
+      };
+    }
+
     results.eventLoop = {
       command: CMD,
       what: 'monitorEventLoopDelay (5 ms resolution) preloaded into the server process (bench/src/probe.mjs via node --import); max over every measured window',
@@ -532,6 +599,17 @@ function renderTable(r: Record<string, any>): string {
     add('A/B change: live-vms requests/s (no gzip / gzip)', `${x.change.liveVmsRequestsPerSecPct} % / ${x.change.liveVmsGzipRequestsPerSecPct} %`, '', '', x.command);
     add('A/B change: server CPU per request vm-stats / live-vms / gzip', `${x.change.vmStatsServerCpuPerRequestPct} % / ${x.change.liveVmsServerCpuPerRequestPct} % / ${x.change.liveVmsGzipServerCpuPerRequestPct} %`, '≤ +10 %', x.change.vmStatsServerCpuPerRequestPct <= 10 ? 'met' : 'NOT met', x.command);
   }
+  if (r.metrics) {
+    const m = r.metrics;
+    add(`GET /metrics (${m.vmSamples} VM series, ${m.samples} in all) p50 / p99`, `${fmt(m.p50Ms)} / ${fmt(m.p99Ms)} ms`, '', '', m.command);
+    add('GET /metrics server CPU per scrape (net of collector)', fmt(m.serverCpuMsPerScrape, ' ms'), '', '', m.command);
+    add('GET /metrics bytes (gzip / plain)', `${fmt(m.gzipBytes, ' B')} / ${fmt(m.plainBytes, ' B')}`, '', '', m.command);
+    if (m.exporter?.p99Ms !== undefined) {
+      const e = m.exporter;
+      add(`prometheus-libvirt-exporter, same fleet (${e.vmSamples} VM series) p50 / p99`, `${e.p50Ms} / ${e.p99Ms} ms`, '', '', m.command);
+      add('prometheus-libvirt-exporter CPU per scrape; bytes (gzip)', `${e.cpuMsPerScrape} ms; ${e.gzipBytes} B`, '', '', m.command);
+    }
+  }
   if (r.subscriptions) add('bytes/client/min: vmMetrics subscription (socket)', fmt(r.subscriptions.vmBytesPerClientPerMin, ' B'), '', '', r.subscriptions.command);
   if (r.polling) {
     const p = r.polling;
@@ -570,7 +648,7 @@ function renderTable(r: Record<string, any>): string {
     widths.map((w) => '─'.repeat(w)).join('─┼─'),
     ...rows.map((row) => line(row)),
     '',
-    'commands: everything `pnpm bench` (add --quick for a smoke run); one phase: `pnpm --filter @vmpulse/bench start --only <bare|collector|subs|rest|bytes|guests>`',
+    'commands: everything `pnpm bench` (add --quick for a smoke run); one phase: `pnpm --filter @vmpulse/bench start --only <bare|collector|subs|rest|bytes|metrics|guests>`',
     ...(r.notes?.length ? ['notes:', ...r.notes.map((n: string) => `  - ${n}`)] : []),
     '',
   ];

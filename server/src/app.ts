@@ -9,6 +9,7 @@ import { createHttpEdge } from './http/server.js';
 import { openDatabase, type Database } from './lib/db.js';
 import type { Logger } from './lib/logger.js';
 import type { FeatureInstance, Services } from './lib/module.js';
+import { createLiveGauges } from './lib/gauges.js';
 import { createLimitCounters } from './lib/limits.js';
 import { createEventBus } from './lib/pubsub.js';
 
@@ -24,17 +25,18 @@ export async function buildApp(config: Config, log: Logger): Promise<App> {
   const db = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, log: log.child({ part: 'db' }) });
   const bus = await createEventBus(config.REDIS_URL, log.child({ part: 'bus' }));
   const limits = createLimitCounters();
+  const gauges = createLiveGauges();
   const services = {} as Services;
   const instances: FeatureInstance[] = [];
   for (const feature of features) {
-    const instance = await feature.create({ config, db, bus, log: log.child({ feature: feature.name }), limits, services });
+    const instance = await feature.create({ config, db, bus, log: log.child({ feature: feature.name }), limits, gauges, services });
     Object.assign(services, instance.services);
     instances.push(instance);
   }
 
   let started = false;
   const authorize = services.tokens.authorize;
-  const graphql = createGraphqlEdge({ schema: buildSchema(), services, authorize, log: log.child({ part: 'graphql' }), config, limits });
+  const graphql = createGraphqlEdge({ schema: buildSchema(), services, authorize, log: log.child({ part: 'graphql' }), config, limits, gauges });
   const edge = createHttpEdge({
     config,
     limits,

@@ -45,6 +45,7 @@ const SERVED = [
   'GET /api/telemetry/config',
   'GET /api/metrics/vm/{vm_id}',
   'GET /api/metrics/vm/{vm_id}/history',
+  'GET /metrics',
 ];
 
 let t: TestApp;
@@ -99,7 +100,7 @@ describe('the document', () => {
       for (const op of Object.values(methods)) {
         expect(['viewer', 'operator', 'admin']).toContain(op['x-vmpulse-role']);
         expect(op.security).toEqual([{ bearerAuth: [] }]);
-        const family = p.startsWith('/api/v1') ? 'TimestampedError' : 'DetailError';
+        const family = p.startsWith('/api/v1') ? 'TimestampedError' : p === '/metrics' ? 'TextError' : 'DetailError';
         for (const status of [401, 429, 500]) expect(responseSchema(op, status), `${p} ${status}`).toEqual({ $ref: `#/components/schemas/${family}` });
         if (op['x-vmpulse-role'] !== 'viewer') expect(responseSchema(op, 403)).toBeDefined();
         if (p.includes('{')) expect(responseSchema(op, 404)).toBeDefined();

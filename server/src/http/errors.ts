@@ -64,7 +64,7 @@ export const isApiPath = (path: string) => under(path, '/api') || isGraphqlPath(
 /** Finds the family of a URL: the features' families first, then the seeds' table. */
 export function createErrorBodies(families: readonly RouteFamily[]) {
   const table: { prefix: string; errors: ErrorFamily }[] = [...families, ...ERROR_FAMILIES];
-  return function errorBody(url: string, status: number, message: string): Record<string, unknown> {
+  return function errorBody(url: string, status: number, message: string): Record<string, unknown> | string {
     const path = pathOf(url);
     if (isGraphqlPath(path)) return graphqlErrorBody(status, message);
     for (const f of table) if (under(path, f.prefix)) return f.errors.body(message);
@@ -139,7 +139,10 @@ export function createErrorHandling(deps: { errorBody: ErrorBodies; limits: Limi
     if (a.status === 401) reply.header('WWW-Authenticate', 'Bearer');
     if (hasUnreadBody(request) || a.status === 408) reply.header('Connection', 'close');
     for (const [k, v] of Object.entries(a.headers)) reply.header(k, v);
-    return reply.code(a.status).type('application/json; charset=utf-8').send(errorBody(request.url, a.status, a.message));
+    const body = errorBody(request.url, a.status, a.message);
+    // A text family (GET /metrics) answers in plain text.
+    if (typeof body === 'string') return reply.code(a.status).type('text/plain; charset=utf-8').send(body);
+    return reply.code(a.status).type('application/json; charset=utf-8').send(body);
   }
 
   return {

@@ -17,6 +17,7 @@ import type { GraphQLContext } from '../graphql/builder.js';
 import type { Authorize, Principal } from '../lib/auth.js';
 import { databaseUnavailable } from '../lib/db.js';
 import { AppError } from '../lib/errors.js';
+import type { LiveGauges } from '../lib/gauges.js';
 import type { LimitCounters } from '../lib/limits.js';
 import type { ClientErrorLog } from '../lib/log-throttle.js';
 import type { Logger } from '../lib/logger.js';
@@ -54,11 +55,14 @@ export function attachGraphqlWs(deps: {
   authorize: Authorize;
   limits: WsLimits;
   counters: LimitCounters;
+  gauges: LiveGauges;
   clientError: ClientErrorLog;
   log: Logger;
 }) {
   const { yoga, services, authorize, limits, counters, clientError, log } = deps;
   const socketsPerToken = new Map<string, number>();
+  /** the operations of each acknowledged socket, for the subscriptions gauge */
+  const live = new Set<{ subscriptions: Record<string, unknown> }>();
 
   const close = (extra: Extra, code: number, reason: string) => {
     if (extra.closedWith !== undefined) return;
@@ -100,11 +104,13 @@ export function attachGraphqlWs(deps: {
       socketsPerToken.set(key, open + 1);
       ctx.extra.principal = principal;
       ctx.extra.acknowledged = true;
+      live.add(ctx);
       ctx.extra.release = services.tokens.holdWhileValid(principal, () => close(ctx.extra, CloseCode.Forbidden, 'token revoked'));
       return true;
     },
 
     onClose: (ctx) => {
+      live.delete(ctx);
       ctx.extra.release?.();
       if (!ctx.extra.principal) return;
       const key = principalKey(ctx.extra.principal);
@@ -162,6 +168,16 @@ export function attachGraphqlWs(deps: {
     maxPayload: Math.max(limits.WS_MAX_PAYLOAD_BEFORE_INIT, limits.WS_MAX_PAYLOAD),
     perMessageDeflate: { threshold: 4096, zlibDeflateOptions: { level: 1 } },
     handleProtocols,
+  });
+  deps.gauges.register({ name: 'graphql_ws_sockets', help: 'graphql-ws sockets open (acknowledged or not yet).', read: () => wss.clients.size });
+  deps.gauges.register({
+    name: 'graphql_ws_subscriptions',
+    help: 'GraphQL operations running on graphql-ws sockets.',
+    read: () => {
+      let n = 0;
+      for (const ctx of live) n += Object.keys(ctx.subscriptions).length;
+      return n;
+    },
   });
 
   wss.on('connection', (socket, request) => {

@@ -11,6 +11,7 @@ import type { GraphQLContext } from '../graphql/builder.js';
 import type { Authorize, Principal } from '../lib/auth.js';
 import { databaseUnavailable } from '../lib/db.js';
 import { AppError } from '../lib/errors.js';
+import type { LiveGauges } from '../lib/gauges.js';
 import type { LimitCounters } from '../lib/limits.js';
 import { createThrottledLog, type ClientErrorLog } from '../lib/log-throttle.js';
 import type { Logger } from '../lib/logger.js';
@@ -79,8 +80,9 @@ function useAuthenticateFirst(authorize: Authorize, principals: WeakMap<Request,
  * Subscriptions over SSE: at most SSE_MAX_STREAMS_PER_TOKEN open per token (HTTP 429 past it), each
  * ended when its token is revoked. graphql-ws operations are bounded per socket instead.
  */
-function useSseStreams(services: Services, maxPerToken: number, counters: LimitCounters, clientError: ClientErrorLog): Plugin {
+function useSseStreams(services: Services, maxPerToken: number, counters: LimitCounters, clientError: ClientErrorLog, gauges: LiveGauges): Plugin {
   const open = new Map<string, number>();
+  gauges.register({ name: 'graphql_sse_streams', help: 'GraphQL subscriptions open over SSE.', read: () => [...open.values()].reduce((a, n) => a + n, 0) });
   const release = (key: string) => {
     const left = (open.get(key) ?? 1) - 1;
     if (left > 0) open.set(key, left);
@@ -134,8 +136,9 @@ export function createGraphqlEdge(deps: {
   log: Logger;
   config: GraphqlLimits;
   limits: LimitCounters;
+  gauges: LiveGauges;
 }) {
-  const { schema, services, authorize, log, config, limits } = deps;
+  const { schema, services, authorize, log, config, limits, gauges } = deps;
   const clientError = createThrottledLog(log);
   const principals = new WeakMap<Request, Principal>();
   const documentLimits = createDocumentLimits(
@@ -159,7 +162,7 @@ export function createGraphqlEdge(deps: {
     graphiql: { title: 'vmpulse GraphQL', subscriptionsProtocol: 'WS' },
     // Parse errors are not cached: each one is counted and logged like the first.
     parserAndValidationCache: { errorCache: { get: () => undefined, set: () => {} } },
-    plugins: [useAuthenticateFirst(authorize, principals, clientError), documentLimits.plugin, useSseStreams(services, config.SSE_MAX_STREAMS_PER_TOKEN, limits, clientError)],
+    plugins: [useAuthenticateFirst(authorize, principals, clientError), documentLimits.plugin, useSseStreams(services, config.SSE_MAX_STREAMS_PER_TOKEN, limits, clientError, gauges)],
     logging: {
       debug: (...a) => log.debug(a.map(String).join(' ')),
       info: (...a) => log.info(a.map(String).join(' ')),
@@ -205,7 +208,7 @@ export function createGraphqlEdge(deps: {
     yoga,
     /** graphql-ws on the HTTP server's upgrade requests to the GraphQL path. */
     attach(server: Server) {
-      ws = attachGraphqlWs({ server, path: GRAPHQL_PATH, yoga, services, authorize, limits: config, counters: limits, clientError, log });
+      ws = attachGraphqlWs({ server, path: GRAPHQL_PATH, yoga, services, authorize, limits: config, counters: limits, gauges, clientError, log });
     },
     async close() {
       await ws?.close();

@@ -2,7 +2,7 @@
 // (a 400 names the field and the reason), type the handler and feed the OpenAPI document. A path
 // served with other methods answers 405 with Allow; a repeated query parameter is refused.
 import type { FastifyInstance, FastifyRequest, onRequestHookHandler } from 'fastify';
-import type { Route, RouteFamily } from '../lib/rest.js';
+import { TextAnswer, type Route, type RouteFamily } from '../lib/rest.js';
 import { EdgeError } from './errors.js';
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
@@ -19,13 +19,16 @@ const refuseRepeatedParams: onRequestHookHandler = (request, _reply, done) => {
   done();
 };
 
-const json = (description: string, schema: unknown) => ({ description, content: { 'application/json': { schema } } });
+const JSON_TYPES = ['application/json'] as const;
+const content = (description: string, schema: unknown, types: readonly string[] = JSON_TYPES) => ({ description, content: Object.fromEntries(types.map((t) => [t, { schema }])) });
 
 /** The responses a route can give, for the OpenAPI document (every one in the family's error body). */
 function responses(route: Route, family: RouteFamily) {
   const { params, query, body, response } = route.schema;
   const err = family.errors.schema;
-  const out: Record<number, unknown> = { 200: json('OK', response) };
+  const errorTypes = family.errors.mediaType ? [family.errors.mediaType.split(';')[0]!] : JSON_TYPES;
+  const json = (description: string, schema: unknown) => content(description, schema, errorTypes);
+  const out: Record<number, unknown> = { 200: content('OK', response, route.schema.produces) };
   if (params || query || body) out[400] = json('invalid input: the message names the field and the reason', err);
   out[401] = json('missing, malformed, wrong or revoked token (with WWW-Authenticate: Bearer)', err);
   if (route.role !== 'viewer') out[403] = json(`the token's role is below ${route.role}`, err);
@@ -78,8 +81,12 @@ export async function registerRest(app: FastifyInstance, families: readonly Rout
             security: [{ bearerAuth: [] }],
             'x-vmpulse-role': route.role,
           },
-          handler: (request) =>
-            route.handle({ params: request.params, query: request.query, body: request.body, principal: request.principal! }),
+          handler: async (request, reply) => {
+            const answer = await route.handle({ params: request.params, query: request.query, body: request.body, principal: request.principal!, headers: request.headers });
+            // A Buffer: a large one is gzipped in one call like large JSON (compress.ts).
+            if (answer instanceof TextAnswer) return reply.type(answer.mediaType).send(Buffer.from(answer.body));
+            return answer;
+          },
         });
       }
     }

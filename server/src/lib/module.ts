@@ -2,6 +2,7 @@
 // start/stop. The app starts features in order, stops them in reverse, and knows none by its details.
 import type { Config } from '../config.js';
 import type { Database } from './db.js';
+import type { LiveGauges } from './gauges.js';
 import type { LimitCounters } from './limits.js';
 import type { Logger } from './logger.js';
 import type { EventBus } from './pubsub.js';
@@ -22,6 +23,8 @@ export interface FeatureContext {
   log: Logger;
   /** refusals by each limit, for the status endpoint */
   limits: LimitCounters;
+  /** live counts other parts keep (open sockets, streams), for whoever reports them */
+  gauges: LiveGauges;
   /** the services of the features built before this one */
   services: Services;
 }

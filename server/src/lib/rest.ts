@@ -11,7 +11,10 @@ import type { Principal, Role } from './auth.js';
 export interface ErrorFamily {
   /** the component name in the OpenAPI document */
   name: string;
-  body(message: string): Record<string, unknown>;
+  /** a JSON body, or a text body for a family whose `mediaType` is not JSON */
+  body(message: string): Record<string, unknown> | string;
+  /** the media type of the body; JSON when absent */
+  mediaType?: string;
   schema: z.ZodType;
 }
 
@@ -32,6 +35,17 @@ export const timestampedErrors: ErrorFamily = {
       timestamp: z.string().meta({ format: 'date-time', description: 'when it happened, ISO 8601 UTC' }),
     })
     .meta({ id: 'TimestampedError', description: 'Error body of /api/v1 (seed 004)' }),
+};
+
+/**
+ * Plain text, for endpoints whose answer is text (GET /metrics): what Prometheus' own handlers
+ * answer on errors, and what `curl` shows a person as it is.
+ */
+export const textErrors: ErrorFamily = {
+  name: 'TextError',
+  body: (message) => `${message}\n`,
+  mediaType: 'text/plain; charset=utf-8',
+  schema: z.string().meta({ id: 'TextError', description: 'Error body of /metrics: one line of text' }),
 };
 
 /**
@@ -70,6 +84,8 @@ export interface RestRequest<P = unknown, Q = unknown, B = unknown> {
   body: B;
   /** the authenticated caller */
   principal: Principal;
+  /** the request headers, lower-case names (e.g. `accept` for content negotiation) */
+  headers: Readonly<Record<string, string | string[] | undefined>>;
 }
 
 export interface RouteSchemas {
@@ -78,6 +94,16 @@ export interface RouteSchemas {
   body?: z.ZodType;
   /** the 200 answer */
   response: z.ZodType;
+  /** media types of the 200 answer when it is not JSON (the handler returns a TextAnswer) */
+  produces?: readonly string[];
+}
+
+/** A 200 answer that is not JSON (e.g. the Prometheus text format): sent as it is, with its media type. */
+export class TextAnswer {
+  constructor(
+    readonly mediaType: string,
+    readonly body: string,
+  ) {}
 }
 
 type Out<S> = S extends z.ZodType ? z.output<S> : undefined;
@@ -93,7 +119,7 @@ export interface RouteDef<S extends RouteSchemas> {
   /** units, rules and edge cases, for the API docs */
   description?: string;
   schema: S;
-  handle(req: RestRequest<Out<S['params']>, Out<S['query']>, Out<S['body']>>): Out<S['response']> | Promise<Out<S['response']>>;
+  handle(req: RestRequest<Out<S['params']>, Out<S['query']>, Out<S['body']>>): Out<S['response']> | TextAnswer | Promise<Out<S['response']> | TextAnswer>;
 }
 
 /** A route as the edge sees it: types erased, schemas kept. */

@@ -50,5 +50,14 @@ export function createValidator(doc: OpenapiDoc) {
   };
 }
 
-/** The JSON schema an operation documents for a status. */
-export const responseSchema = (op: Operation, status: number | string) => op.responses[String(status)]?.content?.['application/json']?.schema;
+/** The media type an operation documents for a status: JSON, else the first it lists (text/plain for /metrics). */
+export function responseType(op: Operation, status: number | string): string | undefined {
+  const content = op.responses[String(status)]?.content ?? {};
+  return 'application/json' in content ? 'application/json' : Object.keys(content)[0];
+}
+
+/** The JSON schema an operation documents for a status (of its JSON answer, else of its first media type). */
+export const responseSchema = (op: Operation, status: number | string) => {
+  const type = responseType(op, status);
+  return type ? op.responses[String(status)]?.content?.[type]?.schema : undefined;
+};
