@@ -13,6 +13,7 @@
         "src/per_domain_stats.cc",
         "src/events.cc",
         "src/dump_job.cc",
+        "src/jobs.cc",
         "src/metadata.cc"
       ],
       "include_dirs": [

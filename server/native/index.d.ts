@@ -97,11 +97,30 @@ export interface NativeConnection {
   coreDump(uuid: string, path: string, format: number, flags: number): Promise<void>;
   jobStats(uuid: string, flags?: number): Promise<{ type: number; params: NativeParams; fromJobInfo: boolean }>;
   abortJob(uuid: string): Promise<void>;
+  /** jobs.cc: job info (and, where a job runs, job stats) and block job info of many domains in one task; only domains with something to report (or whose disks were read) are answered */
+  scanJobs(items: Array<string | { uuid: string; disks?: string[] }>, opts?: { blockJobs?: boolean }): Promise<NativeJobScan[]>;
+  /** jobs.cc: block job, migration iteration and job completed events → fn; resolves to the callback ids */
+  watchJobEvents(fn: (event: NativeJobEvent) => void): Promise<number[]>;
+  unwatchJobEvents(ids: number[]): Promise<void>;
   /** per domain (all, or the listed uuids), the metadata element of each namespace URI (null: none) */
   domainMetadata(uris: string[], uuids?: string[] | null): Promise<Array<{ uuid: string; elements: Array<string | null> }>>;
   /** sets one metadata element (xml '' removes it), live and persistent as the domain is */
   setDomainMetadata(uuid: string, xml: string, key: string, uri: string): Promise<void>;
 }
+
+export interface NativeJobScan {
+  uuid: string;
+  /** the disk targets, when the scan had to read them (cache them and pass them back) */
+  disks?: string[];
+  jobType: number;
+  job?: NativeParams;
+  blockJobs: { disk: string; type: number; bandwidth: number; cur: bigint; end: bigint }[];
+}
+
+export type NativeJobEvent =
+  | { kind: 'blockJob'; uuid: string; name: string; disk: string; type: number; status: number }
+  | { kind: 'migrationIteration'; uuid: string; name: string; iteration: number }
+  | { kind: 'jobCompleted'; uuid: string; name: string; params: NativeParams };
 
 export interface NativeModule {
   open(uri: string, readOnly: boolean, sink?: NativeSink, events?: boolean): Promise<NativeConnection>;

@@ -56,6 +56,10 @@ export const settings = {
   RETENTION_1M_DAYS: { unit: 'days', default: '7', help: 'PostgreSQL history: 1-minute rollups kept', schema: integer(7) },
   RETENTION_1H_DAYS: { unit: 'days', default: '400', help: 'PostgreSQL history: 1-hour rollups kept', schema: integer(400) },
   INVENTORY_INTERVAL: { unit: 's', default: '30', help: 'periodic re-list of domains (events keep it live in between)', schema: seconds(30, 1) },
+  MIGRATION_THROUGHPUT_WINDOW: { unit: 's', default: '30', help: 'migration jobs: throughput and ETA are smoothed over this window of progress reports', schema: seconds(30, 1) },
+  MIGRATION_STALL_AFTER: { unit: 's', default: '60', help: 'migration jobs: a running job whose bytes have not moved for this long is flagged stalled', schema: seconds(60, 1) },
+  MIGRATION_SCAN_INTERVAL: { unit: 's', default: '10', help: 'libvirt jobs: cheap periodic scan for jobs events may have missed (one bulk state call per host)', schema: seconds(10, 1) },
+  MIGRATION_JOB_POLL: { unit: 's', default: '1', help: 'libvirt jobs: job stats / block job info polled this often, only for VMs with a job running', schema: seconds(1, 0.1) },
   PORT: { unit: 'port', default: '8000', help: 'HTTP port (API, GraphQL, SPA); 0 picks a free one', schema: integer(8000, 0, 65535) },
   HOST: { unit: 'address', default: '0.0.0.0', help: 'address to listen on', schema: z.string().min(1).default('0.0.0.0') },
   CORS_ORIGINS: {

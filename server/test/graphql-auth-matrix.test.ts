@@ -56,6 +56,21 @@ beforeAll(async () => {
   samples['Query.vm'] = { id: String(vm.id) };
   samples['Subscription.vmMetrics'] = { vmId: String(vm.id) };
   samples['Subscription.vmStateChanged'] = { vmId: String(vm.id) };
+  // Migration reports need a context and jobs to act on: A takes CBT and completion, B the failure, D progress (it stays running).
+  const report = (path: string, body: object) => t.api(`/api/v1${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const disks = [{ disk_id: 'vda', capacity_bytes: 1000 }];
+  for (const c of ['a', 'b', 'c', 'd']) {
+    await report('/vm-contexts', { vm_name: `matrix-${c}` });
+    if (c !== 'c') await report('/replication-jobs', { vm_name: `matrix-${c}`, job_id: `matrix-job-${c}`, replication_type: 'initial', disks });
+  }
+  samples['Mutation.upsertMigrationContext'] = { input: { vmName: 'matrix-c' } };
+  samples['Mutation.startReplicationJob'] = { input: { vmName: 'matrix-c', jobId: 'matrix-job-c', replicationType: 'initial', disks: [{ diskId: 'vda', capacityBytes: '1000' }] } };
+  samples['Mutation.reportReplicationProgress'] = { input: { jobId: 'matrix-job-d', bytesTransferred: '1' } };
+  samples['Query.migrationContext'] = { vmName: 'matrix-a' };
+  samples['Mutation.recordCbtSync'] = { input: { jobId: 'matrix-job-a', diskId: 'vda', changeId: 'c1', syncType: 'initial', blocksChanged: 1, bytesTransferred: '1', syncDurationSeconds: 1, syncSuccess: true } };
+  samples['Mutation.completeReplicationJob'] = { jobId: 'matrix-job-a' };
+  samples['Mutation.failReplicationJob'] = { jobId: 'matrix-job-b', errorMessage: 'matrix' };
+  samples['Subscription.replicationJobUpdated'] = { vmName: 'matrix-a' };
   const ownerless = fleet.find((d) => !d.owner)!;
   samples['Mutation.setVmOwner'] = { vmId: ownerless.name };
   for (const c of scopedCallers) {

@@ -34,7 +34,7 @@ const EXAMPLES: { file: string; method: string; path: string; status: number | '
   { file: '004-vm-context.500', method: 'get', path: '/api/v1/vm-contexts/{vm_name}', status: 500, family: 'TimestampedError' },
 ];
 
-/** The seed endpoints served today (seeds 000–002). */
+/** The endpoints served today (seeds 000–002 and 004). */
 const SERVED = [
   'GET /api/telemetry/live-vms',
   'GET /api/telemetry/vm-stats/{vm_id}',
@@ -45,6 +45,15 @@ const SERVED = [
   'GET /api/telemetry/config',
   'GET /api/metrics/vm/{vm_id}',
   'GET /api/metrics/vm/{vm_id}/history',
+  'GET /api/v1/vm-contexts',
+  'GET /api/v1/vm-contexts/{vm_name}',
+  // vmpulse's additions under seed 004's prefix: the replicators' reports
+  'POST /api/v1/vm-contexts',
+  'POST /api/v1/replication-jobs',
+  'POST /api/v1/replication-jobs/progress',
+  'POST /api/v1/replication-jobs/cbt',
+  'POST /api/v1/replication-jobs/complete',
+  'POST /api/v1/replication-jobs/fail',
   'GET /metrics',
 ];
 

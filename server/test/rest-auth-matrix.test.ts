@@ -31,8 +31,24 @@ const revoked = await token('matrix-revoked', 'admin');
 await t.gql(`mutation($id: ID!) { revokeToken(id: $id) { id } }`, { id: revoked.apiToken.id });
 
 const runningVm = t.app.services.vms.list({ state: 'running' })[0]!;
+// Migration reports act on a context and jobs: A takes CBT and completion, B the failure, C is started by the matrix, D takes progress (it stays running).
+const report = (p: string, body: object) => t.api(`/api/v1${p}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+for (const c of ['a', 'b', 'c', 'd']) {
+  await report('/vm-contexts', { vm_name: `matrix-${c}` });
+  if (c !== 'c') await report('/replication-jobs', { vm_name: `matrix-${c}`, job_id: `matrix-job-${c}`, replication_type: 'initial', disks: [{ disk_id: 'vda', capacity_bytes: 1000 }] });
+}
+
 /** A value for each path parameter a route may have; a new one must be added here. */
-const PATH_VALUES: Record<string, string> = { vm_id: String(runningVm.id) };
+const PATH_VALUES: Record<string, string> = { vm_id: String(runningVm.id), vm_name: 'matrix-a' };
+/** A valid body for each route that takes one; a new one must be added here. Each is sent once per allowed role: reports are idempotent. */
+const BODIES: Record<string, unknown> = {
+  'POST /api/v1/vm-contexts': { vm_name: 'matrix-c', os_type: 'linux' },
+  'POST /api/v1/replication-jobs': { vm_name: 'matrix-c', job_id: 'matrix-job-c', replication_type: 'initial', disks: [{ disk_id: 'vda', capacity_bytes: 1000 }] },
+  'POST /api/v1/replication-jobs/progress': { job_id: 'matrix-job-d', bytes_transferred: 1 },
+  'POST /api/v1/replication-jobs/cbt': { job_id: 'matrix-job-a', disk_id: 'vda', change_id: 'c1', sync_type: 'initial', blocks_changed: 1, bytes_transferred: 1, sync_duration_seconds: 1, sync_success: true },
+  'POST /api/v1/replication-jobs/complete': { job_id: 'matrix-job-a' },
+  'POST /api/v1/replication-jobs/fail': { job_id: 'matrix-job-b', error_message: 'matrix' },
+};
 /** Path parameters that name a VM: scoped tokens get an own and a foreign one. */
 const VM_PARAMS = new Set(['vm_id']);
 
@@ -50,9 +66,6 @@ const SCOPED = await Promise.all(
   }),
 );
 const vmIdOf = (name: string) => String(t.app.services.vms.list().find((v) => v.name === name)!.id);
-/** A valid body for each route that takes one; a new one must be added here. */
-const BODIES: Record<string, unknown> = {};
-
 function target(method: string, p: string, op: Operation, vm?: string) {
   const url = p.replace(/\{(\w+)\}/g, (_m, name: string) => {
     if (!(name in PATH_VALUES)) throw new Error(`${method} ${p}: add an example value for the path parameter "${name}" to PATH_VALUES`);

@@ -186,6 +186,10 @@ class Connection : public Napi::ObjectWrap<Connection> {
   Napi::Value CoreDump(const Napi::CallbackInfo& info);
   Napi::Value JobStats(const Napi::CallbackInfo& info);
   Napi::Value AbortJob(const Napi::CallbackInfo& info);
+  // jobs.cc
+  Napi::Value ScanJobs(const Napi::CallbackInfo& info);
+  Napi::Value WatchJobEvents(const Napi::CallbackInfo& info);
+  Napi::Value UnwatchJobEvents(const Napi::CallbackInfo& info);
   // metadata.cc
   Napi::Value DomainMetadata(const Napi::CallbackInfo& info);
   Napi::Value SetDomainMetadata(const Napi::CallbackInfo& info);

@@ -67,7 +67,7 @@ export function createErrorBodies(families: readonly RouteFamily[]) {
   return function errorBody(url: string, status: number, message: string): Record<string, unknown> | string {
     const path = pathOf(url);
     if (isGraphqlPath(path)) return graphqlErrorBody(status, message);
-    for (const f of table) if (under(path, f.prefix)) return f.errors.body(message);
+    for (const f of table) if (under(path, f.prefix)) return f.errors.body(message, status);
     return detailErrors.body(message);
   };
 }

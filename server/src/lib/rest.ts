@@ -12,7 +12,7 @@ export interface ErrorFamily {
   /** the component name in the OpenAPI document */
   name: string;
   /** a JSON body, or a text body for a family whose `mediaType` is not JSON */
-  body(message: string): Record<string, unknown> | string;
+  body(message: string, status?: number): Record<string, unknown> | string;
   /** the media type of the body; JSON when absent */
   mediaType?: string;
   schema: z.ZodType;
@@ -28,7 +28,8 @@ export const detailErrors: ErrorFamily = {
 
 export const timestampedErrors: ErrorFamily = {
   name: 'TimestampedError',
-  body: (error) => ({ error, timestamp: new Date().toISOString() }),
+  // Seed 004 words its 401 "Authentication required" whatever was wrong with the token.
+  body: (error, status) => ({ error: status === 401 ? 'Authentication required' : error, timestamp: new Date().toISOString() }),
   schema: z
     .object({
       error: z.string().describe('what went wrong, for people'),

@@ -15,6 +15,7 @@ import {
   statsGroupsMask,
   undefineFlags,
 } from './flags.js';
+import { type JobEvent, type JobScan, toJobEvent, toJobScan } from './jobs.js';
 import { native } from './native.js';
 import type {
   BlockStats,
@@ -275,6 +276,17 @@ export class LibvirtConnection {
 
   abortJob(uuid: string): Promise<void> {
     return call(this.nativeConn.abortJob(uuid));
+  }
+
+  /** Jobs and block jobs of many domains in one native task (jobs.ts); pass cached disk targets back. */
+  async scanJobs(items: Array<string | { uuid: string; disks?: string[] }>, opts: { blockJobs?: boolean } = {}): Promise<JobScan[]> {
+    return (await call(this.nativeConn.scanJobs(items, opts))).map(toJobScan);
+  }
+
+  /** Block job, migration iteration and job completed events; resolves to a function that stops them. */
+  async watchJobEvents(fn: (e: JobEvent) => void): Promise<() => Promise<void>> {
+    const ids = await call(this.nativeConn.watchJobEvents((e) => fn(toJobEvent(e))));
+    return () => call(this.nativeConn.unwatchJobEvents(ids));
   }
 
   // ---- metadata ---------------------------------------------------------------------
