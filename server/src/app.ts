@@ -23,7 +23,7 @@ export interface App {
 
 export async function buildApp(config: Config, log: Logger): Promise<App> {
   const db = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, log: log.child({ part: 'db' }) });
-  const bus = await createEventBus(config.REDIS_URL);
+  const bus = await createEventBus(config.REDIS_URL, log.child({ part: 'bus' }));
   const limits = createLimitCounters();
   const gauges = createLiveGauges();
   const services = {} as Services;
@@ -47,9 +47,14 @@ export async function buildApp(config: Config, log: Logger): Promise<App> {
     readiness: async () => {
       const database = await db.ping();
       const checks = await Promise.all(instances.map((i) => i.readiness?.() ?? { ready: true, detail: {} }));
+      const dbStatus = db.status();
       return {
         ready: started && database && checks.every((c) => c.ready),
-        detail: Object.assign({ database }, ...checks.map((c) => c.detail)),
+        degraded: checks.some((c) => c.degraded),
+        detail: Object.assign(
+          { database, ...(dbStatus.embedded ? { databaseRestarts: dbStatus.restarts, databaseRestarting: dbStatus.restarting } : {}), bus: bus.status() },
+          ...checks.map((c) => c.detail),
+        ),
       };
     },
   });

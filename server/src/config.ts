@@ -86,6 +86,7 @@ export const settings = {
   HTTP_AUTH_FAILURE_LIMIT: { unit: 'failures/min', default: '30', help: 'failed authentications (no, malformed, wrong or revoked token) per client address; then every request of that address needing a token gets 429 with Retry-After until the minute is over [http.auth_failures]', schema: integer(30, 1) },
   DATA_DIR: { unit: 'path', default: './data', help: 'embedded PostgreSQL data, admin token file, demo fleet XML', schema: z.string().min(1).default('./data').transform((p) => path.resolve(p)) },
   DATABASE_URL: { unit: 'URL', default: 'unset (embedded PostgreSQL under DATA_DIR)', help: 'external PostgreSQL', secret: 'password', schema: optional(url(['postgres:', 'postgresql:'])) },
+  LEASE_TTL: { unit: 's', default: '10', help: 'with DATABASE_URL: a host whose collecting replica stopped renewing its lease for this long is taken over by another replica', schema: seconds(10, 2) },
   REDIS_URL: { unit: 'URL', default: 'unset (in-process pubsub)', help: 'Redis for pubsub across replicas', secret: 'password', schema: optional(url(['redis:', 'rediss:'])) },
   AUTH: { unit: 'on|off', default: 'on', help: 'require API tokens', schema: z.enum(['on', 'off'], { error: 'must be "on" or "off"' }).default('on') },
   // GraphQL, graphql-ws and SSE limits. Each refusal is counted in /api/telemetry/status `limits`

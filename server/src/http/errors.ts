@@ -7,6 +7,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { databaseUnavailable } from '../lib/db.js';
 import { AppError } from '../lib/errors.js';
 import type { LimitCounters } from '../lib/limits.js';
 import type { ClientErrorLog } from '../lib/log-throttle.js';
@@ -109,6 +110,8 @@ interface Answer {
 }
 
 function classify(err: unknown): Answer {
+  const down = databaseUnavailable(err);
+  if (down) return { status: down.status, message: down.message, headers: { 'Retry-After': '5' }, unexpected: false };
   if (err instanceof AppError) return { status: err.status, message: err.message, headers: {}, unexpected: false };
   if (err instanceof EdgeError) return { status: err.statusCode, message: err.message, headers: err.headers, limit: err.limit, unexpected: false };
   const e = err as FastifyError;
@@ -131,7 +134,8 @@ export function createErrorHandling(deps: { errorBody: ErrorBodies; limits: Limi
 
   function send(request: FastifyRequest, reply: FastifyReply, a: Answer) {
     if (a.limit) limits.hit(a.limit);
-    if (!a.unexpected) clientError(`http.${a.status}`, { status: a.status, method: request.method, path: pathOf(request.url).slice(0, 200), ip: request.ip }, a.message);
+    // 503 (the database unreachable or full) is not the client's doing: logged as an error, throttled alike.
+    if (!a.unexpected) clientError(`http.${a.status}`, { status: a.status, method: request.method, path: pathOf(request.url).slice(0, 200), ip: request.ip }, a.message, a.status === 503 ? 'error' : 'info');
     if (a.status === 401) reply.header('WWW-Authenticate', 'Bearer');
     if (hasUnreadBody(request) || a.status === 408) reply.header('Connection', 'close');
     for (const [k, v] of Object.entries(a.headers)) reply.header(k, v);

@@ -15,6 +15,7 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Config } from '../config.js';
 import type { GraphQLContext } from '../graphql/builder.js';
 import type { Authorize, Principal } from '../lib/auth.js';
+import { databaseUnavailable } from '../lib/db.js';
 import { AppError } from '../lib/errors.js';
 import type { LiveGauges } from '../lib/gauges.js';
 import type { LimitCounters } from '../lib/limits.js';
@@ -77,6 +78,13 @@ export function attachGraphqlWs(deps: {
       try {
         principal = await authorize(String(ctx.connectionParams?.authorization ?? ''), 'viewer');
       } catch (err) {
+        const down = databaseUnavailable(err);
+        if (down) {
+          // Not the client's fault: "try again later", with the reason, so it reconnects.
+          clientError('ws.unavailable', {}, `graphql-ws connection_init: ${down.message}`, 'error');
+          close(ctx.extra, 1013, down.message.slice(0, 120));
+          return false;
+        }
         if (!(err instanceof AppError)) {
           log.error({ err }, 'graphql-ws authentication failed');
           close(ctx.extra, 1011, 'Internal server error');

@@ -9,6 +9,7 @@ import { createYoga, isAsyncIterable, Repeater, type Plugin } from 'graphql-yoga
 import type { Config } from '../config.js';
 import type { GraphQLContext } from '../graphql/builder.js';
 import type { Authorize, Principal } from '../lib/auth.js';
+import { databaseUnavailable } from '../lib/db.js';
 import { AppError } from '../lib/errors.js';
 import type { LiveGauges } from '../lib/gauges.js';
 import type { LimitCounters } from '../lib/limits.js';
@@ -35,7 +36,8 @@ export interface GraphqlServerContext {
 
 /** AppError → GraphQLError with its code and HTTP status; anything else stays masked by yoga. */
 function toGraphQLError(err: unknown): GraphQLError | undefined {
-  const original = err instanceof GraphQLError ? err.originalError : err;
+  const raw = err instanceof GraphQLError ? err.originalError : err;
+  const original = databaseUnavailable(raw) ?? raw;
   if (original instanceof AppError) {
     return new GraphQLError(original.message, {
       nodes: err instanceof GraphQLError ? err.nodes : undefined,
@@ -58,9 +60,10 @@ function useAuthenticateFirst(authorize: Authorize, principals: WeakMap<Request,
       }
       return authorize(request.headers.get('authorization'), 'viewer').then(
         (principal) => void principals.set(request, principal),
-        (err: unknown) => {
+        (thrown: unknown) => {
+          const err = databaseUnavailable(thrown) ?? thrown;
           if (!(err instanceof AppError)) throw err;
-          clientError('graphql.unauthenticated', { status: err.status }, `GraphQL request refused: ${err.message}`);
+          clientError('graphql.unauthenticated', { status: err.status }, `GraphQL request refused: ${err.message}`, err.status === 503 ? 'error' : 'info');
           endResponse(
             new fetchAPI.Response(JSON.stringify({ errors: [{ message: err.message, extensions: { code: err.code } }] }), {
               status: err.status,
@@ -171,7 +174,8 @@ export function createGraphqlEdge(deps: {
       maskError: (err, message) => {
         const mapped = toGraphQLError(err);
         if (mapped) {
-          clientError('graphql.request', { code: mapped.extensions.code, path: mapped.path?.join('.') }, mapped.message);
+          const code = mapped.extensions.code;
+          clientError(code === 'UNAVAILABLE' ? 'graphql.unavailable' : 'graphql.request', { code, path: mapped.path?.join('.') }, mapped.message, code === 'UNAVAILABLE' ? 'error' : 'info');
           return mapped;
         }
         const original = err instanceof GraphQLError ? err.originalError : err;

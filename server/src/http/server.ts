@@ -30,7 +30,7 @@ import { registerRest } from './rest.js';
 import { registerSpa } from './spa.js';
 
 /** What /readyz answers: ready or not, and the details behind it. */
-export type Readiness = () => Promise<{ ready: boolean; detail: Record<string, unknown> }>;
+export type Readiness = () => Promise<{ ready: boolean; degraded?: boolean; detail: Record<string, unknown> }>;
 
 /**
  * An origin-form target ("/path?query") is used as it is; an absolute-form one ("http://host/path",
@@ -146,8 +146,9 @@ export function createHttpEdge(deps: { config: Config; log: Logger; limits: Limi
 
     app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
     app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
-      const { ready, detail } = await readiness();
-      return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', ...detail });
+      // Degraded (a libvirt host down) still serves: 200, saying which host and why.
+      const { ready, degraded, detail } = await readiness();
+      return reply.code(ready ? 200 : 503).send({ status: !ready ? 'not ready' : degraded ? 'degraded' : 'ready', ...detail });
     });
 
     app.setNotFoundHandler(await registerSpa(app));

@@ -5,7 +5,7 @@ import type { Logger } from './logger.js';
 
 export function createThrottledLog(log: Logger, perMinute = 20) {
   const windows = new Map<string, { start: number; logged: number; suppressed: number }>();
-  return function clientError(kind: string, detail: Record<string, unknown>, message: string) {
+  return function clientError(kind: string, detail: Record<string, unknown>, message: string, level: 'info' | 'error' = 'info') {
     const now = Date.now();
     let w = windows.get(kind);
     if (!w || now - w.start >= 60_000) {
@@ -19,7 +19,7 @@ export function createThrottledLog(log: Logger, perMinute = 20) {
       return;
     }
     w.logged++;
-    log.info({ kind, ...detail }, message);
+    log[level]({ kind, ...detail }, message);
   };
 }
 

@@ -34,8 +34,14 @@ export interface FeatureInstance {
   rest?: RouteFamily[];
   start?(): Promise<void> | void;
   stop?(): Promise<void> | void;
-  /** what /readyz reports for this feature */
-  readiness?(): { ready: boolean; detail: Record<string, unknown> } | Promise<{ ready: boolean; detail: Record<string, unknown> }>;
+  /** what /readyz reports for this feature; `degraded`: serving, but part of it is down (a host) */
+  readiness?(): FeatureReadiness | Promise<FeatureReadiness>;
+}
+
+export interface FeatureReadiness {
+  ready: boolean;
+  degraded?: boolean;
+  detail: Record<string, unknown>;
 }
 
 export interface Feature {

@@ -13,6 +13,7 @@ export function CollectorHostsTable({ hosts }: { hosts: HostStatus[] }) {
             <th scope="col">Host</th>
             <th scope="col">URI</th>
             <th scope="col">Connection</th>
+            <th scope="col">Collected by</th>
             <th scope="col" className="num">Ticks</th>
             <th scope="col" className="num">Samples</th>
             <th scope="col" className="num">Stale VMs</th>
@@ -24,7 +25,7 @@ export function CollectorHostsTable({ hosts }: { hosts: HostStatus[] }) {
         <tbody>
           {hosts.length === 0 ? (
             <tr>
-              <td colSpan={9} className="muted">
+              <td colSpan={10} className="muted">
                 No hosts yet.
               </td>
             </tr>
@@ -39,6 +40,11 @@ export function CollectorHostsTable({ hosts }: { hosts: HostStatus[] }) {
               </td>
               <td>
                 <span className={`state ${h.connected ? 'state-running' : 'state-shutoff'}`}>{h.connected ? 'connected' : 'disconnected'}</span>
+              </td>
+              <td>
+                {h.owner ?? <span className="muted">no replica (lease free)</span>}
+                {h.ownedHere ? <span className="muted"> (this replica)</span> : null}
+                {h.leaseAgeSec != null ? <span className="muted"> · lease {formatLeaseAge(h.leaseAgeSec)}</span> : null}
               </td>
               <td className="num">{h.ticks}</td>
               <td className="num">{h.samples}</td>
@@ -55,4 +61,12 @@ export function CollectorHostsTable({ hosts }: { hosts: HostStatus[] }) {
       </table>
     </div>
   );
+}
+
+/** "42 s", "3 min", "2 h 5 min": how long the owner has held the host's lease. */
+function formatLeaseAge(sec: number): string {
+  if (sec < 120) return `${Math.round(sec)} s`;
+  const min = Math.floor(sec / 60);
+  if (min < 120) return `${min} min`;
+  return `${Math.floor(min / 60)} h ${min % 60} min`;
 }

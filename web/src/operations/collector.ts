@@ -32,6 +32,9 @@ export const CollectorStatusFields = graphql(`
       lastTickMs
       lastTickCpuMs
       lastError
+      owner
+      ownedHere
+      leaseAgeSec
     }
   }
 `);

@@ -49,8 +49,14 @@ export async function chooseHostUris(config: Config, log: Logger): Promise<{ uri
   }
 }
 
-export function createHostService(deps: { prisma: PrismaClient; log: Logger; timeoutMs: number }) {
-  const { prisma, log, timeoutMs } = deps;
+export function createHostService(deps: {
+  prisma: PrismaClient;
+  log: Logger;
+  timeoutMs: number;
+  /** while a host is down, try it again at least this often (the collector's tick) */
+  probeMs: number;
+}) {
+  const { prisma, log, timeoutMs, probeMs } = deps;
   const hosts = new Map<number, Host>();
   const listeners: HostListener[] = [];
   const retryTimers = new Map<number, NodeJS.Timeout>();
@@ -66,10 +72,17 @@ export function createHostService(deps: { prisma: PrismaClient; log: Logger; tim
     return uri.startsWith('test:') ? 'demo' : 'localhost';
   }
 
+  /** The host row follows the connection; a database that is down must not undo a libvirt connection. */
+  function saveHostState(host: Host) {
+    void prisma.host
+      .update({ where: { id: host.id }, data: { connected: host.connected, lastError: host.lastError, ...(host.lastSeenAt ? { lastSeenAt: host.lastSeenAt } : {}) } })
+      .catch((err: unknown) => log.debug({ host: host.name, err: String(err) }, 'host row not updated (database unavailable?)'));
+  }
+
   async function connect(host: Host, attempt = 0): Promise<void> {
-    if (stopped) return;
+    if (stopped || host.connected) return;
+    let conn: LibvirtConnection | undefined;
     try {
-      let conn: LibvirtConnection;
       try {
         conn = await withTimeout(LibvirtConnection.open(host.uri, { readOnly: false }), timeoutMs, `connect ${host.uri}`);
         host.readOnly = false;
@@ -79,24 +92,34 @@ export function createHostService(deps: { prisma: PrismaClient; log: Logger; tim
         host.readOnly = true;
         log.warn({ host: host.name, err: String(err) }, 'read-write connection refused; connected read-only');
       }
-      host.conn = conn;
-      conn.onClose(({ reason }) => lost(host, `connection closed (${reason})`));
-      conn.onDomainEvent((ev) => {
-        for (const l of listeners) void Promise.resolve(l.domainEvent(host, ev)).catch((e) => log.error({ err: e }, 'domain event handler failed'));
-      });
-      host.connected = true;
-      host.lastError = null;
-      host.lastSeenAt = new Date();
-      await prisma.host.update({ where: { id: host.id }, data: { connected: true, lastError: null, lastSeenAt: host.lastSeenAt } });
-      log.info({ host: host.name, uri: host.uri, readOnly: host.readOnly }, 'libvirt connected');
-      for (const l of listeners) await l.connected(host);
     } catch (err) {
       host.connected = false;
       host.lastError = err instanceof Error ? err.message : String(err);
-      await prisma.host.update({ where: { id: host.id }, data: { connected: false, lastError: host.lastError } }).catch(() => {});
-      const delay = BACKOFF_MS[Math.min(attempt, BACKOFF_MS.length - 1)]!;
-      log.warn({ host: host.name, err: host.lastError, retryInMs: delay }, 'libvirt connection failed');
+      saveHostState(host);
+      // While a host is down, look again every tick (at most every probeMs), not on a long backoff:
+      // collection resumes within a tick or two of the daemon answering.
+      const delay = Math.min(probeMs, BACKOFF_MS[Math.min(attempt, BACKOFF_MS.length - 1)]!);
+      if (attempt === 0 || attempt % 30 === 0) log.warn({ host: host.name, err: host.lastError, retryInMs: delay, attempt }, 'libvirt connection failed');
       scheduleReconnect(host, attempt + 1, delay);
+      return;
+    }
+    if (stopped) {
+      await conn.close().catch(() => {});
+      return;
+    }
+    host.conn = conn;
+    conn.onClose(({ reason }) => lost(host, `connection closed (${reason})`));
+    conn.onDomainEvent((ev) => {
+      for (const l of listeners) void Promise.resolve(l.domainEvent(host, ev)).catch((e) => log.error({ err: e }, 'domain event handler failed'));
+    });
+    host.connected = true;
+    host.lastError = null;
+    host.lastSeenAt = new Date();
+    saveHostState(host);
+    log.info({ host: host.name, uri: host.uri, readOnly: host.readOnly }, 'libvirt connected');
+    // What listeners do next (an inventory re-list that needs the database) is not the connection's fate.
+    for (const l of listeners) {
+      await Promise.resolve(l.connected(host)).catch((err: unknown) => log.warn({ host: host.name, err: String(err) }, 'after-connect work failed; the next re-list retries it'));
     }
   }
 
@@ -120,8 +143,8 @@ export function createHostService(deps: { prisma: PrismaClient; log: Logger; tim
     host.conn = null;
     void conn?.close().catch(() => {});
     log.warn({ host: host.name, reason }, 'libvirt connection lost; reconnecting');
-    void prisma.host.update({ where: { id: host.id }, data: { connected: false, lastError: reason } }).catch(() => {});
-    scheduleReconnect(host, 0, BACKOFF_MS[0]!);
+    saveHostState(host);
+    scheduleReconnect(host, 0, Math.min(probeMs, BACKOFF_MS[0]!));
   }
 
   return {

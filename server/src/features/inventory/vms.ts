@@ -12,7 +12,7 @@ import { INACTIVE_STATES } from '../../domain/vm-state.js';
 import { OWNER_NAMESPACES, ownerFromMetadata, VMPULSE_NS, VMPULSE_PREFIX, vmpulseOwnerXml } from '../../libvirt/ownership.js';
 import { snapshotThen } from '../../lib/stream.js';
 import { CHUNK, yieldToEventLoop } from '../../lib/yield.js';
-import { isNoDomain } from '../../libvirt/errors.js';
+import { isConnectionLost, isNoDomain } from '../../libvirt/errors.js';
 import type { DomainInfo, DomainLifecycleEvent } from '../../libvirt/types.js';
 import type { Host, HostService } from './hosts.js';
 
@@ -74,8 +74,15 @@ const MAX_ID = 2_147_483_647;
 /** The topics this service publishes (it is their only publisher). */
 export type InventoryTopics = { 'vm:stateChanged': [VmStateChange] };
 
-export function createVmService(deps: { prisma: PrismaClient; pubsub: PubSub<InventoryTopics>; hosts: HostService; log: Logger }) {
-  const { prisma, pubsub, hosts, log } = deps;
+export function createVmService(deps: {
+  prisma: PrismaClient;
+  pubsub: PubSub<InventoryTopics>;
+  hosts: HostService;
+  /** does this replica own the host? Only the owner announces its VMs' changes (once for all replicas) */
+  owns: (hostId: number) => boolean;
+  log: Logger;
+}) {
+  const { prisma, pubsub, hosts, owns, log } = deps;
   const byId = new Map<number, Vm>();
   const byHostUuid = new Map<string, Vm>();
   const hostQueues = new Map<number, Promise<unknown>>();
@@ -106,6 +113,7 @@ export function createVmService(deps: { prisma: PrismaClient; pubsub: PubSub<Inv
   }
 
   function publishStateChange(vm: Vm, previousState: string | null, event: string) {
+    if (!owns(vm.hostId)) return; // the owning replica announces it, to every replica
     const change: VmStateChange = { vmId: vm.id, previousState, state: vm.state, event, at: new Date().toISOString() };
     log.info({ vm: vm.name, host: vm.hostName, ...change }, 'vm state changed');
     pubsub.publish('vm:stateChanged', change);
@@ -319,7 +327,8 @@ export function createVmService(deps: { prisma: PrismaClient; pubsub: PubSub<Inv
           if (!host.connected) continue;
           await syncHost(host).catch((err) => {
             log.warn({ host: host.name, err: String(err) }, 'inventory re-list failed');
-            hosts.lost(host, String(err));
+            // Only libvirt saying the connection is gone drops it: a database error leaves a healthy connection alone.
+            if (isConnectionLost(err)) hosts.lost(host, String(err));
           });
         }
         resyncTimer = setTimeout(tick, resyncIntervalMs);

@@ -1,7 +1,7 @@
 // Start, stop and status of the collector at run time. The only publisher of `collector:status`.
 import type { PubSub } from '../../lib/pubsub.js';
 import { snapshotThen } from '../../lib/stream.js';
-import type { HostService } from '../inventory/feature.js';
+import type { HostService, LeaseService } from '../inventory/feature.js';
 import type { CollectorLoop, HostTickStats } from './collector/loop.js';
 import type { MetricsService } from './metrics-service.js';
 import type { StoreStatus } from './stores/store.js';
@@ -14,6 +14,14 @@ export interface HostCollectorStatus extends HostTickStats {
   uri: string;
   connected: boolean;
   demo: boolean;
+  /** the replica collecting this host ("hostname:pid"); null while no replica holds its lease */
+  owner: string | null;
+  /** true when this replica collects it */
+  ownedHere: boolean;
+  /** seconds since the owner took the host's lease (null without leases: one process) */
+  leaseAgeSec: number | null;
+  /** seconds since the owner last renewed the lease */
+  leaseRenewedSecAgo: number | null;
 }
 
 export interface CollectorStatus {
@@ -29,14 +37,32 @@ export interface CollectorStatus {
   hosts: HostCollectorStatus[];
 }
 
-export function createCollectorService(deps: { loop: CollectorLoop; hosts: HostService; metrics: MetricsService; pubsub: PubSub<CollectorTopics>; intervalSec: number }) {
-  const { loop, hosts, metrics, pubsub, intervalSec } = deps;
+export function createCollectorService(deps: {
+  loop: CollectorLoop;
+  hosts: HostService;
+  leases: LeaseService;
+  metrics: MetricsService;
+  pubsub: PubSub<CollectorTopics>;
+  intervalSec: number;
+}) {
+  const { loop, hosts, leases, metrics, pubsub, intervalSec } = deps;
   let startedAt: number | null = null;
 
   function status(): CollectorStatus {
     const perHost = loop.stats().map((s) => {
       const h = hosts.get(s.hostId)!;
-      return { ...s, name: h.name, uri: h.uri, connected: h.connected, demo: h.demo };
+      const lease = leases.info(s.hostId);
+      return {
+        ...s,
+        name: h.name,
+        uri: h.uri,
+        connected: h.connected,
+        demo: h.demo,
+        owner: lease.ownerName,
+        ownedHere: lease.mine,
+        leaseAgeSec: lease.ageSec,
+        leaseRenewedSecAgo: lease.renewedSecAgo,
+      };
     });
     const sum = (k: 'ticks' | 'samples' | 'errors') => perHost.reduce((a, h) => a + h[k], 0);
     const ticks = perHost.map((h) => h.lastTickMs).filter((v): v is number => v !== null);
@@ -68,6 +94,7 @@ export function createCollectorService(deps: { loop: CollectorLoop; hosts: HostS
     start(): CollectorStatus & { changed: boolean } {
       const changed = !loop.running;
       if (changed) {
+        leases.setActive(true);
         loop.start();
         startedAt = Date.now();
       }
@@ -77,6 +104,7 @@ export function createCollectorService(deps: { loop: CollectorLoop; hosts: HostS
     /** Stops collecting (waits for ticks in flight); `changed` is false when it was not running. */
     async stop(): Promise<CollectorStatus & { changed: boolean }> {
       const changed = loop.running;
+      leases.setActive(false);
       await loop.stop();
       startedAt = null;
       publish();

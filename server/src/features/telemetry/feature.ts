@@ -4,7 +4,7 @@ import { safeConfig } from '../../config.js';
 import type { Feature } from '../../lib/module.js';
 import { createCollectorLoop } from './collector/loop.js';
 import { createCollectorService, type CollectorService, type CollectorTopics } from './collector-service.js';
-import { createMetricsService, type MetricsService, type MetricsTopics } from './metrics-service.js';
+import { createMetricsService, type MetricsService, type MetricsTopics, type ReplicaMetricsTopics } from './metrics-service.js';
 import { metricsRoutes } from './rest/metrics.js';
 import { telemetryRoutes } from './rest/telemetry.js';
 import { createMetricStore } from './stores/select.js';
@@ -26,17 +26,29 @@ declare module '../../lib/module.js' {
 export const telemetry: Feature = {
   name: 'telemetry',
   create({ config, db, bus, log, limits, services }) {
-    const { hosts, vms } = services;
+    const { hosts, vms, hostLeases } = services;
     const store = createMetricStore(config, db, log.child({ part: 'store' }));
-    const metrics = createMetricsService({ pubsub: bus.topics<MetricsTopics>(), store, vms, log: log.child({ part: 'metrics' }) });
+    const metrics = createMetricsService({
+      pubsub: bus.local<MetricsTopics>(),
+      replicas: bus.distributed ? bus.topics<ReplicaMetricsTopics>() : undefined,
+      // History only from a certain owner: a replica unsure of its lease (database unreachable,
+      // another replica may have taken the host) keeps the live view going but stores nothing.
+      mayStore: hostLeases.owns,
+      store,
+      vms,
+      log: log.child({ part: 'metrics' }),
+    });
     const loop = createCollectorLoop({
       hosts,
+      owns: hostLeases.holds,
       vmsOf: (hostId) => vms.list().filter((v) => v.hostId === hostId),
       ingest: (readings) => metrics.ingest(readings),
       log: log.child({ part: 'collector' }),
       opts: { intervalMs: config.POLL_INTERVAL * 1000, timeoutMs: config.LIBVIRT_TIMEOUT * 1000, deviceCacheTtlMs: config.DEVICE_CACHE_TTL * 1000 },
     });
-    const collector = createCollectorService({ loop, hosts, metrics, pubsub: bus.topics<CollectorTopics>(), intervalSec: config.POLL_INTERVAL });
+    const collector = createCollectorService({ loop, hosts, leases: hostLeases, metrics, pubsub: bus.local<CollectorTopics>(), intervalSec: config.POLL_INTERVAL });
+    // A host given up (rebalanced, or a lease this replica could not renew): its tick in flight ends first.
+    hostLeases.onChange({ acquired: (hostId) => loop.kick(hostId), released: (hostId) => loop.settle(hostId) });
     const configView = () => safeConfig(config);
     const own = { metrics, collector, configView, limitHits: () => limits.snapshot() };
     return {

@@ -15,11 +15,20 @@ import type { VmReading } from './collector/loop.js';
 import { derive } from './collector/rates.js';
 import type { MetricStore } from './stores/store.js';
 
-/** The topics this service publishes (it is their only publisher). */
+/** The topics this service publishes (it is their only publisher), each replica for its own subscribers. */
 export type MetricsTopics = {
   'vm:metrics': [vmId: number, snapshot: MetricSnapshot];
   'fleet:metrics': [FleetTick];
 };
+
+/** Between replicas (REDIS_URL): one message per host per tick from the host's owner, feeding the others' caches. */
+export type ReplicaMetricsTopics = {
+  'host:samples': [HostSamples];
+};
+export interface HostSamples {
+  hostId: number;
+  snapshots: MetricSnapshot[];
+}
 
 export function toFleetEntry(s: MetricSnapshot, owner: VmOwner | null = null): FleetEntry {
   return {
@@ -40,10 +49,35 @@ export function toFleetEntry(s: MetricSnapshot, owner: VmOwner | null = null): F
   };
 }
 
-export function createMetricsService(deps: { pubsub: PubSub<MetricsTopics>; store: MetricStore; vms: VmService; log: Logger }) {
-  const { pubsub, store, vms, log } = deps;
+export function createMetricsService(deps: {
+  pubsub: PubSub<MetricsTopics>;
+  /** with several replicas: where owners send their hosts' samples to the others (undefined: one process) */
+  replicas?: PubSub<ReplicaMetricsTopics>;
+  /** may this replica store the host's samples (it owns the host for certain)? default: yes */
+  mayStore?: (hostId: number) => boolean;
+  store: MetricStore;
+  vms: VmService;
+  log: Logger;
+}) {
+  const { pubsub, replicas, mayStore = () => true, store, vms, log } = deps;
   const latest = new Map<number, MetricSnapshot>();
   let fleetTimer: NodeJS.Timeout | undefined;
+
+  // Another replica's host: cache and pass on to this replica's subscribers; its owner stores it.
+  // (This replica's own messages come back as the very objects it cached: skipped.)
+  const fromOwners = replicas?.subscribe('host:samples');
+  void (async () => {
+    if (!fromOwners) return;
+    for await (const { snapshots } of fromOwners) {
+      if (!snapshots.length || latest.get(snapshots[0]!.vmId) === snapshots[0]) continue;
+      for (const s of snapshots) {
+        latest.set(s.vmId, s);
+        if (!s.stale && s.metrics.cputime !== undefined) vms.noteUsage(s.vmId, s.metrics.cputime, s.metrics.memactual);
+        pubsub.publish('vm:metrics', s.vmId, s);
+      }
+      fleetTimer ??= setTimeout(publishFleet, 20);
+    }
+  })().catch((err: unknown) => log.error({ err }, 'samples from other replicas: stream failed'));
 
   function snapshotOf(r: VmReading<Vm>, ts: number): MetricSnapshot {
     const prev = latest.get(r.vm.id);
@@ -113,9 +147,11 @@ export function createMetricsService(deps: { pubsub: PubSub<MetricsTopics>; stor
       }
       // Several hosts tick close together: one fleet message for all of them.
       fleetTimer ??= setTimeout(publishFleet, 20);
+      const hostId = readings[0]?.vm.hostId;
+      if (replicas && hostId !== undefined) replicas.publish('host:samples', { hostId, snapshots });
       // History keeps samples; a shut-off VM has none to keep.
       const fresh = snapshots.filter((s) => !s.stale && Object.keys(s.metrics).length > 0);
-      if (fresh.length) {
+      if (fresh.length && mayStore(fresh[0]!.hostId)) {
         await store.write(fresh).catch((err: unknown) => log.error({ err }, 'metric store write failed'));
       }
       return snapshots;
@@ -173,6 +209,7 @@ export function createMetricsService(deps: { pubsub: PubSub<MetricsTopics>; stor
 
     stop() {
       clearTimeout(fleetTimer);
+      void fromOwners?.return?.();
     },
   };
 }

@@ -18,6 +18,8 @@ export interface CollectedHost {
   id: number;
   name: string;
   conn: LibvirtConnection | null;
+  /** why the host is disconnected, when it is */
+  lastError?: string | null;
 }
 
 /** What the collector needs of a VM (the inventory's VMs have it). */
@@ -44,6 +46,8 @@ export interface VmReading<V extends CollectedVm = CollectedVm> {
 /** The narrow interfaces the collector is given: where hosts and VMs come from, where readings go. */
 export interface CollectorPorts<H extends CollectedHost, V extends CollectedVm> {
   hosts: { list(): H[]; lost(host: H, reason: string): void };
+  /** does this replica collect the host now (its lease)? Hosts it does not own are skipped tick by tick */
+  owns?(hostId: number): boolean;
   vmsOf(hostId: number): V[];
   ingest(readings: VmReading<V>[]): Promise<readonly { stale: boolean }[]>;
 }
@@ -69,7 +73,9 @@ export interface CollectorOptions {
 
 export function createCollectorLoop<H extends CollectedHost, V extends CollectedVm>(deps: CollectorPorts<H, V> & { log: Logger; opts: CollectorOptions }) {
   const { hosts, vmsOf, ingest, log, opts } = deps;
+  const owns = deps.owns ?? (() => true);
   const timers = new Map<number, NodeJS.Timeout>();
+  const hostTicks = new Map<number, Promise<unknown>>();
   const stats = new Map<number, HostTickStats>();
   const devices = new Map<string, { interfaces: string[]; blocks: string[]; at: number }>();
   const inFlight = new Set<Promise<unknown>>();
@@ -88,7 +94,10 @@ export function createCollectorLoop<H extends CollectedHost, V extends Collected
   async function readHost(host: H): Promise<VmReading<V>[]> {
     const conn = host.conn;
     const known = vmsOf(host.id);
-    if (!conn) return known.map((vm) => ({ vm, state: vm.state, cpus: vm.cpuCount, error: `host ${host.name} is disconnected` }));
+    if (!conn) {
+      const error = `host ${host.name} is disconnected${host.lastError ? `: ${host.lastError}` : ''}`;
+      return known.map((vm) => ({ vm, state: vm.state, cpus: vm.cpuCount, error }));
+    }
     const bulk = await withTimeout(conn.getAllDomainStats({ groups: GROUPS, nowait: true }), opts.timeoutMs, `domain stats on ${host.name}`);
     const byUuid = new Map<string, DomainStatsRecord>(bulk.map((r) => [r.uuid, r]));
     // Running domains whose bulk record lacks CPU time: the driver's bulk call lacks those groups.
@@ -147,7 +156,7 @@ export function createCollectorLoop<H extends CollectedHost, V extends Collected
     let readings: VmReading<V>[];
     try {
       readings = await readHost(host);
-      s.lastError = null;
+      s.lastError = host.conn ? null : `host ${host.name} is disconnected${host.lastError ? `: ${host.lastError}` : ''}`;
       s.errors += readings.filter((r) => r.error).length;
     } catch (err) {
       s.errors++;
@@ -172,13 +181,20 @@ export function createCollectorLoop<H extends CollectedHost, V extends Collected
       host.id,
       setTimeout(() => {
         const started = Date.now();
+        if (!owns(host.id)) {
+          // Another replica collects it; look again next interval (a lease may come our way).
+          if (running) schedule(host, opts.intervalMs);
+          return;
+        }
         const p = tick(host)
           .catch((err) => log.error({ err, host: host.name }, 'collector tick crashed'))
           .finally(() => {
             inFlight.delete(p);
+            hostTicks.delete(host.id);
             if (running) schedule(host, Math.max(0, opts.intervalMs - (Date.now() - started)));
           });
         inFlight.add(p);
+        hostTicks.set(host.id, p);
       }, delayMs),
     );
   }
@@ -200,6 +216,17 @@ export function createCollectorLoop<H extends CollectedHost, V extends Collected
       timers.clear();
       await Promise.all(inFlight);
       log.info('collector stopped');
+    },
+    /** Tick the host now (a lease just came our way) instead of at its next look. */
+    kick(hostId: number) {
+      const host = hosts.list().find((h) => h.id === hostId);
+      if (!running || !host || hostTicks.has(hostId)) return;
+      clearTimeout(timers.get(hostId));
+      schedule(host, 0);
+    },
+    /** Resolves when the host's tick in flight (if any) is over: after a lease is given up, before it is freed. */
+    async settle(hostId: number): Promise<void> {
+      await hostTicks.get(hostId);
     },
     stats(): HostTickStats[] {
       return hosts.list().map((h) => statsOf(h.id));

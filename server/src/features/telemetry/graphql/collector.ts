@@ -33,6 +33,10 @@ const HostStatusRef = builder.objectRef<HostCollectorStatus>('CollectorHostStatu
     lastTickCpuMs: t.exposeFloat('lastTickCpuMs', { nullable: true, description: 'CPU time vmpulse spent on the last tick, ms' }),
     lastTickAt: t.field({ type: 'DateTime', nullable: true, resolve: (h) => (h.lastTickAt ? new Date(h.lastTickAt) : null) }),
     lastError: t.exposeString('lastError', { nullable: true }),
+    owner: t.exposeString('owner', { nullable: true, description: 'the replica collecting this host ("hostname:pid"); null while none holds its lease' }),
+    ownedHere: t.exposeBoolean('ownedHere', { description: 'true when the replica answering collects this host' }),
+    leaseAgeSec: t.exposeFloat('leaseAgeSec', { nullable: true, description: "seconds since the owner took the host's lease; null without leases (one process)" }),
+    leaseRenewedSecAgo: t.exposeFloat('leaseRenewedSecAgo', { nullable: true, description: 'seconds since the owner last renewed the lease' }),
   }),
 });
 

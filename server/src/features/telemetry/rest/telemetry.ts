@@ -93,6 +93,10 @@ const HostStatus = z.object({
   last_tick_cpu_ms: z.number().nullable().describe('CPU time of the last tick, ms'),
   last_tick_at: isoTimestamp('when the last tick ended').nullable(),
   last_error: z.string().nullable(),
+  owner: z.string().nullable().describe('the replica collecting this host ("hostname:pid"); null while none holds its lease'),
+  owned_here: z.boolean().describe('true when the replica answering collects this host'),
+  lease_age_s: z.number().nullable().describe("seconds since the owner took the host's lease; null without leases (one process)"),
+  lease_renewed_s_ago: z.number().nullable().describe('seconds since the owner last renewed the lease'),
 });
 
 const statusFields = {
@@ -184,6 +188,10 @@ function statusBody(s: CollectorStatus) {
       last_tick_cpu_ms: h.lastTickCpuMs,
       last_tick_at: h.lastTickAt ? new Date(h.lastTickAt).toISOString() : null,
       last_error: h.lastError,
+      owner: h.owner,
+      owned_here: h.ownedHere,
+      lease_age_s: h.leaseAgeSec,
+      lease_renewed_s_ago: h.leaseRenewedSecAgo,
     })),
   };
 }
