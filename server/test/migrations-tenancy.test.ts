@@ -45,4 +45,39 @@ describe('migration contexts under tenancy', () => {
     // unscoped: all three
     expect((await (await t.api('/api/v1/vm-contexts')).json()).count).toBe(3);
   });
+
+  it('a scoped operator reports only on its own VM\'s context: a foreign one is refused as unknown and does not change', async () => {
+    const r = await t.gql(`mutation($s: TokenScopeInput) { createToken(name: "mig-scoped-op", role: operator, scope: $s) { token } }`, { s: { user: owner.uname } });
+    const op: string = r.body.data.createToken.token;
+    const post = (p: string, body: unknown, token?: string) =>
+      t.api(`/api/v1${p}`, { method: 'POST', token, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const GiB = 2 ** 30;
+    const disks = [{ disk_id: 'disk-1', capacity_bytes: 4 * GiB }];
+    // the unscoped (admin) replicator starts a job on the foreign VM
+    expect((await post('/replication-jobs', { vm_name: foreign.name, job_id: 'foreign-job', replication_type: 'initial', disks })).status).toBe(200);
+    const before = await (await t.api(`/api/v1/vm-contexts/${foreign.name}`)).json();
+
+    const ctx = await post('/vm-contexts', { vm_name: foreign.name, cpu_count: 64 }, op);
+    expect(ctx.status).toBe(404);
+    expect((await ctx.json()).error).toBe(`VM context not found for: ${foreign.name}`);
+    const start = await post('/replication-jobs', { vm_name: foreign.name, job_id: 'op-job', replication_type: 'initial', disks }, op);
+    expect(start.status).toBe(404);
+    for (const [p, body] of [
+      ['/replication-jobs/progress', { job_id: 'foreign-job', bytes_transferred: GiB }],
+      ['/replication-jobs/complete', { job_id: 'foreign-job' }],
+      ['/replication-jobs/fail', { job_id: 'foreign-job', error_message: 'x' }],
+    ] as const) {
+      const res = await post(p, body, op);
+      expect(res.status, p).toBe(404);
+      expect((await res.json()).error).toBe('replication job "foreign-job" not found');
+    }
+    const after = await (await t.api(`/api/v1/vm-contexts/${foreign.name}`)).json();
+    expect(after.context).toEqual(before.context);
+    expect(after.current_job).toEqual(before.current_job);
+    expect(after.current_job.bytes_transferred).toBe(0);
+
+    // its own VM: accepted
+    expect((await post('/replication-jobs', { vm_name: own.name, job_id: 'own-job', replication_type: 'initial', disks }, op)).status).toBe(200);
+    expect((await post('/replication-jobs/progress', { job_id: 'own-job', bytes_transferred: GiB }, op)).status).toBe(200);
+  });
 });

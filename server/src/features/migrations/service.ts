@@ -181,11 +181,39 @@ export function createMigrationService(deps: MigrationServiceDeps) {
   }
 
   /**
+   * A scoped caller reports only on contexts it may see (its own VMs' and unmonitored ones): a
+   * report naming a foreign VM's context, or a job of one, is refused as if neither existed (404),
+   * changing nothing. Checked before the report runs: ownership is not database state.
+   */
+  async function assertMayReport(principal: Principal, body: unknown) {
+    if (!principal.scope || typeof body !== 'object' || body === null) return;
+    const b = body as Record<string, unknown>;
+    const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+    const vmName = str(b.vm_name);
+    if (vmName !== undefined) {
+      const ctx = await prisma.vmReplicationContext.findUnique({ where: { vm_name: vmName } });
+      const target = ctx ?? ({ vm_name: vmName, vcenter_host: str(b.vcenter_host) ?? null, vmware_vm_id: str(b.vmware_vm_id) ?? null } as VmReplicationContext);
+      if (!visible(principal, target)) throw notFound(`VM context not found for: ${vmName}`);
+      return;
+    }
+    const jobId = jobIdOf(body);
+    if (!jobId) return;
+    const job = await prisma.replicationJob.findUnique({ where: { id: jobId }, select: { context: true } });
+    if (job && !visible(principal, job.context)) throw notFound(`replication job ${JSON.stringify(jobId)} not found`);
+  }
+
+  /**
    * Runs one report: parse, change under a row lock, log, publish. A refused report (AppError)
    * changes nothing, is logged with its reason against the job it named, and is rethrown.
    */
-  async function report<T>(kind: string, body: unknown, run: () => Promise<{ result: T; contextId: string; jobId: string | null; event: string }>): Promise<T> {
+  async function report<T>(
+    principal: Principal,
+    kind: string,
+    body: unknown,
+    run: () => Promise<{ result: T; contextId: string; jobId: string | null; event: string }>,
+  ): Promise<T> {
     try {
+      await assertMayReport(principal, body);
       const out = await run();
       const r = out.result as unknown as Partial<JobFull> | null;
       await publish(out.event, out.contextId, out.jobId, r && Array.isArray(r.steps) && r.id === out.jobId ? (r as JobFull) : undefined);
@@ -236,8 +264,8 @@ export function createMigrationService(deps: MigrationServiceDeps) {
 
   // ---- replicator reports ---------------------------------------------------------------------
 
-  async function upsertContext(_principal: Principal, body: unknown, internal: { source?: string } = {}): Promise<VmReplicationContext> {
-    return report('context', body, async () => {
+  async function upsertContext(principal: Principal, body: unknown, internal: { source?: string } = {}): Promise<VmReplicationContext> {
+    return report(principal, 'context', body, async () => {
       const input = parse(ContextInput, body);
       const { vm_name, context_id, replayed, ...fields } = input;
       const result = await prisma.$transaction(async (tx) => {
@@ -327,8 +355,8 @@ export function createMigrationService(deps: MigrationServiceDeps) {
     windows.set(job.id, new SampleWindow(windowMs * 2));
   }
 
-  async function startJob(_principal: Principal, body: unknown): Promise<JobFull> {
-    return report('start', body, async () => {
+  async function startJob(principal: Principal, body: unknown): Promise<JobFull> {
+    return report(principal, 'start', body, async () => {
       const input = parse(StartJobInput, body);
       const total = input.total_bytes ?? input.disks.reduce((s, d) => s + d.capacity_bytes, 0);
       const { created, contextId } = await prisma.$transaction(async (tx) => {
@@ -439,8 +467,8 @@ export function createMigrationService(deps: MigrationServiceDeps) {
     return job;
   }
 
-  async function reportProgress(_principal: Principal, body: unknown): Promise<JobFull> {
-    return report('progress', body, async () => {
+  async function reportProgress(principal: Principal, body: unknown): Promise<JobFull> {
+    return report(principal, 'progress', body, async () => {
       const input = parse(ProgressInput, body);
       // The context's updated_at stays: seed 004 moves it with the context's own changes, not with each progress report.
       const job = await prisma.$transaction((tx) => applyProgress(tx, input, undefined, new Date()));
@@ -448,8 +476,8 @@ export function createMigrationService(deps: MigrationServiceDeps) {
     });
   }
 
-  async function recordCbt(_principal: Principal, body: unknown) {
-    return report('cbt', body, async () => {
+  async function recordCbt(principal: Principal, body: unknown) {
+    return report(principal, 'cbt', body, async () => {
       const input = parse(CbtInput, body);
       const { row, contextId, created } = await prisma.$transaction(async (tx) => {
         const job = await lockJob(tx, input.job_id);
@@ -525,15 +553,15 @@ export function createMigrationService(deps: MigrationServiceDeps) {
     return { result: (await model.job(job.id))!, contextId: job.vm_context_id, jobId: job.id, event: changed ? (ok ? 'completed' : 'failed') : 'current' };
   }
 
-  async function completeJob(_principal: Principal, body: unknown): Promise<JobFull> {
-    return report('complete', body, () => {
+  async function completeJob(principal: Principal, body: unknown): Promise<JobFull> {
+    return report(principal, 'complete', body, () => {
       const input = parse(CompleteInput, body);
       return finish('complete', true, input.job_id, { changeId: input.change_id, cutover: input.cutover }, body);
     });
   }
 
-  async function failJob(_principal: Principal, body: unknown): Promise<JobFull> {
-    return report('fail', body, () => {
+  async function failJob(principal: Principal, body: unknown): Promise<JobFull> {
+    return report(principal, 'fail', body, () => {
       const input = parse(FailInput, body);
       return finish('fail', false, input.job_id, { error: input.error_message }, body);
     });
