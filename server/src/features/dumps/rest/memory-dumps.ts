@@ -222,7 +222,18 @@ export function memoryDumpRoutes(dumps: DumpService): RouteFamily {
         async handle({ query, principal }) {
           const rows = await dumps.records(principal, query.limit, query.offset);
           return {
-            records: rows,
+            records: rows.map((d) => ({
+              timestamp: seedTimestamp(d.finishedAt ?? d.createdAt),
+              dom: d.vmName,
+              vmid: String(d.vmId),
+              sha256: d.sha256 ?? '',
+              duration_sec: d.durationSec ?? 0,
+              gzip_size_bytes: Number(d.gzipBytes ?? 0n),
+              ctime: d.fileCtime ?? 0,
+              mtime: d.fileMtime ?? 0,
+              atime: d.fileAtime ?? 0,
+              dump_path: d.path,
+            })),
             count: rows.length,
             limit: query.limit,
             offset: query.offset,
