@@ -99,7 +99,10 @@ export async function hashAndGzip(
       : Promise.race([
           failed,
           new Promise<void>((resolve) => {
-            const check = () => (cond() ? resolve() : (wake = check));
+            const check = () => {
+              if (cond()) resolve();
+              else wake = check;
+            };
             wake = check;
           }),
         ]);
