@@ -87,6 +87,9 @@ export async function hashAndGzip(
   let digests: { sha256: string; gzipSha256: string } | undefined;
   sink.on('message', (m: { written?: number; sha256?: string; gzipSha256?: string }) => {
     if (m.written !== undefined) {
+      // Members are written in block order, and the sink hashed that block's raw bytes before (one
+      // port keeps its order): the block is free for the next bytes read.
+      free.push(inFlight.shift()!);
       written++;
       counts.gzipBytes += m.written;
     } else digests = m as { sha256: string; gzipSha256: string };
@@ -107,13 +110,18 @@ export async function hashAndGzip(
           }),
         ]);
 
+  // Blocks are reused once written: at most MAX_AHEAD + 1 are ever allocated (no GC churn of 1 MiB
+  // buffers, one per MiB of dump).
+  const free: SharedArrayBuffer[] = [];
+  const inFlight: SharedArrayBuffer[] = [];
   let block = new SharedArrayBuffer(BLOCK);
   let fill = 0;
   const dispatch = () => {
     const seq = sent++;
     sink.postMessage({ raw: block, len: fill });
     gzips[seq % gzips.length]!.postMessage({ seq, raw: block, len: fill });
-    block = new SharedArrayBuffer(BLOCK);
+    inFlight.push(block);
+    block = free.pop() ?? new SharedArrayBuffer(BLOCK);
     fill = 0;
   };
 
