@@ -168,9 +168,11 @@ export async function hashAndGzip(
   } catch (err) {
     stopping = true;
     source.destroy();
+    // The name goes first (nothing left behind however soon the caller looks); the descriptor is
+    // closed only once no worker can write to it any more.
+    await rm(temp, { force: true });
     await Promise.all(workers.map((w) => w.terminate()));
     await file.close().catch(() => {});
-    await rm(temp, { force: true });
     throw err;
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);
