@@ -1,6 +1,6 @@
 // Memory dumps: pipeline throughput against a plain `virsh dump --memory-only` of the same guest
 // to a file, the event loop's longest delay while dumps run, and GET /api/memory-dumps/records
-// with 10,000 records. `pnpm --filter @vmpulse/bench dumps [--mib 128,1024] [--reps 3]`.
+// with 10,000 records. `pnpm --filter @vmpulse/bench dumps [--mib 128,1024] [--reps 3]` (`--mib 0`: records only).
 // The server runs in this process (its event loop is the one measured); the guest is a real
 // TCG guest under the system libvirtd, removed again at the end.
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -16,7 +16,7 @@ const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? process.argv[i + 1]! : dflt;
 };
-const SIZES = arg('mib', '128').split(',').map(Number);
+const SIZES = arg('mib', '128').split(',').map(Number).filter((n) => n > 0); // --mib 0: records only
 const REPS = Number(arg('reps', '3'));
 const RECORDS = Number(arg('records', '10000'));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

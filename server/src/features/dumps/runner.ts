@@ -87,6 +87,7 @@ export async function runDump(target: DumpTarget, opts: RunOptions): Promise<Run
   if (!target.testDriver) pollTimer = setTimeout(poll, 50);
 
   let source: DumpStream | undefined;
+  let piped: Promise<PipelineResult> | undefined;
   const stopSource = () => source?.abort(stopper.signal.reason as Error);
   stopper.signal.addEventListener('abort', stopSource, { once: true });
   try {
@@ -99,7 +100,7 @@ export async function runDump(target: DumpTarget, opts: RunOptions): Promise<Run
       phase = 'finishing';
       emit(true);
     });
-    const piped = hashAndGzip(source.stream, opts.finalPath, {
+    piped = hashAndGzip(source.stream, opts.finalPath, {
       signal: stopper.signal,
       onProgress: (c) => {
         counts.rawBytes = c.rawBytes;
@@ -118,7 +119,8 @@ export async function runDump(target: DumpTarget, opts: RunOptions): Promise<Run
   } catch (err) {
     stopSource();
     // libvirt's call ends at once when its pipe or stream breaks; do not wait for it forever.
-    if (source) await Promise.race([source.done.catch(() => {}), new Promise((r) => setTimeout(r, STOP_GRACE_MS))]);
+    // Nor for the pipeline, which removes its temporary file and stops its workers.
+    if (source) await Promise.race([Promise.all([source.done.catch(() => {}), piped?.catch(() => {})]), new Promise((r) => setTimeout(r, STOP_GRACE_MS))]);
     await rm(opts.finalPath, { force: true });
     const reason = stopper.signal.aborted ? (stopper.signal.reason as Stop) : undefined;
     phase = 'done';
