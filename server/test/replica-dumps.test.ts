@@ -151,23 +151,27 @@ describe('memory dumps with two replicas', () => {
     // A dump running on each replica at the moment of the kill (test-driver dumps end in
     // milliseconds, so the records are written as a replica writes them when a dump starts).
     const trig = (await sql.query<{ id: number }>(`INSERT INTO "DumpTrigger" ("vmIds", "triggeredBy", "refused") VALUES ('{}', 'test', '{}') RETURNING "id"`)).rows[0]!.id;
-    const running = async (vm: VmRow, replica: string) =>
+    const row = async (vm: VmRow, replica: string, status = 'running') =>
       (
         await sql.query<{ id: number }>(
           `INSERT INTO "MemoryDump" ("triggerId", "vmId", "vmName", "hostName", "hostUri", "domainUuid", "format", "status", "triggeredBy", "path", "startedAt", "replica")
-           VALUES ($1, $2, $3, $4, 'test:///', $5, 'test-driver', 'running', 'test', $6, now(), $7) RETURNING "id"`,
-          [trig, vm.id, vm.name, vm.host, vm.uuid, path.join(dir, `fake-${vm.id}.mem.gz`), replica],
+           VALUES ($1, $2, $3, $4, 'test:///', $5, 'test-driver', $8, 'test', $6, now(), $7) RETURNING "id"`,
+          [trig, vm.id, vm.name, vm.host, vm.uuid, path.join(dir, `fake-${vm.id}.mem.gz`), replica, status],
         )
       ).rows[0]!.id;
-    const onVictim = await running(victimVm, ids[victim.pid]!);
-    const onSurvivor = await running(survivorVm, ids[survivor.pid]!);
+    const onVictim = await row(victimVm, ids[victim.pid]!);
+    const onSurvivor = await row(survivorVm, ids[survivor.pid]!);
+    // A queued dump a worker of the victim had fetched (claimed: waiting for a free slot there).
+    const vms = await vmsOf(survivor);
+    const claimedVm = vms.find((v) => v.name.startsWith('h1-') && v.state === 'running' && v.id !== survivorVm.id && v.id !== victimVm.id)!;
+    const claimedByVictim = await row(claimedVm, ids[victim.pid]!, 'queued');
 
     const killedAt = Date.now();
     victim.proc.kill('SIGKILL');
     await victim.exited;
     replicas = replicas.filter((r) => r !== victim);
     // While the victim's lease is still valid, a dump of another VM of its host is queued: nobody serves that host's queue yet.
-    const queuedVm = (await vmsOf(survivor)).find((v) => v.name.startsWith('h0-') && v.state === 'running' && v.id !== victimVm.id)!;
+    const queuedVm = vms.find((v) => v.name.startsWith('h0-') && v.state === 'running' && v.id !== victimVm.id && v.id !== claimedVm.id)!;
     const res = await survivor.api('/api/memory-dumps/trigger', json({ vm_ids: [queuedVm.name] }));
     expect(res.status).toBe(200);
     const queuedId = ((await res.json()) as { dump_ids: number[] }).dump_ids[0]!;
@@ -178,6 +182,7 @@ describe('memory dumps with two replicas', () => {
     }, (LEASE_TTL + 10) * 1000);
     expect(interrupted.error).toMatch(/interrupted/);
     expect(interrupted.replica).toBe(ids[victim.pid]);
+    expect(await dumpOf(survivor, claimedByVictim)).toMatchObject({ status: 'interrupted', error: 'interrupted: the server stopped before this dump started' });
     // The live replica's running dump is left running.
     expect((await dumpOf(survivor, onSurvivor)).status).toBe('running');
     // The queued dump runs on the survivor once it owns the host.
@@ -187,7 +192,7 @@ describe('memory dumps with two replicas', () => {
     }, (LEASE_TTL + 15) * 1000);
     expect(queued).toMatchObject({ status: 'completed', replica: ids[survivor.pid] });
     expect((await dumpOf(survivor, onSurvivor)).status).toBe('running');
-    console.log('failover', JSON.stringify({ leaseTtlS: LEASE_TTL, killToCompletedMs: Date.now() - killedAt }), survivor.logs.filter((l) => /lease|interrupted|dump queue/.test(String(l.msg))).map((l) => [l.time, l.msg, l.hostId ?? l.dump]));
+    console.log('failover', JSON.stringify({ leaseTtlS: LEASE_TTL, killToQueuedDumpCompletedMs: Date.now() - killedAt }));
     await sql.query(`UPDATE "MemoryDump" SET "status" = 'failed', "finishedAt" = now() WHERE "id" = $1`, [onSurvivor]);
   }, 90_000);
 });

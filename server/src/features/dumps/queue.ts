@@ -16,7 +16,8 @@ interface DumpJobData {
 }
 
 export interface DumpQueue {
-  start(handler: (data: DumpJobData) => Promise<void>): Promise<void>;
+  /** `claim` runs as soon as a worker here fetched a job, before it waits for a free slot; `handler` then runs the dump */
+  start(handler: (data: DumpJobData) => Promise<void>, claim: (data: DumpJobData) => Promise<void>): Promise<void>;
   /** this replica owns the host: work its queue here (idempotent) */
   serve(hostId: number): Promise<void>;
   /** this replica gave the host up: take no more of its jobs (dumps already running go on) */
@@ -35,6 +36,7 @@ export function createDumpQueue(opts: { databaseUrl: string; concurrency: number
   const served = new Map<number, string[]>();
   const created = new Map<number, Promise<void>>();
   let handle: ((data: DumpJobData) => Promise<void>) | undefined;
+  let claimJob: ((data: DumpJobData) => Promise<void>) | undefined;
   let started = false;
   // The process-wide gate: at most `concurrency` dumps at once, whatever the hosts.
   let runningNow = 0;
@@ -63,9 +65,10 @@ export function createDumpQueue(opts: { databaseUrl: string; concurrency: number
   }
 
   return {
-    async start(handler) {
+    async start(handler, claim) {
       await boss.start();
       handle = handler;
+      claimJob = claim;
       started = true;
     },
     async serve(hostId) {
@@ -76,7 +79,9 @@ export function createDumpQueue(opts: { databaseUrl: string; concurrency: number
       for (let i = 0; i < opts.concurrency; i++) {
         ids.push(
           await boss.work<DumpJobData>(queueOf(hostId), { batchSize: 1, pollingIntervalSeconds: 1 }, async ([job]) => {
-            if (job && handle) await gated(() => handle!(job.data));
+            if (!job || !handle) return;
+            await claimJob?.(job.data);
+            await gated(() => handle!(job.data));
           }),
         );
       }

@@ -46,6 +46,9 @@ export function createDumpRecords(prisma: PrismaClient) {
 
     pathTaken: async (path: string) => (await prisma.memoryDump.count({ where: { path } })) > 0,
 
+    /** A worker of this replica fetched the queued dump (it may wait for a free slot): the dump is this replica's from now on. */
+    claim: (id: number, replica: string) => prisma.memoryDump.updateMany({ where: { id, status: 'queued' }, data: { replica } }),
+
     /** queued → running on this replica; false when it is no longer queued (cancelled, interrupted). */
     async markRunning(id: number, startedAt: Date, replica: string): Promise<boolean> {
       const r = await prisma.memoryDump.updateMany({ where: { id, status: 'queued' }, data: { status: 'running', startedAt, replica } });
@@ -61,7 +64,9 @@ export function createDumpRecords(prisma: PrismaClient) {
     },
 
     /**
-     * The running dumps no live process runs any more: unattributed ones and those of replicas
+     * The running dumps no live process runs any more, and the queued ones a worker of a process
+     * no longer alive had fetched (pg-boss holds their jobs active: nobody else would run them):
+     * unattributed running ones and those of replicas
      * without a live Replica row (stopped, or dead: silent for LEASE_TTL; a replica id is new at
      * every start, so this replica's leftovers from before a restart are among them). This
      * replica's row exists (its first lease round ran), so its own running dumps are left alone.
@@ -71,8 +76,8 @@ export function createDumpRecords(prisma: PrismaClient) {
     async interruptOrphans(): Promise<DumpRow[]> {
       return prisma.$queryRaw<DumpRow[]>`
         UPDATE "MemoryDump" SET "status" = 'interrupted', "finishedAt" = now(),
-          "error" = 'interrupted: the server stopped while this dump ran'
-        WHERE "status" = 'running'
+          "error" = CASE WHEN "status" = 'queued' THEN 'interrupted: the server stopped before this dump started' ELSE 'interrupted: the server stopped while this dump ran' END
+        WHERE (("status" = 'running' AND "replica" IS NULL) OR ("status" IN ('running', 'queued') AND "replica" IS NOT NULL))
           AND ("replica" IS NULL OR NOT EXISTS (SELECT 1 FROM "Replica" r WHERE r."id" = "MemoryDump"."replica"))
         RETURNING *`;
     },

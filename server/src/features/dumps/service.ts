@@ -475,7 +475,10 @@ export function createDumpService(deps: {
       await mkdir(opts.dumpDir, { recursive: true, mode: 0o700 });
       const interrupted = await records.interruptOrphans();
       for (const f of await readdir(opts.dumpDir)) if (/^\.dump-.*\.fifo$/.test(f)) await rm(path.join(opts.dumpDir, f), { force: true });
-      await queue.start(({ dumpId }) => execute(dumpId));
+      await queue.start(
+        ({ dumpId }) => execute(dumpId),
+        async ({ dumpId }) => void (await records.claim(dumpId, leases.replicaId)),
+      );
       await settleOrphans(interrupted);
       // Work the queues of the hosts this replica owns, and follow the leases from now on. A lease
       // taken over from a dead replica also ends that replica's running dumps (no one runs them).
