@@ -111,7 +111,7 @@ const DumpRecordBody = z
     status: z.enum(DUMP_STATUSES),
     error: z.string().nullable(),
     triggered_by: z.string().describe('token name of whoever triggered it'),
-    replica: z.string().nullable().describe('the vmpulse replica that runs (ran) it: the one owning its host when it started; null until it starts'),
+    replica: z.string().nullable().describe('the vmpulse replica that runs (ran) it: the one owning its host when a worker there took it; null until then'),
     dump_path: z.string(),
     sha256: z.string().nullable().describe('SHA-256 of the raw dump'),
     gzip_sha256: z.string().nullable().describe('SHA-256 of the .gz file'),
