@@ -31,6 +31,8 @@ export const dumps: Feature = {
       queue,
       vms: services.vms,
       hosts: services.hosts,
+      leases: services.hostLeases,
+      distributed: bus.distributed,
       pubsub: bus.topics<DumpsTopics>(),
       log,
       opts: {

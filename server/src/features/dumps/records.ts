@@ -31,7 +31,7 @@ export function createDumpRecords(prisma: PrismaClient) {
     },
 
     /** Inserts a queued dump; null when the VM already has one queued or running (the partial unique index). */
-    async createQueued(data: Omit<DumpRow, 'id' | 'createdAt' | 'status' | 'error' | 'jobId' | 'sha256' | 'gzipSha256' | 'rawBytes' | 'gzipBytes' | 'startedAt' | 'finishedAt' | 'durationSec' | 'fileCtime' | 'fileMtime' | 'fileAtime' | 'deletedAt'>): Promise<DumpRow | null> {
+    async createQueued(data: Omit<DumpRow, 'id' | 'createdAt' | 'status' | 'error' | 'jobId' | 'replica' | 'sha256' | 'gzipSha256' | 'rawBytes' | 'gzipBytes' | 'startedAt' | 'finishedAt' | 'durationSec' | 'fileCtime' | 'fileMtime' | 'fileAtime' | 'deletedAt'>): Promise<DumpRow | null> {
       try {
         return await prisma.memoryDump.create({ data: { ...data, status: 'queued' } });
       } catch (err) {
@@ -46,9 +46,12 @@ export function createDumpRecords(prisma: PrismaClient) {
 
     pathTaken: async (path: string) => (await prisma.memoryDump.count({ where: { path } })) > 0,
 
-    /** queued → running; false when it is no longer queued (cancelled, interrupted). */
-    async markRunning(id: number, startedAt: Date): Promise<boolean> {
-      const r = await prisma.memoryDump.updateMany({ where: { id, status: 'queued' }, data: { status: 'running', startedAt } });
+    /** A worker of this replica fetched the queued dump (it may wait for a free slot): the dump is this replica's from now on. */
+    claim: (id: number, replica: string) => prisma.memoryDump.updateMany({ where: { id, status: 'queued' }, data: { replica } }),
+
+    /** queued → running on this replica; false when it is no longer queued (cancelled, interrupted). */
+    async markRunning(id: number, startedAt: Date, replica: string): Promise<boolean> {
+      const r = await prisma.memoryDump.updateMany({ where: { id, status: 'queued' }, data: { status: 'running', startedAt, replica } });
       return r.count === 1;
     },
 
@@ -60,16 +63,23 @@ export function createDumpRecords(prisma: PrismaClient) {
       return r.count === 1;
     },
 
-    /** The dumps that were running when the server stopped: marked interrupted, returned. */
-    async interruptRunning(): Promise<DumpRow[]> {
-      const rows = await prisma.memoryDump.findMany({ where: { status: 'running' } });
-      if (rows.length) {
-        await prisma.memoryDump.updateMany({
-          where: { id: { in: rows.map((r) => r.id) }, status: 'running' },
-          data: { status: 'interrupted', error: 'interrupted: the server stopped while this dump ran', finishedAt: new Date() },
-        });
-      }
-      return rows;
+    /**
+     * The running dumps no live process runs any more, and the queued ones a worker of a process
+     * no longer alive had fetched (pg-boss holds their jobs active: nobody else would run them):
+     * unattributed running ones and those of replicas
+     * without a live Replica row (stopped, or dead: silent for LEASE_TTL; a replica id is new at
+     * every start, so this replica's leftovers from before a restart are among them). This
+     * replica's row exists (its first lease round ran), so its own running dumps are left alone.
+     * Marked interrupted, returned. Without leasing there are no Replica rows: every running dump
+     * is the lone process's leftover.
+     */
+    async interruptOrphans(): Promise<DumpRow[]> {
+      return prisma.$queryRaw<DumpRow[]>`
+        UPDATE "MemoryDump" SET "status" = 'interrupted', "finishedAt" = now(),
+          "error" = CASE WHEN "status" = 'queued' THEN 'interrupted: the server stopped before this dump started' ELSE 'interrupted: the server stopped while this dump ran' END
+        WHERE (("status" = 'running' AND "replica" IS NULL) OR ("status" IN ('running', 'queued') AND "replica" IS NOT NULL))
+          AND ("replica" IS NULL OR NOT EXISTS (SELECT 1 FROM "Replica" r WHERE r."id" = "MemoryDump"."replica"))
+        RETURNING *`;
     },
 
     /** The VM's latest dump that counts for DUMP_MIN_INTERVAL (queued, running or finished with a file). */

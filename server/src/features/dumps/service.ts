@@ -15,7 +15,7 @@ import { AppError, badRequest, notFound } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
 import type { PubSub } from '../../lib/pubsub.js';
 import { snapshotThen } from '../../lib/stream.js';
-import type { HostService, Vm, VmService } from '../inventory/feature.js';
+import type { HostService, LeaseService, Vm, VmService } from '../inventory/feature.js';
 import { createMemDumpWriter } from './influx.js';
 import { partialPath } from './pipeline.js';
 import type { DumpQueue } from './queue.js';
@@ -40,7 +40,11 @@ export interface TriggerResult {
   refused: DumpRefusal[];
 }
 
-export type DumpsTopics = { 'dump:updated': [DumpJob] };
+export type DumpsTopics = {
+  'dump:updated': [DumpJob];
+  /** a cancel asked on one replica for a dump another runs: the replica running it stops it */
+  'dump:cancel': [{ id: number; by: string }];
+};
 
 export interface DumpsOptions {
   dumpDir: string;
@@ -51,6 +55,8 @@ export interface DumpsOptions {
   influx: { url?: string; database: string; token?: string };
 }
 
+/** how long a cancel of a dump running on another replica waits for that replica to stop it */
+const CANCEL_WAIT_MS = 15_000;
 const CONFLICT = (msg: string) => new AppError('CONFLICT', msg);
 const DATE_KEYS = ['createdAt', 'startedAt', 'finishedAt', 'deletedAt'] as const;
 const gib = (bytes: number) => `${(bytes / 2 ** 30).toFixed(2)} GiB`;
@@ -74,12 +80,26 @@ function recordedProgress(r: DumpRow): DumpProgress {
   };
 }
 
-export function createDumpService(deps: { records: DumpRecords; queue: DumpQueue; vms: VmService; hosts: HostService; pubsub: PubSub<DumpsTopics>; log: Logger; opts: DumpsOptions }) {
-  const { records, queue, vms, hosts, pubsub, log, opts } = deps;
+export function createDumpService(deps: {
+  records: DumpRecords;
+  queue: DumpQueue;
+  vms: VmService;
+  hosts: HostService;
+  /** host leases (issue 10): a dump runs on the replica that owns its VM's host */
+  leases: Pick<LeaseService, 'owns' | 'onChange' | 'replicaId'>;
+  /** true when the bus reaches other replicas (Redis): a cancel then reaches the replica running the dump */
+  distributed: boolean;
+  pubsub: PubSub<DumpsTopics>;
+  log: Logger;
+  opts: DumpsOptions;
+}) {
+  const { records, queue, vms, hosts, leases, pubsub, log, opts } = deps;
   const live = new Map<number, DumpProgress>();
   const running = new Map<number, { stop: AbortController; done: Promise<void> }>();
   const writeInflux = createMemDumpWriter({ ...opts.influx, log });
   let stopping = false;
+  let started = false;
+  let cancels: AsyncIterator<{ id: number; by: string }> | undefined;
 
   const toJob = (r: DumpRow): DumpJob => ({ ...r, progress: live.get(r.id) ?? recordedProgress(r) });
   const publish = (r: DumpRow) => pubsub.publish('dump:updated', toJob(r));
@@ -172,7 +192,8 @@ export function createDumpService(deps: { records: DumpRecords; queue: DumpQueue
         refused.push({ ref: String(vm.id), reason: `a dump of VM ${vm.name} is already queued or running` });
         continue;
       }
-      const jobId = await queue.send({ dumpId: row.id });
+      if (leases.owns(host.id)) await queue.serve(host.id);
+      const jobId = await queue.send(host.id, { dumpId: row.id });
       const withJob = await records.setJobId(row.id, jobId);
       log.info({ dump: row.id, vm: vm.name, host: host.name, by: principal.name, format: row.format }, 'dump queued');
       publish(withJob);
@@ -194,7 +215,7 @@ export function createDumpService(deps: { records: DumpRecords; queue: DumpQueue
     const vm = vms.get(row.vmId);
     const host = vm && hosts.get(vm.hostId);
     if (!vm || !host?.conn) return fail(`VM ${row.vmName} or its host ${row.hostName} is not reachable`);
-    if (!(await records.markRunning(dumpId, new Date()))) return;
+    if (!(await records.markRunning(dumpId, new Date(), leases.replicaId))) return;
     const stop = new AbortController();
     let release!: () => void;
     running.set(dumpId, { stop, done: new Promise<void>((r) => (release = r)) });
@@ -256,6 +277,35 @@ export function createDumpService(deps: { records: DumpRecords; queue: DumpQueue
     }
   }
 
+  /** The host of a dump's record (its queue), by URI: the VM may be gone. */
+  const hostIdOf = (r: DumpRow) => hosts.list().find((h) => h.uri === r.hostUri)?.id ?? vms.get(r.vmId)?.hostId;
+
+  /** Dumps interrupted by a stopped or dead replica: files removed, pg-boss jobs cancelled, subscribers told. */
+  async function settleOrphans(rows: DumpRow[]) {
+    for (const r of rows) {
+      await rm(partialPath(r.path), { force: true });
+      await rm(r.path, { force: true });
+      const hostId = hostIdOf(r);
+      if (r.jobId && hostId !== undefined) await queue.cancel(hostId, [r.jobId]).catch(() => {});
+      log.warn({ dump: r.id, vm: r.vmName, replica: r.replica }, 'dump interrupted: the process running it stopped; marked interrupted, its files removed');
+      publish(r);
+    }
+  }
+
+  /** Cancels asked on other replicas for the dumps running here. */
+  async function listenForCancels() {
+    cancels = pubsub.subscribe('dump:cancel')[Symbol.asyncIterator]();
+    for (;;) {
+      const next = await cancels.next().catch(() => ({ done: true as const, value: undefined }));
+      if (next.done) return;
+      const run = running.get(next.value.id);
+      if (run) {
+        log.info({ dump: next.value.id, by: next.value.by }, 'running dump cancelled from another replica');
+        run.stop.abort();
+      }
+    }
+  }
+
   /** Whether the caller may see this dump: it sees the dumps of the VMs it may see. */
   const canSee = (principal: Principal, vmId: number) => !principal.scope || vms.owns(principal, vmId);
   /** null: every VM (unscoped); otherwise the ids of the VMs the caller may see, present or not. */
@@ -281,7 +331,8 @@ export function createDumpService(deps: { records: DumpRecords; queue: DumpQueue
     async cancel(principal: Principal, id: number): Promise<DumpJob> {
       const row = await getRow(principal, id);
       if (row.status === 'queued' && (await records.cancelQueued(id))) {
-        if (row.jobId) await queue.cancel([row.jobId]).catch((err: unknown) => log.warn({ err: String(err) }, 'pg-boss cancel failed'));
+        const hostId = hostIdOf(row);
+        if (row.jobId && hostId !== undefined) await queue.cancel(hostId, [row.jobId]).catch((err: unknown) => log.warn({ err: String(err) }, 'pg-boss cancel failed'));
         const r = (await records.get(id))!;
         log.info({ dump: id, by: principal.name }, 'queued dump cancelled');
         publish(r);
@@ -294,7 +345,16 @@ export function createDumpService(deps: { records: DumpRecords; queue: DumpQueue
         await run.done;
         return toJob((await records.get(id))!);
       }
-      const now = (await records.get(id))!;
+      let now = (await records.get(id))!;
+      if (now.status === 'running' && now.replica !== leases.replicaId && deps.distributed) {
+        // It runs on another replica: ask it through the bus, then wait for its record to end.
+        log.info({ dump: id, by: principal.name, replica: now.replica }, 'cancel of a dump running on another replica sent');
+        pubsub.publish('dump:cancel', { id, by: principal.name });
+        for (let i = 0; i < CANCEL_WAIT_MS / 200 && ACTIVE_DUMP_STATUSES.includes(now.status as DumpStatus); i++) {
+          await new Promise((r) => setTimeout(r, 200));
+          now = (await records.get(id))!;
+        }
+      }
       if (ACTIVE_DUMP_STATUSES.includes(now.status as DumpStatus)) throw CONFLICT(`memory dump ${id} runs on another vmpulse process; cancel it there`);
       // Idempotent: a dump that already ended is answered as it is (its status says how it ended).
       return toJob(now);
@@ -413,20 +473,34 @@ export function createDumpService(deps: { records: DumpRecords; queue: DumpQueue
 
     async start() {
       await mkdir(opts.dumpDir, { recursive: true, mode: 0o700 });
-      const interrupted = await records.interruptRunning();
-      for (const r of interrupted) {
-        await rm(partialPath(r.path), { force: true });
-        await rm(r.path, { force: true });
-        log.warn({ dump: r.id, vm: r.vmName }, 'dump interrupted by a server stop: marked failed, its files removed');
-      }
+      const interrupted = await records.interruptOrphans();
       for (const f of await readdir(opts.dumpDir)) if (/^\.dump-.*\.fifo$/.test(f)) await rm(path.join(opts.dumpDir, f), { force: true });
-      await queue.start(({ dumpId }) => execute(dumpId));
-      await queue.cancel(interrupted.map((r) => r.jobId).filter((j): j is string => !!j)).catch(() => {});
+      await queue.start(
+        ({ dumpId }) => execute(dumpId),
+        async ({ dumpId }) => void (await records.claim(dumpId, leases.replicaId)),
+      );
+      await settleOrphans(interrupted);
+      // Work the queues of the hosts this replica owns, and follow the leases from now on. A lease
+      // taken over from a dead replica also ends that replica's running dumps (no one runs them).
+      started = true;
+      leases.onChange({
+        acquired: (hostId) => {
+          if (!started || stopping) return;
+          void queue
+            .serve(hostId)
+            .then(async () => settleOrphans(await records.interruptOrphans()))
+            .catch((err: unknown) => log.warn({ hostId, err: String(err) }, 'serving a host\'s dump queue failed'));
+        },
+        released: (hostId) => queue.unserve(hostId).catch((err: unknown) => log.warn({ hostId, err: String(err) }, 'leaving a host\'s dump queue failed')),
+      });
+      for (const h of hosts.list()) if (leases.owns(h.id)) await queue.serve(h.id);
+      if (deps.distributed) void listenForCancels();
       await applyRetention(records, opts.retention);
     },
 
     async stop() {
       stopping = true;
+      cancels?.return?.(undefined);
       for (const r of running.values()) r.stop.abort();
       await Promise.all([...running.values()].map((r) => r.done));
       await queue.stop();

@@ -33,6 +33,7 @@ export const migrations: Feature = {
       log: log.child({ part: 'libvirt-jobs' }),
       scanMs: config.MIGRATION_SCAN_INTERVAL * 1000,
       pollMs: config.MIGRATION_JOB_POLL * 1000,
+      owns: services.hostLeases.owns,
     });
     return {
       services: { migrations, libvirtJobs },

@@ -64,6 +64,7 @@ const DumpJobRef = builder.objectRef<DumpJob>('DumpJob').implement({
     status: t.field({ type: DumpStatusEnum, resolve: (d) => d.status as DumpStatus }),
     error: t.exposeString('error', { nullable: true }),
     triggeredBy: t.exposeString('triggeredBy', { description: 'token name of whoever triggered it' }),
+    replica: t.exposeString('replica', { nullable: true, description: 'the vmpulse replica that runs (ran) it: the one owning its host when a worker there took it; null until then' }),
     path: t.exposeString('path', { description: 'the .gz file on the vmpulse machine' }),
     sha256: t.exposeString('sha256', { nullable: true, description: 'SHA-256 of the raw dump (seed `sha256`)' }),
     gzipSha256: t.exposeString('gzipSha256', { nullable: true, description: 'SHA-256 of the .gz file' }),

@@ -39,6 +39,8 @@ export interface LibvirtJobSourceOptions {
   log: Logger;
   scanMs: number;
   pollMs: number;
+  /** Does this replica own the host (hostLeases.owns)? Only the owner scans, polls and records its jobs, so two replicas never record the same job. */
+  owns: (hostId: number) => boolean;
 }
 
 export function createLibvirtJobSource(o: LibvirtJobSourceOptions) {
@@ -65,6 +67,7 @@ export function createLibvirtJobSource(o: LibvirtJobSourceOptions) {
   }
 
   function onEvent(host: Host, e: JobEvent) {
+    if (!o.owns(host.id)) return;
     const set = wanted.get(host.id) ?? new Set<string>();
     wanted.set(host.id, set);
     set.add(e.uuid);
@@ -217,6 +220,12 @@ export function createLibvirtJobSource(o: LibvirtJobSourceOptions) {
     const full = now - lastScan >= o.scanMs;
     for (const host of hosts.list()) {
       if (!host.connected || !host.conn) continue;
+      if (!o.owns(host.id)) {
+        // Another replica owns it now: it records the host's jobs; forget ours without ending them (the owner goes on).
+        for (const [k, t] of tracked) if (t.hostId === host.id) tracked.delete(k);
+        wanted.delete(host.id);
+        continue;
+      }
       const mine = vms.list({ host: String(host.id) });
       let list: Vm[];
       if (full) {

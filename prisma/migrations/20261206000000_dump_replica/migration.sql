@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "MemoryDump" ADD COLUMN     "replica" TEXT;
