@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type Database } from '../src/lib/db.js';
 import { createLogger } from '../src/lib/logger.js';
 import { writeDemoFleet } from '../src/libvirt/demo-fleet.js';
+import { until } from './helpers/faults.js';
 import { startRedis, startReplica, type RedisServer, type Replica } from './helpers/replica.js';
 
 const LEASE_TTL = 4;
@@ -45,20 +46,6 @@ interface DumpRecord {
 const pidOf = (replicaId: string) => Number(replicaId.split(':')[1]);
 const json = (body: unknown): RequestInit => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`${what}: not within ${timeoutMs} ms ${last ? String(last) : ''}`);
-}
 
 async function hostsOf(r: Replica): Promise<HostRow[]> {
   return ((await (await r.api('/api/telemetry/status')).json()) as { hosts: HostRow[] }).hosts;

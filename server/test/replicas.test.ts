@@ -14,6 +14,7 @@ import { openDatabase, type Database } from '../src/lib/db.js';
 import { createLogger } from '../src/lib/logger.js';
 import { writeDemoFleet } from '../src/libvirt/demo-fleet.js';
 import { ADMIN, collect } from './helpers/app.js';
+import { until } from './helpers/faults.js';
 import { startRedis, startReplica, type RedisServer, type Replica } from './helpers/replica.js';
 
 const LEASE_TTL = Number(process.env.TEST_LEASE_TTL ?? 4);
@@ -41,20 +42,6 @@ async function hostsOf(r: Replica): Promise<HostRow[]> {
   return ((await res.json()) as { hosts: HostRow[] }).hosts;
 }
 
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`${what}: not within ${timeoutMs} ms ${last ? String(last) : ''}`);
-}
 
 const ownerCounts = (rows: HostRow[]) => {
   const m = new Map<string, number>();
