@@ -3,25 +3,17 @@
 // it stops. Checked against virsh (not vmpulse) and against vmpulse's own GraphQL answers.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeDemoFleet } from '../src/libvirt/demo-fleet.js';
 import { demoGuestDir } from '../src/libvirt/demo-guests.js';
 import { REPO_ROOT, virsh } from './guest/qemu-guest.js';
+import { freePort } from './helpers/ports.js';
 
 const TOKEN = `demo_guests_${process.pid}`;
 const NAMES = ['vmpulse-demo-1', 'vmpulse-demo-2'];
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 const listDomains = async () => (await virsh(['list', '--all', '--name'])).split('\n').map((s) => s.trim()).filter(Boolean);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -53,16 +53,7 @@ function nothingLeft(dumpDir: string) {
 
 beforeAll(async () => {
   await ensureGuestImage();
-  // Other sessions on this machine share libvirtd and may be restarting it: try a few times.
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await ensureLibvirtd();
-      break;
-    } catch (err) {
-      if (attempt === 3) throw err;
-      await sleep(5000);
-    }
-  }
+  await ensureLibvirtd();
   guest = await createGuest(NAME, { memoryMiB: MEMORY_MIB, cmdlineExtra: `vmpulse.marker=${MARKER}` });
   await startGuest(NAME);
   await until('the guest to write its marker', async () => (existsSync(guest!.consoleLog) && readFileSync(guest!.consoleLog, 'utf8').includes('marker written') ? true : undefined), 120_000);

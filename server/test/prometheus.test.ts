@@ -12,13 +12,13 @@
 // for them, then every label must match.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import parsePrometheusTextFormat, { type MetricFamily } from 'parse-prometheus-text-format';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DEMO_OWNERS, demoDomains, writeDemoFleet } from '../src/libvirt/demo-fleet.js';
 import { startTestApp } from './helpers/app.js';
+import { freePort } from './helpers/ports.js';
 
 const EXPORTER = '/usr/bin/prometheus-libvirt-exporter';
 const PROMETHEUS_ACCEPT = 'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
@@ -29,16 +29,6 @@ const FLEET = { count: 16, prefix: `prom${process.pid}-` };
 const uri = writeDemoFleet(fleetPath, FLEET);
 const t = await startTestApp({ LIBVIRT_URI: uri }, dataDir);
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
 
 let exporter: ChildProcess | undefined;
 const exporterPort = await freePort();

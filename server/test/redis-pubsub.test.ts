@@ -2,25 +2,17 @@
 // subscriber of the other (BigInt counters intact through Redis).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeDemoFleet } from '../src/libvirt/demo-fleet.js';
 import { collect, startTestApp, type TestApp } from './helpers/app.js';
+import { freePort } from './helpers/ports.js';
 
 let redis: ChildProcess;
 let a: TestApp;
 let b: TestApp;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 beforeAll(async () => {
   const port = await freePort();

@@ -36,15 +36,7 @@ async function until<T>(what: string, f: () => Promise<T | undefined | false>, t
 
 beforeAll(async () => {
   await ensureGuestImage();
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await ensureLibvirtd();
-      break;
-    } catch (err) {
-      if (attempt === 3) throw err;
-      await sleep(5000);
-    }
-  }
+  await ensureLibvirtd();
   guest = await createGuest(NAME, { memoryMiB: 128 });
   await startGuest(NAME);
   dir = mkdtempSync(path.join(os.tmpdir(), 'vmpulse-rdumpq-'));

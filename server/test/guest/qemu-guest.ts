@@ -6,6 +6,7 @@ import {
   REPO_ROOT,
   SYSTEM_URI,
   createGuest as createGuestIn,
+  ensureLibvirtd as ensureLibvirtdOnce,
   ensureGuestImage as ensureGuestImageIn,
   searchableByAll,
   virsh,
@@ -14,7 +15,7 @@ import {
   type GuestImage,
 } from '../../src/libvirt/qemu-guest.js';
 
-export { REPO_ROOT, destroyGuest, ensureLibvirtd, guestDomainXml, run, startGuest, virsh } from '../../src/libvirt/qemu-guest.js';
+export { REPO_ROOT, destroyGuest, guestDomainXml, run, startGuest, virsh } from '../../src/libvirt/qemu-guest.js';
 export type { Guest, GuestDomainOptions, GuestImage } from '../../src/libvirt/qemu-guest.js';
 export const LIBVIRT_URI = SYSTEM_URI;
 
@@ -25,6 +26,19 @@ export const TEST_DIR =
   (searchableByAll(REPO_ROOT) ? join(REPO_ROOT, '.vmpulse-test') : '/var/lib/libvirt/images/vmpulse-test');
 export const GUEST_IMAGE_DIR = join(TEST_DIR, 'guest');
 export const GUESTS_DIR = join(TEST_DIR, 'guests');
+
+/** Starts libvirtd when it is not running; other sessions on this machine share it and may be
+ * restarting it, so a failed start is tried again (3 times, 5 s apart). */
+export async function ensureLibvirtd(): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await ensureLibvirtdOnce();
+    } catch (err) {
+      if (attempt === 3) throw err;
+      await new Promise((r) => setTimeout(r, 5000));
+    }
+  }
+}
 
 /** Builds (or reuses) the guest kernel + initramfs in <repo>/.vmpulse-test/guest/. */
 export function ensureGuestImage(): Promise<GuestImage> {

@@ -1,21 +1,13 @@
 // vmpulse as a separate process (what an operator runs): `node --import tsx src/main.ts`, so a
 // test can kill -9 it, SIGTERM it and time its exit. Also a private redis-server.
 import { spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ADMIN } from './app.js';
+import { freePort } from './ports.js';
 
 const serverDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 export interface Replica {
   proc: ChildProcess;
