@@ -15,7 +15,8 @@
         "src/dump_job.cc",
         "src/storage_stream.cc",
         "src/jobs.cc",
-        "src/metadata.cc"
+        "src/metadata.cc",
+        "src/pool_info.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")"

@@ -111,6 +111,8 @@ export interface NativeConnection {
   domainMetadata(uris: string[], uuids?: string[] | null): Promise<Array<{ uuid: string; elements: Array<string | null> }>>;
   /** sets one metadata element (xml '' removes it), live and persistent as the domain is */
   setDomainMetadata(uuid: string, xml: string, key: string, uri: string): Promise<void>;
+  /** pool_info.cc: a storage pool's sizes in bytes (virStoragePoolGetInfo), refreshed first */
+  storagePoolInfo(pool: string): Promise<{ state: number; capacity: number; allocation: number; available: number }>;
 }
 
 export interface NativeVolStream {

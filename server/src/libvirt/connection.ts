@@ -295,6 +295,11 @@ export class LibvirtConnection {
     return call(this.nativeConn.storagePoolEnsureDir(pool, dir));
   }
 
+  /** A storage pool's sizes in bytes (capacity, allocation, available), refreshed first. */
+  storagePoolInfo(pool: string): Promise<{ state: number; capacity: number; allocation: number; available: number }> {
+    return call(this.nativeConn.storagePoolInfo(pool));
+  }
+
   storageVolDelete(pool: string, vol: string): Promise<void> {
     return call(this.nativeConn.storageVolDelete(pool, vol));
   }
