@@ -53,6 +53,18 @@ export function createDumpRecords(prisma: PrismaClient) {
       return r.count === 1;
     },
 
+    /** The queued dump's job moves from `fromJobId` to `toJobId`; false when it is no longer queued under that job. */
+    async moveJob(id: number, fromJobId: string, toJobId: string): Promise<boolean> {
+      const r = await prisma.memoryDump.updateMany({ where: { id, status: 'queued', jobId: fromJobId }, data: { jobId: toJobId } });
+      return r.count === 1;
+    },
+
+    /** queued (under this job) → ended with `status` and `error`; null when it was no longer queued under that job. */
+    async endQueued(id: number, jobId: string, status: DumpStatus, error: string): Promise<DumpRow | null> {
+      const r = await prisma.memoryDump.updateMany({ where: { id, status: 'queued', jobId }, data: { status, error, finishedAt: new Date() } });
+      return r.count === 1 ? prisma.memoryDump.findUnique({ where: { id } }) : null;
+    },
+
     finish: (id: number, data: Partial<DumpRow> & { status: DumpStatus }) => prisma.memoryDump.update({ where: { id }, data }),
 
     /** queued → cancelled; false when it already started or ended. */

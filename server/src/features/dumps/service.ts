@@ -287,6 +287,36 @@ export function createDumpService(deps: {
     }
   }
 
+  /**
+   * The upgrade from versions with one shared queue (LEGACY_QUEUE), which nobody works any more: a
+   * dump still waiting there moves to its host's queue and runs as if queued now (as a queued dump
+   * does across any restart); one a worker had fetched (that process is gone) is interrupted, as
+   * any orphan; one whose host is no longer monitored fails, saying so. Then the old queue goes.
+   */
+  async function adoptLegacyJobs() {
+    const jobs = await queue.legacyJobs();
+    for (const j of jobs) {
+      const row = await records.get(j.dumpId);
+      if (row?.status !== 'queued' || row.jobId !== j.jobId) continue;
+      const hostId = hostIdOf(row);
+      if (j.waiting && hostId !== undefined) {
+        const jobId = await queue.send(hostId, { dumpId: row.id });
+        // Another replica starting at the same time may have moved it first.
+        if (await records.moveJob(row.id, j.jobId, jobId)) log.info({ dump: row.id, vm: row.vmName, host: row.hostName }, 'dump queued before an upgrade moved to its host\'s queue');
+        else await queue.cancel(hostId, [jobId]);
+        continue;
+      }
+      const ended = j.waiting
+        ? await records.endQueued(row.id, j.jobId, 'failed', `queued before vmpulse was upgraded, for host ${row.hostName} (${row.hostUri}), which is no longer monitored`)
+        : await records.endQueued(row.id, j.jobId, 'interrupted', 'interrupted: the server stopped before this dump started');
+      if (ended) {
+        log.warn({ dump: row.id, vm: row.vmName, status: ended.status, error: ended.error }, 'dump queued before an upgrade did not run');
+        publish(ended);
+      }
+    }
+    await queue.dropLegacy();
+  }
+
   /** Cancels asked on other replicas for the dumps running here. */
   async function listenForCancels() {
     cancels = pubsub.subscribe('dump:cancel')[Symbol.asyncIterator]();
@@ -474,6 +504,7 @@ export function createDumpService(deps: {
         ({ dumpId }) => execute(dumpId),
         async ({ dumpId }) => void (await records.claim(dumpId, leases.replicaId)),
       );
+      await adoptLegacyJobs();
       await settleOrphans(interrupted);
       // Work the queues of the hosts this replica owns, and follow the leases from now on. A lease
       // taken over from a dead replica also ends that replica's running dumps (no one runs them).
