@@ -11,10 +11,10 @@ import type { Logger } from '../../lib/logger.js';
 
 const queueOf = (hostId: number) => `memory-dump-h${hostId}`;
 /** The one shared queue of versions before per-host queues: nobody works it any more. */
-export const LEGACY_QUEUE = 'memory-dump';
+const LEGACY_QUEUE = 'memory-dump';
 
 /** A job an older version left in LEGACY_QUEUE: `waiting` never fetched; otherwise a worker of a process now gone had it. */
-export interface LegacyJob {
+interface LegacyJob {
   jobId: string;
   dumpId: number;
   waiting: boolean;
