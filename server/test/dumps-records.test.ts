@@ -6,7 +6,7 @@
 // the seed's body and change nothing.
 import { gunzipSync } from 'node:zlib';
 import { request } from 'node:http';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +14,7 @@ import { writeDemoFleet } from '../src/libvirt/demo-fleet.js';
 import { ADMIN, startTestApp, type TestApp } from './helpers/app.js';
 
 let t: TestApp;
+let dir: string;
 
 /** the seed's timestamp: ISO 8601 UTC with microseconds, no zone suffix */
 const seedTime = (d: Date) => `${d.toISOString().slice(0, 23)}000`;
@@ -57,7 +58,7 @@ function expected(limit: number, offset: number): string {
 }
 
 beforeAll(async () => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'vmpulse-dumprecords-'));
+  dir = mkdtempSync(path.join(os.tmpdir(), 'vmpulse-dumprecords-'));
   t = await startTestApp({ LIBVIRT_URI: writeDemoFleet(path.join(dir, 'fleet.xml'), { count: 2 }), POLL_INTERVAL: '60' }, dir);
   const prisma = t.app.db.prisma;
   const trig = await prisma.dumpTrigger.create({ data: { vmIds: ['x'], triggeredBy: 'test', refused: [] } });
@@ -93,7 +94,10 @@ beforeAll(async () => {
     if (status === 'completed' || status === 'deleted') kept.push({ ...row, finishedAt, sha256: row.sha256, durationSec: row.durationSec!, gzipBytes: row.gzipBytes!, fileCtime: row.fileCtime!, fileMtime: row.fileMtime!, fileAtime: row.fileAtime! });
   }
 }, 60_000);
-afterAll(() => t?.stop());
+afterAll(async () => {
+  await t?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
 
 /** GET without compression (a plain client, as curl is): the body's exact bytes. */
 function rawGet(pathname: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {

@@ -3,7 +3,7 @@
 // are not lost at the next start. A dump still waiting runs on its host's queue; one a worker of
 // the old process had fetched is interrupted; one whose host is no longer monitored fails with
 // that reason; the old queue is gone; no VM stays blocked by a dump stuck in `queued`.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import PgBoss from 'pg-boss';
@@ -70,5 +70,6 @@ it('jobs left in the old shared queue: the waiting one runs, the fetched one is 
     await until('that dump to end', async () => !['queued', 'running'].includes((await dump(againId)).status));
   } finally {
     await a.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
 }, 120_000);
