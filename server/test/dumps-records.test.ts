@@ -6,7 +6,7 @@
 // the seed's body and change nothing.
 import { gunzipSync } from 'node:zlib';
 import { request } from 'node:http';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -182,4 +182,30 @@ describe('GET /api/memory-dumps/records', () => {
     for (const q of ['limit[]=1', 'limit[a]=1', 'vm=1', 'limit_=5']) expect((await rawGet(`/api/memory-dumps/records?${q}`)).body.toString('utf8'), q).toBe(before);
     expect((await rawGet('/api/memory-dumps/records')).body.toString('utf8')).toBe(before);
   });
+});
+
+describe('the seed example', () => {
+  it('the two records of seed 003 in the database answer ?limit=50 exactly as the seed shows them', async () => {
+    const seedDir = mkdtempSync(path.join(os.tmpdir(), 'vmpulse-dumprecords-seed-'));
+    const s = await startTestApp({ LIBVIRT_URI: 'test:///default', POLL_INTERVAL: '60' }, seedDir);
+    try {
+      const seed = JSON.parse(readFileSync(new URL('./fixtures/seeds/003-records.200.json', import.meta.url), 'utf8'));
+      const trig = await s.app.db.prisma.dumpTrigger.create({ data: { vmIds: ['101', '102'], triggeredBy: 'seed', refused: [] } });
+      for (const r of [...seed.records].reverse()) {
+        const finishedAt = new Date(`${r.timestamp.slice(0, 23)}Z`);
+        await s.app.db.prisma.memoryDump.create({
+          data: {
+            triggerId: trig.id, vmId: Number(r.vmid), vmName: r.dom, hostName: 'h', hostUri: 'test:///', domainUuid: '00000000-0000-0000-0000-000000000000',
+            format: 'elf', status: 'completed', triggeredBy: 'seed', path: r.dump_path, sha256: r.sha256, durationSec: r.duration_sec,
+            gzipBytes: BigInt(r.gzip_size_bytes), fileCtime: r.ctime, fileMtime: r.mtime, fileAtime: r.atime, finishedAt,
+          },
+        });
+      }
+      const res = await fetch(`${s.url}/api/memory-dumps/records?limit=50&offset=0`, { headers: { authorization: `Bearer ${ADMIN}` } });
+      expect(await res.text()).toBe(JSON.stringify(seed));
+    } finally {
+      await s.stop();
+      rmSync(seedDir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
