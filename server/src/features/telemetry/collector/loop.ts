@@ -71,6 +71,11 @@ export interface CollectorOptions {
   deviceCacheTtlMs: number;
 }
 
+/** When host `i` of `n` first ticks: spread evenly over one interval (host 0 at once). */
+export function staggerMs(i: number, n: number, intervalMs: number): number {
+  return n > 1 ? Math.floor((i * intervalMs) / n) : 0;
+}
+
 export function createCollectorLoop<H extends CollectedHost, V extends CollectedVm>(deps: CollectorPorts<H, V> & { log: Logger; opts: CollectorOptions }) {
   const { hosts, vmsOf, ingest, log, opts } = deps;
   const owns = deps.owns ?? (() => true);
@@ -206,7 +211,11 @@ export function createCollectorLoop<H extends CollectedHost, V extends Collected
     start() {
       if (running) return;
       running = true;
-      for (const host of hosts.list()) schedule(host, 0);
+      // Staggered: host i of n first ticks i/n of the interval in, and keeps that phase (each tick is
+      // scheduled one interval after the previous one started), so the hosts' CPU spreads over the
+      // interval instead of landing all at once.
+      const all = hosts.list();
+      all.forEach((host, i) => schedule(host, staggerMs(i, all.length, opts.intervalMs)));
       log.info({ intervalMs: opts.intervalMs, hosts: hosts.list().length }, 'collector started');
     },
     async stop() {

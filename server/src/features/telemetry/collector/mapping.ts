@@ -27,7 +27,7 @@ const SCALAR: [MetricName, string][] = [
   ['memdisk_cache', 'balloon.disk_caches'],
 ];
 
-const NIC: [keyof Omit<NicSample, 'name'>, string, MetricName][] = [
+const NIC: [keyof NicSample & string, string, MetricName][] = [
   ['rxbytes', 'rx.bytes', 'net_rxbytes'],
   ['rxpackets', 'rx.pkts', 'net_rxpackets'],
   ['rxerrors', 'rx.errs', 'net_rxerrors'],
@@ -38,7 +38,7 @@ const NIC: [keyof Omit<NicSample, 'name'>, string, MetricName][] = [
   ['txdrops', 'tx.drop', 'net_txdrops'],
 ];
 
-const DISK: [keyof Omit<DiskSample, 'name' | 'allocation' | 'capacity'>, string, MetricName][] = [
+const DISK: [keyof DiskSample & string, string, MetricName][] = [
   ['rd_req', 'rd.reqs', 'disk_rd_req'],
   ['rd_bytes', 'rd.bytes', 'disk_rd_bytes'],
   ['wr_reqs', 'wr.reqs', 'disk_wr_reqs'],
@@ -52,26 +52,37 @@ function big(v: unknown): bigint | undefined {
   return undefined;
 }
 
+// "net.3.rx.bytes" and the like, built once per device index and field (not once per VM per tick:
+// a fresh string is also a slower property lookup than an internalized one).
+const keyCache = new Map<string, string[]>();
+function keyOf(group: string, i: number, leaf: string): string {
+  const id = `${group}|${leaf}`;
+  let keys = keyCache.get(id);
+  if (!keys) keyCache.set(id, (keys = []));
+  return (keys[i] ??= `${group}.${i}.${leaf}`);
+}
+
 /** Sums device counters into the seed's totals; a total is present only if some device reported it. */
-function devices<K extends string>(
+function devices<S extends { name: string }>(
   p: StatParams,
   group: 'net' | 'block',
-  fields: [K, string, MetricName][],
+  fields: [keyof S & string, string, MetricName][],
   metrics: MappedStats['metrics'],
-): ({ name: string } & Record<K, bigint> & { present: Set<K> })[] {
+  zero: () => S,
+): S[] {
   const count = Number(p[`${group}.count`] ?? 0);
-  const out = [];
+  const out: S[] = [];
   for (let i = 0; i < count; i++) {
-    const dev = { name: String(p[`${group}.${i}.name`] ?? `${group}${i}`), present: new Set<K>() } as { name: string } & Record<K, bigint> & {
-      present: Set<K>;
-    };
+    const dev = zero();
+    const name = p[keyOf(group, i, 'name')];
+    dev.name = name === undefined ? `${group}${i}` : String(name);
     for (const [field, key, metric] of fields) {
-      const v = big(p[`${group}.${i}.${key}`]);
+      const v = big(p[keyOf(group, i, key)]);
       // libvirt reports "not supported" counters as -1 in some drivers
       if (v === undefined || v < 0n) continue;
-      (dev as Record<K, bigint>)[field] = v;
-      dev.present.add(field);
-      metrics[metric] = (metrics[metric] ?? 0n) + v;
+      (dev as Record<string, unknown>)[field] = v;
+      const sum = metrics[metric];
+      metrics[metric] = sum === undefined ? v : sum + v;
     }
     out.push(dev);
   }
@@ -84,18 +95,18 @@ export function mapStats(p: StatParams): MappedStats {
     const v = big(p[key]);
     if (v !== undefined && v >= 0n) metrics[metric] = v;
   }
-  const nics = devices(p, 'net', NIC, metrics).map(({ present: _p, ...n }) => ({ ...zeroNic(), ...n }) as NicSample);
-  const disks = devices(p, 'block', DISK, metrics).map(({ present: _p, ...d }, i) => {
-    const disk = { ...zeroDisk(), ...d } as DiskSample;
-    const allocation = big(p[`block.${i}.allocation`]);
-    const capacity = big(p[`block.${i}.capacity`]);
-    if (allocation !== undefined) disk.allocation = allocation;
-    if (capacity !== undefined) disk.capacity = capacity;
-    return disk;
-  });
+  const nics = devices<NicSample>(p, 'net', NIC, metrics, zeroNic);
+  const disks = devices<DiskSample>(p, 'block', DISK, metrics, zeroDisk);
+  for (let i = 0; i < disks.length; i++) {
+    const allocation = big(p[keyOf('block', i, 'allocation')]);
+    const capacity = big(p[keyOf('block', i, 'capacity')]);
+    if (allocation !== undefined) disks[i]!.allocation = allocation;
+    if (capacity !== undefined) disks[i]!.capacity = capacity;
+  }
   const vcpus = p['vcpu.current'];
-  return { metrics, nics, disks, ...(typeof vcpus === 'number' ? { cpus: vcpus } : {}) };
+  return typeof vcpus === 'number' ? { metrics, nics, disks, cpus: vcpus } : { metrics, nics, disks };
 }
 
-const zeroNic = () => ({ rxbytes: 0n, rxpackets: 0n, rxerrors: 0n, rxdrops: 0n, txbytes: 0n, txpackets: 0n, txerrors: 0n, txdrops: 0n });
-const zeroDisk = () => ({ rd_req: 0n, rd_bytes: 0n, wr_reqs: 0n, wr_bytes: 0n, errors: 0n });
+// Zeros for what a device does not report; `name` last, as the samples have always listed it.
+const zeroNic = (): NicSample => ({ rxbytes: 0n, rxpackets: 0n, rxerrors: 0n, rxdrops: 0n, txbytes: 0n, txpackets: 0n, txerrors: 0n, txdrops: 0n, name: '' });
+const zeroDisk = (): DiskSample => ({ rd_req: 0n, rd_bytes: 0n, wr_reqs: 0n, wr_bytes: 0n, errors: 0n, name: '' });

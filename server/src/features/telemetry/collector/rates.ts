@@ -5,7 +5,9 @@ import type { MetricSnapshot } from '../../../domain/snapshot.js';
 type Sample = Pick<MetricSnapshot, 'ts' | 'metrics' | 'cpus' | 'memoryMax'>;
 export type Derived = Pick<MetricSnapshot, 'rates' | 'angles' | 'cpuPct' | 'memPct'>;
 
-const round = (v: number, digits = 3) => Math.round(v * 10 ** digits) / 10 ** digits;
+const SCALE = [1, 10, 100, 1_000, 10_000];
+const round = (v: number, digits = 3) => Math.round(v * SCALE[digits]!) / SCALE[digits]!;
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
 /**
  * Rates need two samples of one series. A counter that went backwards (the VM restarted, or a
@@ -33,8 +35,10 @@ function rawRate(prev: Sample | undefined, cur: Sample, m: CounterMetric): numbe
   const a = prev?.metrics[m];
   const b = cur.metrics[m];
   if (!(dtMs > 0) || a === undefined || b === undefined || b < a) return undefined;
-  // BigInt delta first: the totals themselves may be past 2^53, their difference is not.
-  return (Number(b - a) * 1000) / dtMs;
+  // Exact either way: totals up to 2^53 as doubles (no BigInt allocated); beyond, the BigInt
+  // delta first (the totals may be past 2^53, their difference is not).
+  const delta = b <= MAX_SAFE ? Number(b) - Number(a) : Number(b - a);
+  return (delta * 1000) / dtMs;
 }
 
 // One value of what derive() returns, for readers that need a few of them (stored history).
