@@ -11,6 +11,7 @@ import { snapshotThen } from '../../lib/stream.js';
 import { map, pipe } from 'graphql-yoga';
 import { CHUNK, yieldToEventLoop } from '../../lib/yield.js';
 import type { Vm, VmService } from '../inventory/feature.js';
+import type { StatParams } from '../../libvirt/types.js';
 import type { VmReading } from './collector/loop.js';
 import { derive } from './collector/rates.js';
 import type { MetricStore } from './stores/store.js';
@@ -28,6 +29,15 @@ export type ReplicaMetricsTopics = {
 export interface HostSamples {
   hostId: number;
   snapshots: MetricSnapshot[];
+}
+
+const RAW = Symbol('raw libvirt record, unbuilt');
+
+/** MetricSnapshot.libvirt's getter, one function for every snapshot (so they keep one shape): builds the record once. */
+function rawRecord(this: MetricSnapshot & { [RAW]: () => StatParams }) {
+  const value = this[RAW]();
+  Object.defineProperty(this, 'libvirt', { value, enumerable: false });
+  return value;
 }
 
 export function toFleetEntry(s: MetricSnapshot, owner: VmOwner | null = null): FleetEntry {
@@ -130,7 +140,11 @@ export function createMetricsService(deps: {
     };
     // Not enumerable: the raw record is for the stores; JSON (pubsub over Redis, API answers) and spreads
     // leave it out, so a replica's messages stay their size (~1.7 KB a VM, ~3.6 KB with the record).
-    if (r.libvirt) Object.defineProperty(snapshot, 'libvirt', { value: r.libvirt, enumerable: false });
+    // Built on first read (the InfluxDB store, /metrics), not every tick for every VM.
+    if (r.libvirt) {
+      Object.defineProperty(snapshot, RAW, { value: r.libvirt, enumerable: false });
+      Object.defineProperty(snapshot, 'libvirt', { get: rawRecord, enumerable: false, configurable: true });
+    }
     return snapshot;
   }
 

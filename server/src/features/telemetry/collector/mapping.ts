@@ -1,6 +1,6 @@
 // libvirt stats params (bulk virConnectGetAllDomainStats or our per-call batch: same keys)
 // → the seed's metrics. Pure, unit-tested.
-import type { StatParams } from '../../../libvirt/types.js';
+import type { StatParams, StatValue } from '../../../libvirt/types.js';
 import type { MetricName } from '../../../domain/metrics.js';
 import type { DiskSample, NicSample } from '../../../domain/snapshot.js';
 
@@ -55,29 +55,37 @@ function big(v: unknown): bigint | undefined {
 // "net.3.rx.bytes" and the like, built once per device index and field (not once per VM per tick:
 // a fresh string is also a slower property lookup than an internalized one).
 const keyCache = new Map<string, string[]>();
-function keyOf(group: string, i: number, leaf: string): string {
-  const id = `${group}|${leaf}`;
+function keysOf(group: string, leaf: string): string[] {
+  const id = `${group}.${leaf}`;
   let keys = keyCache.get(id);
   if (!keys) keyCache.set(id, (keys = []));
-  return (keys[i] ??= `${group}.${i}.${leaf}`);
+  return keys;
 }
+const keyOf = (keys: string[], group: string, i: number, leaf: string): string => (keys[i] ??= `${group}.${i}.${leaf}`);
+const NIC_KEYS = NIC.map(([, key]) => keysOf('net', key));
+const DISK_KEYS = DISK.map(([, key]) => keysOf('block', key));
+const NAME_KEYS = { net: keysOf('net', 'name'), block: keysOf('block', 'name') };
+const ALLOCATION_KEYS = keysOf('block', 'allocation');
+const CAPACITY_KEYS = keysOf('block', 'capacity');
 
 /** Sums device counters into the seed's totals; a total is present only if some device reported it. */
 function devices<S extends { name: string }>(
-  p: StatParams,
+  p: Get,
   group: 'net' | 'block',
   fields: [keyof S & string, string, MetricName][],
+  fieldKeys: string[][],
   metrics: MappedStats['metrics'],
   zero: () => S,
 ): S[] {
-  const count = Number(p[`${group}.count`] ?? 0);
+  const count = Number(p(`${group}.count`) ?? 0);
   const out: S[] = [];
   for (let i = 0; i < count; i++) {
     const dev = zero();
-    const name = p[keyOf(group, i, 'name')];
+    const name = p(keyOf(NAME_KEYS[group], group, i, 'name'));
     dev.name = name === undefined ? `${group}${i}` : String(name);
-    for (const [field, key, metric] of fields) {
-      const v = big(p[keyOf(group, i, key)]);
+    for (let f = 0; f < fields.length; f++) {
+      const [field, key, metric] = fields[f]!;
+      const v = big(p(keyOf(fieldKeys[f]!, group, i, key)));
       // libvirt reports "not supported" counters as -1 in some drivers
       if (v === undefined || v < 0n) continue;
       (dev as Record<string, unknown>)[field] = v;
@@ -89,21 +97,29 @@ function devices<S extends { name: string }>(
   return out;
 }
 
-export function mapStats(p: StatParams): MappedStats {
+/** A stats record's value by libvirt key (undefined: not reported). */
+export type Get = (key: string) => StatValue | undefined;
+
+export function mapStats(params: StatParams): MappedStats {
+  return mapStatsOf((key) => params[key]);
+}
+
+/** mapStats() of a record read through `p` (a row of a StatsTable, merged with another's). */
+export function mapStatsOf(p: Get): MappedStats {
   const metrics: MappedStats['metrics'] = {};
   for (const [metric, key] of SCALAR) {
-    const v = big(p[key]);
+    const v = big(p(key));
     if (v !== undefined && v >= 0n) metrics[metric] = v;
   }
-  const nics = devices<NicSample>(p, 'net', NIC, metrics, zeroNic);
-  const disks = devices<DiskSample>(p, 'block', DISK, metrics, zeroDisk);
+  const nics = devices<NicSample>(p, 'net', NIC, NIC_KEYS, metrics, zeroNic);
+  const disks = devices<DiskSample>(p, 'block', DISK, DISK_KEYS, metrics, zeroDisk);
   for (let i = 0; i < disks.length; i++) {
-    const allocation = big(p[keyOf('block', i, 'allocation')]);
-    const capacity = big(p[keyOf('block', i, 'capacity')]);
+    const allocation = big(p(keyOf(ALLOCATION_KEYS, 'block', i, 'allocation')));
+    const capacity = big(p(keyOf(CAPACITY_KEYS, 'block', i, 'capacity')));
     if (allocation !== undefined) disks[i]!.allocation = allocation;
     if (capacity !== undefined) disks[i]!.capacity = capacity;
   }
-  const vcpus = p['vcpu.current'];
+  const vcpus = p('vcpu.current');
   return typeof vcpus === 'number' ? { metrics, nics, disks, cpus: vcpus } : { metrics, nics, disks };
 }
 
