@@ -1,11 +1,9 @@
 // Reading a StatsTable (types.ts): a value by entry, a key's entry in a row, a row as a record.
 import type { StatParams, StatsTable, StatValue } from './types.js';
 
-const I32 = 0;
-const U32 = 1;
+// Param kinds (native/src/common.h): 0 int, 1 uint and 4 double are read as the double they are stored as.
 const I64 = 2;
 const U64 = 3;
-const F64 = 4;
 const BOOL = 5;
 const STR = 6;
 
@@ -72,5 +70,3 @@ export class StatsTableReader {
     return into;
   }
 }
-
-export const STAT_KIND = { I32, U32, I64, U64, F64, BOOL, STR } as const;

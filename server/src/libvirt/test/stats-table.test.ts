@@ -34,7 +34,9 @@ describe('stats as tables (test:///default)', () => {
     const objects = await conn.getAllDomainStats({ groups });
     expect(t.table.uuids).toEqual(objects.map((r) => r.uuid));
     expect(t.table.names).toEqual(objects.map((r) => r.name));
-    objects.forEach((r, row) => sameRecord(t.record(row), r.params));
+    objects.forEach((r, row) => {
+      sameRecord(t.record(row), r.params);
+    });
     // keys once per table, whatever the number of records
     expect(new Set(t.table.keys).size).toBe(t.table.keys.length);
     const row = t.table.uuids.indexOf(uuids[0]!);

@@ -248,7 +248,9 @@ export function createCollectorLoop<H extends CollectedHost, V extends Collected
       // scheduled one interval after the previous one started), so the hosts' CPU spreads over the
       // interval instead of landing all at once.
       const all = hosts.list();
-      all.forEach((host, i) => schedule(host, staggerMs(i, all.length, opts.intervalMs)));
+      all.forEach((host, i) => {
+        schedule(host, staggerMs(i, all.length, opts.intervalMs));
+      });
       log.info({ intervalMs: opts.intervalMs, hosts: hosts.list().length }, 'collector started');
     },
     async stop() {

@@ -53,20 +53,16 @@ function big(v: unknown): bigint | undefined {
 }
 
 // "net.3.rx.bytes" and the like, built once per device index and field (not once per VM per tick:
-// a fresh string is also a slower property lookup than an internalized one).
-const keyCache = new Map<string, string[]>();
-function keysOf(group: string, leaf: string): string[] {
-  const id = `${group}.${leaf}`;
-  let keys = keyCache.get(id);
-  if (!keys) keyCache.set(id, (keys = []));
-  return keys;
+// a fresh string is also a slower property lookup than an internalized one); one cache per field.
+function keyOf(keys: string[], group: string, i: number, leaf: string): string {
+  keys[i] ??= `${group}.${i}.${leaf}`;
+  return keys[i];
 }
-const keyOf = (keys: string[], group: string, i: number, leaf: string): string => (keys[i] ??= `${group}.${i}.${leaf}`);
-const NIC_KEYS = NIC.map(([, key]) => keysOf('net', key));
-const DISK_KEYS = DISK.map(([, key]) => keysOf('block', key));
-const NAME_KEYS = { net: keysOf('net', 'name'), block: keysOf('block', 'name') };
-const ALLOCATION_KEYS = keysOf('block', 'allocation');
-const CAPACITY_KEYS = keysOf('block', 'capacity');
+const NIC_KEYS = NIC.map((): string[] => []);
+const DISK_KEYS = DISK.map((): string[] => []);
+const NAME_KEYS = { net: [] as string[], block: [] as string[] };
+const ALLOCATION_KEYS: string[] = [];
+const CAPACITY_KEYS: string[] = [];
 
 /** Sums device counters into the seed's totals; a total is present only if some device reported it. */
 function devices<S extends { name: string }>(
