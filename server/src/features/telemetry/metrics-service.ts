@@ -77,7 +77,7 @@ export function createMetricsService(deps: {
   const { pubsub, replicas, mayStore = () => true, fleetGapMs = 0, store, vms, log } = deps;
   const latest = new Map<number, MetricSnapshot>();
   let fleetTimer: NodeJS.Timeout | undefined;
-  let fleetAt = 0;
+  let fleetAt = Number.NEGATIVE_INFINITY;
   // Several hosts tick close together: one fleet message for all of them, and at most one per fleetGapMs.
   const queueFleet = () => {
     fleetTimer ??= setTimeout(publishFleet, Math.max(20, fleetAt + fleetGapMs - Date.now()));
