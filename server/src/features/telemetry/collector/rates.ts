@@ -7,7 +7,6 @@ export type Derived = Pick<MetricSnapshot, 'rates' | 'angles' | 'cpuPct' | 'memP
 
 const SCALE = [1, 10, 100, 1_000, 10_000];
 const round = (v: number, digits = 3) => Math.round(v * SCALE[digits]!) / SCALE[digits]!;
-const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
 /**
  * Rates need two samples of one series. A counter that went backwards (the VM restarted, or a
@@ -30,15 +29,22 @@ export function derive(prev: Sample | undefined, cur: Sample): Derived {
   };
 }
 
+const TWO_53 = 2 ** 53;
+
 function rawRate(prev: Sample | undefined, cur: Sample, m: CounterMetric): number | undefined {
-  const dtMs = prev ? cur.ts - prev.ts : 0;
-  const a = prev?.metrics[m];
+  if (!prev) return undefined;
+  const dtMs = cur.ts - prev.ts;
+  const a = prev.metrics[m];
   const b = cur.metrics[m];
-  if (!(dtMs > 0) || a === undefined || b === undefined || b < a) return undefined;
-  // Exact either way: totals up to 2^53 as doubles (no BigInt allocated); beyond, the BigInt
-  // delta first (the totals may be past 2^53, their difference is not).
-  const delta = b <= MAX_SAFE ? Number(b) - Number(a) : Number(b - a);
-  return (delta * 1000) / dtMs;
+  if (!(dtMs > 0) || a === undefined || b === undefined) return undefined;
+  // Exact either way: below 2^53 as doubles (no BigInt arithmetic; Number(x) < 2^53 only when x is);
+  // beyond, the BigInt delta first (the totals may be past 2^53, their difference is not).
+  const nb = Number(b);
+  const na = Number(a);
+  let delta: number;
+  if (nb < TWO_53 && na < TWO_53) delta = nb - na;
+  else delta = b < a ? -1 : Number(b - a);
+  return delta < 0 ? undefined : (delta * 1000) / dtMs;
 }
 
 // One value of what derive() returns, for readers that need a few of them (stored history).
