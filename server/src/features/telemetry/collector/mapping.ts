@@ -3,6 +3,7 @@
 import type { StatParams, StatValue } from '../../../libvirt/types.js';
 import type { MetricName } from '../../../domain/metrics.js';
 import type { DiskSample, NicSample } from '../../../domain/snapshot.js';
+import { setMetric } from './metric-record.js';
 
 export interface MappedStats {
   metrics: Partial<Record<MetricName, bigint>>;
@@ -86,7 +87,7 @@ function devices<S extends { name: string }>(
       if (v === undefined || v < 0n) continue;
       (dev as Record<string, unknown>)[field] = v;
       const sum = metrics[metric];
-      metrics[metric] = sum === undefined ? v : sum + v;
+      setMetric(metrics, metric, sum === undefined ? v : sum + v);
     }
     out.push(dev);
   }
@@ -105,7 +106,7 @@ export function mapStatsOf(p: Get): MappedStats {
   const metrics: MappedStats['metrics'] = {};
   for (const [metric, key] of SCALAR) {
     const v = big(p(key));
-    if (v !== undefined && v >= 0n) metrics[metric] = v;
+    if (v !== undefined && v >= 0n) setMetric(metrics, metric, v);
   }
   const nics = devices<NicSample>(p, 'net', NIC, NIC_KEYS, metrics, zeroNic);
   const disks = devices<DiskSample>(p, 'block', DISK, DISK_KEYS, metrics, zeroDisk);

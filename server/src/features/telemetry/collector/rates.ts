@@ -1,6 +1,7 @@
 // Per-tick derived values: per-second rates, seed 001's angle feature, CPU % and memory %. Pure.
 import { COUNTER_METRICS, type CounterMetric } from '../../../domain/metrics.js';
 import type { MetricSnapshot } from '../../../domain/snapshot.js';
+import { setMetric } from './metric-record.js';
 
 type Sample = Pick<MetricSnapshot, 'ts' | 'metrics' | 'cpus' | 'memoryMax'>;
 export type Derived = Pick<MetricSnapshot, 'rates' | 'angles' | 'cpuPct' | 'memPct'>;
@@ -18,8 +19,8 @@ export function derive(prev: Sample | undefined, cur: Sample): Derived {
   for (const m of COUNTER_METRICS) {
     const rate = rawRate(prev, cur, m);
     if (rate === undefined) continue;
-    rates[m] = round(rate);
-    angles[m] = round((Math.atan(rate) * 180) / Math.PI, 4);
+    setMetric(rates, m, round(rate));
+    setMetric(angles, m, round((Math.atan(rate) * 180) / Math.PI, 4));
   }
   return {
     rates,
