@@ -11,6 +11,7 @@
         "src/domain.cc",
         "src/stats.cc",
         "src/per_domain_stats.cc",
+        "src/stats_table.cc",
         "src/events.cc",
         "src/dump_job.cc",
         "src/storage_stream.cc",

@@ -36,6 +36,8 @@ import type {
   PerCallStatsItem,
   PerCallStatsOptions,
   PerCallStatsRecord,
+  PerCallStatsTable,
+  StatsTable,
   UndefineOptions,
   VcpuInfo,
 } from './types.js';
@@ -201,6 +203,26 @@ export class LibvirtConnection {
         ? this.nativeConn.getAllDomainStats(groups, flags, [...opts.uuids])
         : this.nativeConn.getAllDomainStats(groups, flags),
     );
+  }
+
+  /** {@link getAllDomainStats} as one table instead of an object per record (the collector's per-tick read). */
+  getAllDomainStatsTable(opts: GetAllDomainStatsOptions = {}): Promise<StatsTable> {
+    return call(this.nativeConn.getAllDomainStats(statsGroupsMask(opts.groups), statsFlags(opts), opts.uuids ? [...opts.uuids] : null, true));
+  }
+
+  /** {@link domainStatsPerCall} as tables (one per parallel worker) instead of an object per record. */
+  async domainStatsPerCallTable(items: readonly PerCallStatsItem[], opts: PerCallStatsOptions = {}): Promise<PerCallStatsTable[]> {
+    const { parallel = 1, ...want } = opts;
+    const nativeItems = items.map((it) => ({
+      uuid: it.uuid,
+      ...(it.interfaces ? { interfaces: [...it.interfaces] } : {}),
+      ...(it.blocks ? { blocks: [...it.blocks] } : {}),
+    }));
+    const workers = Math.max(1, Math.min(Math.floor(parallel), nativeItems.length));
+    const size = Math.ceil(nativeItems.length / workers);
+    const chunks: Array<typeof nativeItems> = [];
+    for (let i = 0; i < nativeItems.length; i += size) chunks.push(nativeItems.slice(i, i + size));
+    return Promise.all(chunks.map((c) => call(this.nativeConn.domainStatsPerCall(c, { ...want, table: true }))));
   }
 
   /**
