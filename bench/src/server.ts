@@ -19,6 +19,8 @@ export interface ProbeReading {
   heapUsedMiB: number;
   cpuMs: number;
   wallMs: number;
+  /** the same probe in an idle Node process over the same window: the machine's noise floor */
+  idle?: { maxMs: number; p99Ms: number };
 }
 
 export interface TickStatus {
@@ -51,7 +53,7 @@ export interface ServerUnderTest {
   stop(): Promise<void>;
 }
 
-export async function startServer(opts: { libvirtUri: string; pollInterval?: number; label: string; startTimeoutMs?: number; nodeOptions?: string; serverMain?: string; env?: Record<string, string> }): Promise<ServerUnderTest> {
+export async function startServer(opts: { libvirtUri: string; pollInterval?: number; label: string; startTimeoutMs?: number; nodeOptions?: string; serverMain?: string; env?: Record<string, string>; cpuProfDir?: string }): Promise<ServerUnderTest> {
   const main = opts.serverMain ?? SERVER_MAIN;
   if (!existsSync(main)) throw new Error(`${main} is missing: build the server first (pnpm --filter @vmpulse/server build)`);
   const dataDir = mkdtempSync(path.join(os.tmpdir(), `vmpulse-bench-${opts.label}-`));
@@ -59,7 +61,7 @@ export async function startServer(opts: { libvirtUri: string; pollInterval?: num
   const url = `http://127.0.0.1:${port}`;
   const logFile = path.join(dataDir, 'server.log');
   const log = createWriteStream(logFile);
-  const child: ChildProcess = spawn(process.execPath, ['--max-semi-space-size=64', '--import', pathToFileURL(path.join(BENCH_DIR, 'src', 'probe.mjs')).href, main], {
+  const child: ChildProcess = spawn(process.execPath, ['--max-semi-space-size=64', ...(opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`] : []), '--import', pathToFileURL(path.join(BENCH_DIR, 'src', 'probe.mjs')).href, main], {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     env: {
@@ -78,6 +80,12 @@ export async function startServer(opts: { libvirtUri: string; pollInterval?: num
     },
   });
   trackChild(child);
+  // An idle twin: a Node process doing nothing but the probe. Its event-loop delay over the same
+  // windows is what other processes' load (other sessions on a shared machine) costs any process.
+  const twin: ChildProcess = spawn(process.execPath, ['--import', pathToFileURL(path.join(BENCH_DIR, 'src', 'probe.mjs')).href, '-e', 'setInterval(() => {}, 1 << 30)'], {
+    stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
+  });
+  trackChild(twin);
   child.stdout!.pipe(log);
   child.stderr!.pipe(log);
   let exited: string | undefined;
@@ -85,21 +93,29 @@ export async function startServer(opts: { libvirtUri: string; pollInterval?: num
 
   let seq = 0;
   const pending = new Map<number, (m: any) => void>();
-  child.on('message', (m: any) => {
+  const onMessage = (m: any) => {
     const r = pending.get(m?.id);
     if (r) {
       pending.delete(m.id);
       r(m);
     }
-  });
-  const probe = (kind: 'reset' | 'read'): Promise<any> => {
-    if (exited) return Promise.reject(new Error(exited));
+  };
+  child.on('message', onMessage);
+  twin.on('message', onMessage);
+  const ask = (proc: ChildProcess, kind: 'reset' | 'read'): Promise<any> => {
     const id = ++seq;
     const answered = new Promise((resolve) => {
       pending.set(id, resolve);
-      child.send({ probe: kind, id });
+      proc.send({ probe: kind, id });
     });
     return withTimeout(answered, 10_000, `probe ${kind}`);
+  };
+  const probe = async (kind: 'reset' | 'read'): Promise<any> => {
+    if (exited) throw new Error(exited);
+    const twinAlive = twin.connected && twin.exitCode === null;
+    const [mine, idle] = await Promise.all([ask(child, kind), twinAlive ? ask(twin, kind).catch(() => undefined) : undefined]);
+    if (kind === 'read' && idle) mine.idle = { maxMs: idle.eventLoop.maxMs, p99Ms: idle.eventLoop.p99Ms };
+    return mine;
   };
 
   const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
@@ -118,6 +134,7 @@ export async function startServer(opts: { libvirtUri: string; pollInterval?: num
   let ws: Client | undefined;
   const stop = async () => {
     await ws?.dispose();
+    twin.kill('SIGKILL');
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGTERM');
       const gone = await Promise.race([new Promise((r) => child.once('exit', () => r(true))), sleep(15_000).then(() => false)]);

@@ -3,6 +3,7 @@ import { COUNTER_METRICS, METRIC_NAMES, METRIC_UNITS, type CounterMetric } from 
 import type { DiskSample, MetricSnapshot, NicSample } from '../../../domain/snapshot.js';
 import type { VmState } from '../../../domain/vm-state.js';
 import { builder } from '../../../graphql/builder.js';
+import { shareJson } from '../../../lib/shared-json.js';
 import { VmRef, VmStateEnum } from '../../inventory/feature.js';
 
 const MetricNameEnum = builder.enumType('MetricName', {
@@ -108,12 +109,19 @@ const FleetEntryRef = builder.objectRef<FleetEntry>('FleetEntry').implement({
 });
 
 // Built once per tick and shared by every subscriber: resolving `vms` costs ~12 fields × 1,000 VMs
-// per subscriber per tick, `rows` one array.
+// per subscriber per tick, `rows` one array, JSON-encoded once for every socket (shareJson).
 const fleetRows = new WeakMap<FleetTick, unknown[][]>();
 function rowsOf(f: FleetTick): unknown[][] {
   let rows = fleetRows.get(f);
   if (!rows) {
-    rows = f.vms.map((e) => [String(e.vmId), e.name, e.host, e.state, e.stale, e.cpuPct, e.memPct, e.netRxBps, e.netTxBps, e.diskReadBps, e.diskWriteBps, new Date(e.ts).toISOString(), e.ownerUser, e.ownerGroup]);
+    // A host's VMs share their sample time: one ISO string per distinct time, not one per VM.
+    const iso = new Map<number, string>();
+    const isoOf = (ts: number) => {
+      let s = iso.get(ts);
+      if (s === undefined) iso.set(ts, (s = new Date(ts).toISOString()));
+      return s;
+    };
+    rows = shareJson(f.vms.map((e) => [String(e.vmId), e.name, e.host, e.state, e.stale, e.cpuPct, e.memPct, e.netRxBps, e.netTxBps, e.diskReadBps, e.diskWriteBps, isoOf(e.ts), e.ownerUser, e.ownerGroup]));
     fleetRows.set(f, rows);
   }
   return rows;
