@@ -4,7 +4,7 @@
 // Options: --quick | --only bare,collector,subs,rest,bytes,metrics,guests | --guests N | --guest-mem MiB
 //          --reps N | --vms N | --out FILE | --node-options '<NODE_OPTIONS for the server under test>'
 //          --print FILE (re-render the table of a results file) | --server-main PATH (another build of server/dist/src/main.js, for A/B experiments)
-//          --baseline-main PATH (A/B in one run: the rest phase measures this build and the server under test, alternating)
+//          --baseline-main PATH (A/B in one run: the rest and subs phases measure this build and the server under test, alternating)
 //          --hosts N --vms-per-host M (a fleet of N test-driver hosts, one `test:///` file each, M VMs each,
 //          e.g. --hosts 100 --vms-per-host 50 for 5,000 VMs on one replica; --vms is then N × M)
 //          --server-env K=V,K=V (extra environment for the server under test, e.g. DUMP_CONCURRENCY=1)
@@ -76,7 +76,7 @@ const HARD_LIMIT_MS = (quick ? 10 : 40) * 60_000 + 2 * START_TIMEOUT_MS;
 const log = (s: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${s}\n`);
 const CMD = 'pnpm bench';
 const fleetArgs = cfg.hosts > 1 ? ` --hosts ${cfg.hosts} --vms-per-host ${cfg.vmsPerHost}` : '';
-const cmdFor = (phase: Phase) => `pnpm --filter @vmpulse/bench start --only ${phase}${fleetArgs}${phase === 'rest' && cfg.baselineMain ? ` --baseline-main ${cfg.baselineMain}` : ''}`;
+const cmdFor = (phase: Phase) => `pnpm --filter @vmpulse/bench start --only ${phase}${fleetArgs}${(phase === 'rest' || phase === 'subs') && cfg.baselineMain ? ` --baseline-main ${cfg.baselineMain}` : ''}`;
 
 // ---- cleanup on every exit path -----------------------------------------------------------------
 const servers = new Set<ServerUnderTest>();
@@ -288,6 +288,79 @@ function writeFleet(dir: string): string {
   return uris.join(',');
 }
 
+/**
+ * 2 (A/B). The subscription load on two builds in one run, as restAB does for REST: both servers up
+ * on the same fleet, collectors ticking; per repetition one window of the graphql-ws clients on one
+ * build right after the other (order alternating). Besides latency and the longest event-loop delay
+ * (with an idle process' delay over the same window as the noise floor) it reports the server's CPU
+ * per delivered message net of the collector's CPU rate measured just before (what fan-out costs).
+ */
+async function subsAB(fleetUri: string) {
+  const builds = [
+    { label: 'baseline', main: cfg.baselineMain! },
+    { label: 'candidate', main: cfg.serverMain ?? 'server/dist/src/main.js' },
+  ];
+  const ab: { server: ServerUnderTest; runningIds: string[] }[] = [];
+  for (const b of builds) {
+    log(`A/B subs: starting the ${b.label} server (${b.main})`);
+    const server = await startServer({ libvirtUri: fleetUri, pollInterval: cfg.pollIntervalS, label: b.label, nodeOptions: cfg.serverNodeOptions, serverMain: b.main === 'server/dist/src/main.js' ? undefined : b.main, env: SERVER_ENV, startTimeoutMs: START_TIMEOUT_MS });
+    servers.add(server);
+    await server.waitTicks(5);
+    const live = await server.api<{ count: number; vms: { id: number }[] }>('/api/telemetry/live-vms');
+    results.fleet = { uri: fleetLabel(), hosts: cfg.hosts, domains: cfg.vms, running: live.count };
+    ab.push({ server, runningIds: live.vms.map((v) => String(v.id)) });
+  }
+  const runs = builds.map(() => [] as { ws: any; probe: ProbeReading; netCpuUsPerMessage: number }[]);
+  for (let r = 0; r < cfg.reps; r++) {
+    for (const i of r % 2 === 0 ? [0, 1] : [1, 0]) {
+      const { server, runningIds } = ab[i]!;
+      log(`A/B subs run ${r + 1}/${cfg.reps}: ${builds[i]!.label}: ${cfg.vmClients} vmMetrics + ${cfg.fleetClients} fleetMetrics clients for ${cfg.subsWindowS} s`);
+      await server.probe('reset');
+      await sleep(IDLE_WINDOW_MS);
+      const idle = await server.probe('read');
+      await server.probe('reset');
+      const ws = await runJsonChild<any>(
+        'ws-clients.ts',
+        [JSON.stringify({ url: server.url, token: server.auth.authorization.slice(7), vmIds: runningIds, vmClients: cfg.vmClients, fleetClients: cfg.fleetClients, durationMs: cfg.subsWindowS * 1000 })],
+        (cfg.subsWindowS + 120) * 1000,
+      );
+      const probe = await server.probe('read');
+      const errs = [...ws.vm.errors, ...ws.fleet.errors];
+      if (errs.length) results.notes.push(`A/B ${builds[i]!.label} subscription errors (run ${r + 1}): ${errs.slice(0, 3).join(' | ')}`);
+      // the window includes the clients' 3 s connect phase and their first snapshots: counted as messages too
+      const messages = ws.vm.messages + ws.fleet.messages;
+      const collectorMs = (idle.cpuMs / idle.wallMs) * probe.wallMs;
+      runs[i]!.push({ ws, probe, netCpuUsPerMessage: messages ? ((probe.cpuMs - collectorMs) * 1000) / messages : NaN });
+    }
+  }
+  const side = (i: number) => {
+    const x = runs[i]!;
+    return {
+      main: builds[i]!.main,
+      vmLatencyP50Ms: spread(x.map((r) => r.ws.vm.latency.p50)),
+      vmLatencyP99Ms: spread(x.map((r) => r.ws.vm.latency.p99)),
+      fleetLatencyP50Ms: spread(x.map((r) => r.ws.fleet.latency.p50)),
+      fleetLatencyP99Ms: spread(x.map((r) => r.ws.fleet.latency.p99)),
+      serverCpuUsPerMessageNet: spread(x.map((r) => r.netCpuUsPerMessage), 0),
+      eventLoopMaxMs: spread(x.map((r) => r.probe.eventLoop.maxMs)),
+      eventLoopP99Ms: spread(x.map((r) => r.probe.eventLoop.p99Ms)),
+      idleEventLoopMaxMs: spread(x.map((r) => r.probe.idle?.maxMs ?? NaN)),
+      rssMaxMiB: spread(x.map((r) => r.probe.rssMaxMiB), 1),
+      messages: x.map((r) => ({ vm: r.ws.vm.messages, fleet: r.ws.fleet.messages })),
+    };
+  };
+  results.subsAB = {
+    command: cmdFor('subs'),
+    what: `A/B in one run: both builds up on the same ${cfg.vms}-VM fleet, both collectors ticking; per repetition ${cfg.vmClients} vmMetrics + ${cfg.fleetClients} fleetMetrics graphql-ws clients for ${cfg.subsWindowS} s on one build right after the other (order alternating); CPU per message = (server CPU, all threads − the collector's CPU rate over a ${IDLE_WINDOW_MS / 1000} s window just before) / messages received`,
+    baseline: side(0),
+    candidate: side(1),
+  };
+  for (const x of ab) {
+    await x.server.stop();
+    servers.delete(x.server);
+  }
+}
+
 async function main() {
   tmpDir = mkdtempSync(path.join(os.tmpdir(), 'vmpulse-bench-'));
   const fleetUri = writeFleet(tmpDir);
@@ -319,8 +392,9 @@ async function main() {
   }
 
   if (cfg.baselineMain && run('rest')) await restAB(fleetUri);
+  if (cfg.baselineMain && run('subs')) await subsAB(fleetUri);
 
-  if (['collector', 'subs', 'bytes', 'metrics'].some((p) => run(p as Phase)) || (run('rest') && !cfg.baselineMain)) {
+  if (['collector', 'bytes', 'metrics'].some((p) => run(p as Phase)) || ((run('rest') || run('subs')) && !cfg.baselineMain)) {
     log(`starting the server under test (embedded PostgreSQL, ${cfg.vms}-VM fleet on ${cfg.hosts} host(s))`);
     const server = await startServer({ libvirtUri: fleetUri, pollInterval: cfg.pollIntervalS, label: 'fleet', nodeOptions: cfg.serverNodeOptions, serverMain: cfg.serverMain, env: SERVER_ENV, startTimeoutMs: START_TIMEOUT_MS, cpuProfDir: cfg.cpuProfDir });
     servers.add(server);
@@ -364,7 +438,7 @@ async function main() {
     }
 
     // 2 + 4a. 100 vmMetrics clients + fleetMetrics clients in a process of their own.
-    if (run('subs') || run('bytes')) {
+    if ((run('subs') && !cfg.baselineMain) || run('bytes')) {
       const reps = [];
       for (let r = 0; r < cfg.reps; r++) {
         log(`subscriptions, run ${r + 1}/${cfg.reps}: ${cfg.vmClients} vmMetrics + ${cfg.fleetClients} fleetMetrics clients for ${cfg.subsWindowS} s`);
@@ -651,6 +725,14 @@ function renderTable(r: Record<string, any>): string {
     add('A/B change: vm-stats p99 / requests/s', `${x.change.vmStatsP99Pct} % / ${x.change.vmStatsRequestsPerSecPct} %`, 'loss ≤ 10 %', x.change.vmStatsRequestsPerSecPct >= -10 ? 'met' : 'NOT met', x.command);
     add('A/B change: live-vms requests/s (no gzip / gzip)', `${x.change.liveVmsRequestsPerSecPct} % / ${x.change.liveVmsGzipRequestsPerSecPct} %`, '', '', x.command);
     add('A/B change: server CPU per request vm-stats / live-vms / gzip', `${x.change.vmStatsServerCpuPerRequestPct} % / ${x.change.liveVmsServerCpuPerRequestPct} % / ${x.change.liveVmsGzipServerCpuPerRequestPct} %`, '≤ +10 %', x.change.vmStatsServerCpuPerRequestPct <= 10 ? 'met' : 'NOT met', x.command);
+  }
+  if (r.subsAB) {
+    const x = r.subsAB;
+    for (const [name, side] of [['baseline', x.baseline], ['candidate', x.candidate]] as const) {
+      add(`A/B ${name}: vmMetrics p50 / p99; fleetMetrics p50 / p99`, `${fmt(side.vmLatencyP50Ms)} / ${fmt(side.vmLatencyP99Ms)}; ${fmt(side.fleetLatencyP50Ms)} / ${fmt(side.fleetLatencyP99Ms)} ms`, '', '', x.command);
+      add(`A/B ${name}: server CPU µs per message (net of collector)`, fmt(side.serverCpuUsPerMessageNet, ' µs'), '', '', x.command);
+      add(`A/B ${name}: event loop max (idle process, same windows); RSS max`, `${fmt(side.eventLoopMaxMs)} (${fmt(side.idleEventLoopMaxMs)}) ms; ${fmt(side.rssMaxMiB, ' MiB')}`, '< 20 ms', '', x.command);
+    }
   }
   if (r.metrics) {
     const m = r.metrics;

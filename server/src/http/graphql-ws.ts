@@ -45,6 +45,7 @@ interface Extra {
 export const principalKey = (p: Principal) => (p.tokenId !== null ? `token:${p.tokenId}` : `name:${p.name}`);
 
 const KEEPALIVE_MS = 12_000;
+const LARGE_MESSAGE_CHARS = 64 * 1024;
 
 /**
  * Shared values (lib/shared-json.ts) in outgoing messages: graphql-ws' JSON.stringify writes a
@@ -66,6 +67,8 @@ function createSharedSplicer() {
       marked.set(id, value);
       return `\u0000${nonce}:${id}`;
     },
+    /** a message stringified but not yet spliced holds a shared value (it is large) */
+    pending: () => marked.size > 0,
     splice(data: string): string {
       if (marked.size === 0) return data;
       return data.replace(MARK, (_m, id: string) => {
@@ -245,9 +248,17 @@ export function attachGraphqlWs(deps: {
         protocol: socket.protocol,
         send: (data) =>
           new Promise<void>((resolve, reject) => {
-            const text = shared.splice(data);
-            if (socket.readyState !== socket.OPEN) return resolve();
-            socket.send(text, (err) => (err ? reject(err) : resolve()));
+            const go = () => {
+              const text = shared.splice(data);
+              if (socket.readyState !== socket.OPEN) return resolve();
+              socket.send(text, (err) => (err ? reject(err) : resolve()));
+            };
+            // A large message (the fleet overview, to every fleet subscriber in the same tick) is
+            // spliced, encoded and handed to deflate in a task of its own per socket, so one tick's
+            // fan-out does not hold the event loop for all of them at once. graphql-ws waits for
+            // each send before the next message of the same operation: their order is kept.
+            if (data.length >= LARGE_MESSAGE_CHARS || shared.pending()) setImmediate(go);
+            else go();
           }),
         close: (code = 1000, reason = '') => {
           if (code === CloseCode.ConnectionInitialisationTimeout) {
