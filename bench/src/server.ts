@@ -1,7 +1,7 @@
 // The server under test: the built vmpulse (`node server/dist/src/main.js`) in a child process of its
 // own, with probe.mjs preloaded for event-loop delay / RSS / CPU, its own DATA_DIR and port.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -155,8 +155,11 @@ export async function startServer(opts: { libvirtUri: string; pollInterval?: num
       opts.startTimeoutMs ?? 120_000,
     );
   } catch (err) {
+    // The data dir (and the log in it) goes with stop(): keep the log's end in the error.
+    await new Promise((r) => log.end(r));
+    const tail = existsSync(logFile) ? readFileSync(logFile, 'utf8').slice(-3000) : '';
     await stop();
-    throw err;
+    throw new Error(`${err instanceof Error ? err.message : String(err)}\n--- end of the server's log:\n${tail}`);
   }
 
   // Every tick publishes `collectorStatus`: one record per tick, none missed (unlike polling).

@@ -80,7 +80,15 @@ export function createCollectorService(deps: {
   }
 
   const publish = () => pubsub.publish('collector:status', status());
-  loop.onTick(publish);
+  // Each message lists every host: with many hosts (100 ticking each second) one message per host
+  // tick would cost hosts² entries a second. Hosts that tick close together share one message.
+  let pending: NodeJS.Timeout | undefined;
+  loop.onTick(() => {
+    pending ??= setTimeout(() => {
+      pending = undefined;
+      publish();
+    }, 20).unref();
+  });
 
   return {
     status,
