@@ -82,10 +82,12 @@ export function createCollectorService(deps: {
   const publish = () => pubsub.publish('collector:status', status());
   // Each message lists every host: with many hosts (100 ticking each second) one message per host
   // tick would cost hosts² entries a second. Hosts that tick close together share one message.
-  let pending: NodeJS.Timeout | undefined;
+  let scheduled = false;
   loop.onTick(() => {
-    pending ??= setTimeout(() => {
-      pending = undefined;
+    if (scheduled) return;
+    scheduled = true;
+    setTimeout(() => {
+      scheduled = false;
       publish();
     }, 20).unref();
   });

@@ -118,7 +118,10 @@ function rowsOf(f: FleetTick): unknown[][] {
     const iso = new Map<number, string>();
     const isoOf = (ts: number) => {
       let s = iso.get(ts);
-      if (s === undefined) iso.set(ts, (s = new Date(ts).toISOString()));
+      if (s === undefined) {
+        s = new Date(ts).toISOString();
+        iso.set(ts, s);
+      }
       return s;
     };
     rows = shareJson(f.vms.map((e) => [String(e.vmId), e.name, e.host, e.state, e.stale, e.cpuPct, e.memPct, e.netRxBps, e.netTxBps, e.diskReadBps, e.diskWriteBps, isoOf(e.ts), e.ownerUser, e.ownerGroup]));
