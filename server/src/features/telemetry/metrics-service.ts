@@ -30,6 +30,9 @@ export interface HostSamples {
   snapshots: MetricSnapshot[];
 }
 
+/** The least time between two fleet messages (each lists every VM), ms. */
+const FLEET_MIN_GAP_MS = 500;
+
 export function toFleetEntry(s: MetricSnapshot, owner: VmOwner | null = null): FleetEntry {
   return {
     vmId: s.vmId,
@@ -75,7 +78,7 @@ export function createMetricsService(deps: {
         if (!s.stale && s.metrics.cputime !== undefined) vms.noteUsage(s.vmId, s.metrics.cputime, s.metrics.memactual);
         pubsub.publish('vm:metrics', s.vmId, s);
       }
-      fleetTimer ??= setTimeout(publishFleet, 20);
+      scheduleFleet();
     }
   })().catch((err: unknown) => log.error({ err }, 'samples from other replicas: stream failed'));
 
@@ -101,10 +104,22 @@ export function createMetricsService(deps: {
     return snapshot;
   }
 
-  const fleetNow = (): FleetTick => ({
-    ts: Date.now(),
-    vms: [...latest.values()].filter((s) => vms.get(s.vmId)?.present).map((s) => toFleetEntry(s, vms.ownerOf(s.vmId))),
-  });
+  // Each snapshot's fleet entry is built once: with many hosts a fleet message goes out several
+  // times a second, and most VMs' snapshots did not change between two of them.
+  const fleetEntries = new WeakMap<MetricSnapshot, { owner: VmOwner | null; entry: FleetEntry }>();
+  function fleetEntryOf(s: MetricSnapshot): FleetEntry {
+    const owner = vms.ownerOf(s.vmId);
+    const cached = fleetEntries.get(s);
+    if (cached && cached.owner === owner) return cached.entry;
+    const entry = toFleetEntry(s, owner);
+    fleetEntries.set(s, { owner, entry });
+    return entry;
+  }
+  const fleetNow = (): FleetTick => {
+    const entries: FleetEntry[] = [];
+    for (const s of latest.values()) if (vms.get(s.vmId)?.present) entries.push(fleetEntryOf(s));
+    return { ts: Date.now(), vms: entries };
+  };
 
   /**
    * The tick as a scope sees it: built once per tick per distinct scope and shared by every
@@ -128,8 +143,15 @@ export function createMetricsService(deps: {
     return scoped;
   }
 
+  // Several hosts tick close together: one fleet message for all of them. Each message lists every
+  // VM, so with many hosts whose ticks spread over the interval, at most one every FLEET_MIN_GAP_MS.
+  let lastFleetAt = 0;
+  function scheduleFleet() {
+    fleetTimer ??= setTimeout(publishFleet, Math.max(20, lastFleetAt + FLEET_MIN_GAP_MS - Date.now()));
+  }
   function publishFleet() {
     fleetTimer = undefined;
+    lastFleetAt = Date.now();
     pubsub.publish('fleet:metrics', fleetNow());
   }
 
@@ -145,8 +167,7 @@ export function createMetricsService(deps: {
         if (!s.stale && s.metrics.cputime !== undefined) vms.noteUsage(s.vmId, s.metrics.cputime, s.metrics.memactual);
         pubsub.publish('vm:metrics', s.vmId, s);
       }
-      // Several hosts tick close together: one fleet message for all of them.
-      fleetTimer ??= setTimeout(publishFleet, 20);
+      scheduleFleet();
       const hostId = readings[0]?.vm.hostId;
       if (replicas && hostId !== undefined) replicas.publish('host:samples', { hostId, snapshots });
       // History keeps samples; a shut-off VM has none to keep.

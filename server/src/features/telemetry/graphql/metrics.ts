@@ -109,22 +109,22 @@ const FleetEntryRef = builder.objectRef<FleetEntry>('FleetEntry').implement({
 });
 
 // Built once per tick and shared by every subscriber: resolving `vms` costs ~12 fields × 1,000 VMs
-// per subscriber per tick, `rows` one array, JSON-encoded once for every socket (shareJson).
+// per subscriber per tick, `rows` one array, JSON-encoded once for every socket (shareJson). Each
+// entry's row is built once too (an entry is reused by every fleet message until its VM's next sample).
 const fleetRows = new WeakMap<FleetTick, unknown[][]>();
+const entryRows = new WeakMap<FleetEntry, unknown[]>();
+function rowOf(e: FleetEntry): unknown[] {
+  let row = entryRows.get(e);
+  if (!row) {
+    row = [String(e.vmId), e.name, e.host, e.state, e.stale, e.cpuPct, e.memPct, e.netRxBps, e.netTxBps, e.diskReadBps, e.diskWriteBps, new Date(e.ts).toISOString(), e.ownerUser, e.ownerGroup];
+    entryRows.set(e, row);
+  }
+  return row;
+}
 function rowsOf(f: FleetTick): unknown[][] {
   let rows = fleetRows.get(f);
   if (!rows) {
-    // A host's VMs share their sample time: one ISO string per distinct time, not one per VM.
-    const iso = new Map<number, string>();
-    const isoOf = (ts: number) => {
-      let s = iso.get(ts);
-      if (s === undefined) {
-        s = new Date(ts).toISOString();
-        iso.set(ts, s);
-      }
-      return s;
-    };
-    rows = shareJson(f.vms.map((e) => [String(e.vmId), e.name, e.host, e.state, e.stale, e.cpuPct, e.memPct, e.netRxBps, e.netTxBps, e.diskReadBps, e.diskWriteBps, isoOf(e.ts), e.ownerUser, e.ownerGroup]));
+    rows = shareJson(f.vms.map(rowOf));
     fleetRows.set(f, rows);
   }
   return rows;
