@@ -453,8 +453,8 @@ async function main() {
         );
         const probe = await server.probe('read');
         const cpu1 = server.cpu();
-        const errs = [...ws.vm.errors, ...ws.fleet.errors];
-        if (errs.length) results.notes.push(`subscription errors (run ${r + 1}): ${errs.slice(0, 3).join(' | ')}`);
+        const errs = [...ws.vm.errors, ...ws.fleet.errors, ...(ws.stray ?? [])];
+        if (errs.length) results.notes.push(`subscription errors (run ${r + 1}; ${ws.vm.failedClients ?? '?'} vmMetrics and ${ws.fleet.failedClients ?? '?'} fleetMetrics clients failed): ${errs.slice(0, 3).join(' | ')}`);
         const ticks = server.ticks.slice(ticksBefore + 3); // the first ticks overlap the 3 s connect phase
         reps.push({ ws, probe, ticks: tickFigures(ticks, prevSamples), serverCpuPct: round(((cpu1.self - cpu0.self) / (probe.wallMs / 1000)) * 100, 1) });
       }
