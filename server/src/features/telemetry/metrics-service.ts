@@ -31,7 +31,7 @@ export interface HostSamples {
 }
 
 /** The least time between two fleet messages (each lists every VM), ms. */
-const FLEET_MIN_GAP_MS = 500;
+const FLEET_MIN_GAP_MS = 250;
 
 export function toFleetEntry(s: MetricSnapshot, owner: VmOwner | null = null): FleetEntry {
   return {
