@@ -1,7 +1,7 @@
 // The server under test: the built vmpulse (`node server/dist/src/main.js`) in a child process of its
 // own, with probe.mjs preloaded for event-loop delay / RSS / CPU, its own DATA_DIR and port.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -19,6 +19,8 @@ export interface ProbeReading {
   heapUsedMiB: number;
   cpuMs: number;
   wallMs: number;
+  /** the same probe in an idle Node process over the same window: the machine's noise floor */
+  idle?: { maxMs: number; p99Ms: number };
 }
 
 export interface TickStatus {
@@ -54,7 +56,7 @@ export interface ServerUnderTest {
 /** the V8 young-generation flag `pnpm start` (root package.json) runs the server with */
 const SEMI_SPACE_FLAG = '--max-semi-space-size=64';
 
-export async function startServer(opts: { libvirtUri: string; pollInterval?: number; label: string; startTimeoutMs?: number; nodeOptions?: string; serverMain?: string; env?: Record<string, string> }): Promise<ServerUnderTest> {
+export async function startServer(opts: { libvirtUri: string; pollInterval?: number; label: string; startTimeoutMs?: number; nodeOptions?: string; serverMain?: string; env?: Record<string, string>; cpuProfDir?: string }): Promise<ServerUnderTest> {
   const main = opts.serverMain ?? SERVER_MAIN;
   if (!existsSync(main)) throw new Error(`${main} is missing: build the server first (pnpm --filter @vmpulse/server build)`);
   const dataDir = mkdtempSync(path.join(os.tmpdir(), `vmpulse-bench-${opts.label}-`));
@@ -64,7 +66,8 @@ export async function startServer(opts: { libvirtUri: string; pollInterval?: num
   const log = createWriteStream(logFile);
   // `pnpm start`'s young generation, unless --node-options sets its own (a command-line flag would win over NODE_OPTIONS).
   const semiSpace = opts.nodeOptions?.includes('--max-semi-space-size') ? [] : [SEMI_SPACE_FLAG];
-  const child: ChildProcess = spawn(process.execPath, [...semiSpace, '--import', pathToFileURL(path.join(BENCH_DIR, 'src', 'probe.mjs')).href, main], {
+  const cpuProf = opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`] : [];
+  const child: ChildProcess = spawn(process.execPath, [...semiSpace, ...cpuProf, '--import', pathToFileURL(path.join(BENCH_DIR, 'src', 'probe.mjs')).href, main], {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     env: {
@@ -83,6 +86,12 @@ export async function startServer(opts: { libvirtUri: string; pollInterval?: num
     },
   });
   trackChild(child);
+  // An idle twin: a Node process doing nothing but the probe. Its event-loop delay over the same
+  // windows is what other processes' load (other sessions on a shared machine) costs any process.
+  const twin: ChildProcess = spawn(process.execPath, ['--import', pathToFileURL(path.join(BENCH_DIR, 'src', 'probe.mjs')).href, '-e', 'setInterval(() => {}, 1 << 30)'], {
+    stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
+  });
+  trackChild(twin);
   child.stdout!.pipe(log);
   child.stderr!.pipe(log);
   let exited: string | undefined;
@@ -90,21 +99,29 @@ export async function startServer(opts: { libvirtUri: string; pollInterval?: num
 
   let seq = 0;
   const pending = new Map<number, (m: any) => void>();
-  child.on('message', (m: any) => {
+  const onMessage = (m: any) => {
     const r = pending.get(m?.id);
     if (r) {
       pending.delete(m.id);
       r(m);
     }
-  });
-  const probe = (kind: 'reset' | 'read'): Promise<any> => {
-    if (exited) return Promise.reject(new Error(exited));
+  };
+  child.on('message', onMessage);
+  twin.on('message', onMessage);
+  const ask = (proc: ChildProcess, kind: 'reset' | 'read'): Promise<any> => {
     const id = ++seq;
     const answered = new Promise((resolve) => {
       pending.set(id, resolve);
-      child.send({ probe: kind, id });
+      proc.send({ probe: kind, id });
     });
     return withTimeout(answered, 10_000, `probe ${kind}`);
+  };
+  const probe = async (kind: 'reset' | 'read'): Promise<any> => {
+    if (exited) throw new Error(exited);
+    const twinAlive = twin.connected && twin.exitCode === null;
+    const [mine, idle] = await Promise.all([ask(child, kind), twinAlive ? ask(twin, kind).catch(() => undefined) : undefined]);
+    if (kind === 'read' && idle) mine.idle = { maxMs: idle.eventLoop.maxMs, p99Ms: idle.eventLoop.p99Ms };
+    return mine;
   };
 
   const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
@@ -123,6 +140,7 @@ export async function startServer(opts: { libvirtUri: string; pollInterval?: num
   let ws: Client | undefined;
   const stop = async () => {
     await ws?.dispose();
+    twin.kill('SIGKILL');
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGTERM');
       const gone = await Promise.race([new Promise((r) => child.once('exit', () => r(true))), sleep(15_000).then(() => false)]);
@@ -143,8 +161,11 @@ export async function startServer(opts: { libvirtUri: string; pollInterval?: num
       opts.startTimeoutMs ?? 120_000,
     );
   } catch (err) {
+    // The data dir (and the log in it) goes with stop(): keep the log's end in the error.
+    await new Promise((r) => log.end(r));
+    const tail = existsSync(logFile) ? readFileSync(logFile, 'utf8').slice(-3000) : '';
     await stop();
-    throw err;
+    throw new Error(`${err instanceof Error ? err.message : String(err)}\n--- end of the server's log:\n${tail}`);
   }
 
   // Every tick publishes `collectorStatus`: one record per tick, none missed (unlike polling).

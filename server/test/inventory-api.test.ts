@@ -6,6 +6,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeDemoFleet } from '../src/libvirt/demo-fleet.js';
 import { collect, startTestApp, type TestApp } from './helpers/app.js';
+import { until } from './helpers/faults.js';
 
 let t: TestApp;
 let fleetUri: string;
@@ -60,6 +61,24 @@ describe('GET /api/telemetry/live-vms (seed 000)', () => {
     expect(await missing.json()).toEqual({ detail: 'Not Found' });
     const wrongMethod = await t.api('/api/telemetry/live-vms', { method: 'POST' });
     expect(wrongMethod.status).toBe(405);
+  });
+
+  it("carries each VM's exact counters as they move, tick after tick", async () => {
+    // The counters as written on the wire (exact 64-bit integers, never rounded through a double).
+    const cputimes = async () => {
+      const text = await (await t.api('/api/telemetry/live-vms')).text();
+      return new Map([...text.matchAll(/"id":(\d+),.*?"cputime":(\d+)\}/g)].map((m) => [Number(m[1]), BigInt(m[2]!)]));
+    };
+    const first = await cputimes();
+    expect(first.size).toBe(running().length);
+    // The test driver's cputime rises with the wall clock: a later answer must carry later values.
+    await until('a later tick', async () => [...(await cputimes())].every(([id, c]) => c > first.get(id)!), 10_000);
+    const second = await cputimes();
+    for (const vm of running()) {
+      expect(second.get(vm.id)! > first.get(vm.id)!).toBe(true);
+      expect(second.get(vm.id)! <= vm.cputime).toBe(true); // the inventory's value, as of now or later
+      expect(second.get(vm.id)! > 2n ** 53n).toBe(true); // beyond a double's exact integers
+    }
   });
 
   it('compresses large responses for clients that accept gzip', async () => {

@@ -7,6 +7,7 @@
 // - WS_MAX_SUBSCRIPTIONS_PER_SOCKET: the next subscribe gets an error message, the socket stays open;
 // - a subscribe whose document does not parse or validate gets an error message for that id only;
 // - a socket whose token is revoked is closed 4403 (the tokens service tells us when).
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
 import { GraphQLError, type DocumentNode, type ExecutionArgs } from 'graphql';
 import { CloseCode, handleProtocols, makeServer, type ConnectionInitMessage } from 'graphql-ws';
@@ -22,6 +23,7 @@ import type { LimitCounters } from '../lib/limits.js';
 import type { ClientErrorLog } from '../lib/log-throttle.js';
 import type { Logger } from '../lib/logger.js';
 import type { Services } from '../lib/module.js';
+import { isSharedJson, sharedJsonText } from '../lib/shared-json.js';
 import { asBadRequest, limitError } from './graphql-limits.js';
 
 export type WsLimits = Pick<
@@ -43,6 +45,40 @@ interface Extra {
 export const principalKey = (p: Principal) => (p.tokenId !== null ? `token:${p.tokenId}` : `name:${p.name}`);
 
 const KEEPALIVE_MS = 12_000;
+const LARGE_MESSAGE_CHARS = 64 * 1024;
+
+/**
+ * Shared values (lib/shared-json.ts) in outgoing messages: graphql-ws' JSON.stringify writes a
+ * numbered mark in their place (its replacer), and the socket's send splices their JSON text, encoded
+ * once, in place of the mark. graphql-ws stringifies each message right before it sends it, so a
+ * mark lives only between the two calls. The per-process nonce keeps any string from outside (a VM
+ * name, say) from passing for a mark.
+ */
+function createSharedSplicer() {
+  const nonce = randomBytes(8).toString('hex');
+  const marked = new Map<number, object>();
+  const MARK = new RegExp(`"\\\\u0000${nonce}:(\\d+)"`, 'g');
+  let seq = 0;
+  return {
+    replacer(_key: string, value: unknown): unknown {
+      if (!isSharedJson(value)) return value;
+      if (marked.size > 10_000) marked.clear(); // never reached: every mark is spliced right away
+      const id = ++seq;
+      marked.set(id, value);
+      return `\u0000${nonce}:${id}`;
+    },
+    /** a message stringified but not yet spliced holds a shared value (it is large) */
+    pending: () => marked.size > 0,
+    splice(data: string): string {
+      if (marked.size === 0) return data;
+      return data.replace(MARK, (_m, id: string) => {
+        const value = marked.get(Number(id));
+        marked.delete(Number(id));
+        return value ? sharedJsonText(value) : 'null';
+      });
+    },
+  };
+}
 
 // biome-ignore lint/suspicious/noExplicitAny: yoga's instance type is generic over contexts we do not name here
 type AnyYoga = YogaServerInstance<any, any>;
@@ -70,7 +106,10 @@ export function attachGraphqlWs(deps: {
     extra.socket.close(code, reason);
   };
 
+  const shared = createSharedSplicer();
+
   const gql = makeServer<ConnectionInitMessage['payload'], Extra>({
+    jsonMessageReplacer: shared.replacer,
     connectionInitWaitTimeout: limits.WS_INIT_TIMEOUT * 1000,
 
     onConnect: async (ctx) => {
@@ -209,8 +248,17 @@ export function attachGraphqlWs(deps: {
         protocol: socket.protocol,
         send: (data) =>
           new Promise<void>((resolve, reject) => {
-            if (socket.readyState !== socket.OPEN) return resolve();
-            socket.send(data, (err) => (err ? reject(err) : resolve()));
+            const go = () => {
+              const text = shared.splice(data);
+              if (socket.readyState !== socket.OPEN) return resolve();
+              socket.send(text, (err) => (err ? reject(err) : resolve()));
+            };
+            // A large message (the fleet overview, to every fleet subscriber in the same tick) is
+            // spliced, encoded and handed to deflate in a task of its own per socket, so one tick's
+            // fan-out does not hold the event loop for all of them at once. graphql-ws waits for
+            // each send before the next message of the same operation: their order is kept.
+            if (data.length >= LARGE_MESSAGE_CHARS || shared.pending()) setImmediate(go);
+            else go();
           }),
         close: (code = 1000, reason = '') => {
           if (code === CloseCode.ConnectionInitialisationTimeout) {

@@ -42,8 +42,45 @@ const serializer = {
     ),
 };
 
+/** An EventTarget that knows how many listeners each topic has. */
+class CountingEventTarget extends EventTarget {
+  private readonly counts = new Map<string, number>();
+  override addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: AddEventListenerOptions | boolean) {
+    super.addEventListener(type, listener, options);
+    if (listener) this.counts.set(type, (this.counts.get(type) ?? 0) + 1);
+  }
+  override removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: EventListenerOptions | boolean) {
+    super.removeEventListener(type, listener, options);
+    if (!listener) return;
+    const n = (this.counts.get(type) ?? 1) - 1;
+    if (n > 0) this.counts.set(type, n);
+    else this.counts.delete(type);
+  }
+  listened(type: string): boolean {
+    return this.counts.has(type);
+  }
+}
+
+/**
+ * graphql-yoga's pubsub for events that stay in this process, skipping an event nobody listens to:
+ * 'vm:metrics' is published per VM per tick and most VMs have no subscriber, so no event object is
+ * built and nothing is dispatched for them (topic names as yoga's createPubSub makes them).
+ */
+function createLocalPubSub(): PubSub<TopicMap> {
+  const target = new CountingEventTarget();
+  const inner = createPubSub<TopicMap>({ eventTarget: target });
+  const publish = inner.publish as (routingKey: string, ...args: unknown[]) => void;
+  return {
+    subscribe: inner.subscribe,
+    publish: ((routingKey: string, ...args: unknown[]) => {
+      if (!target.listened(args[1] === undefined ? routingKey : `${routingKey}:${String(args[0])}`)) return;
+      publish(routingKey, ...args);
+    }) as PubSub<TopicMap>['publish'],
+  };
+}
+
 export async function createEventBus(redisUrl: string | undefined, log?: Logger): Promise<EventBus> {
-  const localBus = createPubSub<TopicMap>();
+  const localBus = createLocalPubSub();
   if (!redisUrl) {
     return {
       topics: <T extends TopicMap>() => localBus as unknown as PubSub<T>,

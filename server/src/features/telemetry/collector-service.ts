@@ -1,4 +1,5 @@
 // Start, stop and status of the collector at run time. The only publisher of `collector:status`.
+import { coalesce } from '../../lib/coalesce.js';
 import type { PubSub } from '../../lib/pubsub.js';
 import { snapshotThen } from '../../lib/stream.js';
 import type { HostService, LeaseService } from '../inventory/feature.js';
@@ -44,6 +45,8 @@ export function createCollectorService(deps: {
   metrics: MetricsService;
   pubsub: PubSub<CollectorTopics>;
   intervalSec: number;
+  /** the least time between two status messages, ms (hosts tick staggered over the interval) */
+  statusGapMs?: number;
 }) {
   const { loop, hosts, leases, metrics, pubsub, intervalSec } = deps;
   let startedAt: number | null = null;
@@ -80,7 +83,9 @@ export function createCollectorService(deps: {
   }
 
   const publish = () => pubsub.publish('collector:status', status());
-  loop.onTick(publish);
+  // Each message lists every host: hosts ticking together share one, at most one per statusGapMs.
+  const publishSoon = coalesce(publish, deps.statusGapMs ?? 0);
+  loop.onTick(() => publishSoon.request());
 
   return {
     status,

@@ -28,14 +28,16 @@ export const telemetry: Feature = {
   create({ config, db, bus, log, limits, services }) {
     const { hosts, vms, hostLeases } = services;
     const store = createMetricStore(config, db, log.child({ part: 'store' }));
+    // Hosts tick staggered over the interval: messages listing every VM or every host go out at
+    // most 4 times per interval, whatever the number of hosts.
+    const listGapMs = (config.POLL_INTERVAL * 1000) / 4;
     const metrics = createMetricsService({
       pubsub: bus.local<MetricsTopics>(),
       replicas: bus.distributed ? bus.topics<ReplicaMetricsTopics>() : undefined,
       // History only from a certain owner: a replica unsure of its lease (database unreachable,
       // another replica may have taken the host) keeps the live view going but stores nothing.
       mayStore: hostLeases.owns,
-      // Hosts tick staggered over the interval: at most 4 fleet messages per interval.
-      fleetGapMs: (config.POLL_INTERVAL * 1000) / 4,
+      fleetGapMs: listGapMs,
       store,
       vms,
       log: log.child({ part: 'metrics' }),
@@ -48,7 +50,7 @@ export const telemetry: Feature = {
       log: log.child({ part: 'collector' }),
       opts: { intervalMs: config.POLL_INTERVAL * 1000, timeoutMs: config.LIBVIRT_TIMEOUT * 1000, deviceCacheTtlMs: config.DEVICE_CACHE_TTL * 1000 },
     });
-    const collector = createCollectorService({ loop, hosts, leases: hostLeases, metrics, pubsub: bus.local<CollectorTopics>(), intervalSec: config.POLL_INTERVAL });
+    const collector = createCollectorService({ loop, hosts, leases: hostLeases, metrics, pubsub: bus.local<CollectorTopics>(), intervalSec: config.POLL_INTERVAL, statusGapMs: listGapMs });
     // A host given up (rebalanced, or a lease this replica could not renew): its tick in flight ends first.
     hostLeases.onChange({ acquired: (hostId) => loop.kick(hostId), released: (hostId) => loop.settle(hostId) });
     const configView = () => safeConfig(config);

@@ -9,6 +9,7 @@ import type { Logger } from '../../lib/logger.js';
 import type { PubSub } from '../../lib/pubsub.js';
 import { snapshotThen } from '../../lib/stream.js';
 import { map, pipe } from 'graphql-yoga';
+import { coalesce } from '../../lib/coalesce.js';
 import { CHUNK, yieldToEventLoop } from '../../lib/yield.js';
 import type { Vm, VmService } from '../inventory/feature.js';
 import type { StatParams } from '../../libvirt/types.js';
@@ -76,12 +77,8 @@ export function createMetricsService(deps: {
 }) {
   const { pubsub, replicas, mayStore = () => true, fleetGapMs = 0, store, vms, log } = deps;
   const latest = new Map<number, MetricSnapshot>();
-  let fleetTimer: NodeJS.Timeout | undefined;
-  let fleetAt = Number.NEGATIVE_INFINITY;
   // Several hosts tick close together: one fleet message for all of them, and at most one per fleetGapMs.
-  const queueFleet = () => {
-    fleetTimer ??= setTimeout(publishFleet, Math.max(20, fleetAt + fleetGapMs - Date.now()));
-  };
+  const fleet = coalesce(() => pubsub.publish('fleet:metrics', fleetNow()), fleetGapMs);
 
   // Another replica's host: cache and pass on to this replica's subscribers; its owner stores it.
   // (This replica's own messages come back as the very objects it cached: skipped.)
@@ -95,7 +92,7 @@ export function createMetricsService(deps: {
         if (!s.stale && s.metrics.cputime !== undefined) vms.noteUsage(s.vmId, s.metrics.cputime, s.metrics.memactual);
         pubsub.publish('vm:metrics', s.vmId, s);
       }
-      queueFleet();
+      fleet.request();
     }
   })().catch((err: unknown) => log.error({ err }, 'samples from other replicas: stream failed'));
 
@@ -148,10 +145,22 @@ export function createMetricsService(deps: {
     return snapshot;
   }
 
-  const fleetNow = (): FleetTick => ({
-    ts: Date.now(),
-    vms: [...latest.values()].filter((s) => vms.get(s.vmId)?.present).map((s) => toFleetEntry(s, vms.ownerOf(s.vmId))),
-  });
+  // Each snapshot's fleet entry is built once: with many hosts a fleet message goes out several
+  // times a second, and most VMs' snapshots did not change between two of them.
+  const fleetEntries = new WeakMap<MetricSnapshot, { owner: VmOwner | null; entry: FleetEntry }>();
+  function fleetEntryOf(s: MetricSnapshot): FleetEntry {
+    const owner = vms.ownerOf(s.vmId);
+    const cached = fleetEntries.get(s);
+    if (cached && cached.owner === owner) return cached.entry;
+    const entry = toFleetEntry(s, owner);
+    fleetEntries.set(s, { owner, entry });
+    return entry;
+  }
+  const fleetNow = (): FleetTick => {
+    const entries: FleetEntry[] = [];
+    for (const s of latest.values()) if (vms.get(s.vmId)?.present) entries.push(fleetEntryOf(s));
+    return { ts: Date.now(), vms: entries };
+  };
 
   /**
    * The tick as a scope sees it: built once per tick per distinct scope and shared by every
@@ -175,12 +184,6 @@ export function createMetricsService(deps: {
     return scoped;
   }
 
-  function publishFleet() {
-    fleetTimer = undefined;
-    fleetAt = Date.now();
-    pubsub.publish('fleet:metrics', fleetNow());
-  }
-
   return {
     /** One host's tick: cache, store (one write), publish. Returns the snapshots. */
     async ingest(readings: VmReading<Vm>[], ts = Date.now()): Promise<MetricSnapshot[]> {
@@ -193,7 +196,7 @@ export function createMetricsService(deps: {
         if (!s.stale && s.metrics.cputime !== undefined) vms.noteUsage(s.vmId, s.metrics.cputime, s.metrics.memactual);
         pubsub.publish('vm:metrics', s.vmId, s);
       }
-      queueFleet();
+      fleet.request();
       const hostId = readings[0]?.vm.hostId;
       if (replicas && hostId !== undefined) replicas.publish('host:samples', { hostId, snapshots });
       // History keeps samples; a shut-off VM has none to keep.
@@ -255,7 +258,7 @@ export function createMetricsService(deps: {
     },
 
     stop() {
-      clearTimeout(fleetTimer);
+      fleet.cancel();
       void fromOwners?.return?.();
     },
   };

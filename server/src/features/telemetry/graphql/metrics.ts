@@ -3,6 +3,7 @@ import { COUNTER_METRICS, METRIC_NAMES, METRIC_UNITS, type CounterMetric } from 
 import type { DiskSample, MetricSnapshot, NicSample } from '../../../domain/snapshot.js';
 import type { VmState } from '../../../domain/vm-state.js';
 import { builder } from '../../../graphql/builder.js';
+import { shareJson } from '../../../lib/shared-json.js';
 import { VmRef, VmStateEnum } from '../../inventory/feature.js';
 
 const MetricNameEnum = builder.enumType('MetricName', {
@@ -108,12 +109,22 @@ const FleetEntryRef = builder.objectRef<FleetEntry>('FleetEntry').implement({
 });
 
 // Built once per tick and shared by every subscriber: resolving `vms` costs ~12 fields × 1,000 VMs
-// per subscriber per tick, `rows` one array.
+// per subscriber per tick, `rows` one array, JSON-encoded once for every socket (shareJson). Each
+// entry's row is built once too (an entry is reused by every fleet message until its VM's next sample).
 const fleetRows = new WeakMap<FleetTick, unknown[][]>();
+const entryRows = new WeakMap<FleetEntry, unknown[]>();
+function rowOf(e: FleetEntry): unknown[] {
+  let row = entryRows.get(e);
+  if (!row) {
+    row = [String(e.vmId), e.name, e.host, e.state, e.stale, e.cpuPct, e.memPct, e.netRxBps, e.netTxBps, e.diskReadBps, e.diskWriteBps, new Date(e.ts).toISOString(), e.ownerUser, e.ownerGroup];
+    entryRows.set(e, row);
+  }
+  return row;
+}
 function rowsOf(f: FleetTick): unknown[][] {
   let rows = fleetRows.get(f);
   if (!rows) {
-    rows = f.vms.map((e) => [String(e.vmId), e.name, e.host, e.state, e.stale, e.cpuPct, e.memPct, e.netRxBps, e.netTxBps, e.diskReadBps, e.diskWriteBps, new Date(e.ts).toISOString(), e.ownerUser, e.ownerGroup]);
+    rows = shareJson(f.vms.map(rowOf));
     fleetRows.set(f, rows);
   }
   return rows;

@@ -5,7 +5,8 @@ import { z } from 'zod';
 import { METRIC_NAMES, METRIC_UNITS, type MetricName } from '../../../domain/metrics.js';
 import type { Principal } from '../../../lib/auth.js';
 import type { Services } from '../../../lib/module.js';
-import { defineRoute, detailErrors, int64, isoTimestamp, type RouteFamily } from '../../../lib/rest.js';
+import { defineRoute, detailErrors, int64, isoTimestamp, TextAnswer, type RouteFamily } from '../../../lib/rest.js';
+import type { Vm } from '../../inventory/feature.js';
 import type { CollectorStatus } from '../collector-service.js';
 
 const unixSeconds = (ms: number) => Math.floor(ms / 1000);
@@ -196,6 +197,35 @@ function statusBody(s: CollectorStatus) {
   };
 }
 
+/**
+ * live-vms is polled by many clients and is 140 KB of JSON at 1,000 VMs (700 KB at 5,000): each VM's
+ * entry is encoded once per change of its values (once per tick for a running VM, whose cputime
+ * rises) and reused by every request until then, instead of encoding the whole answer per request.
+ * Same fields, order and exact 64-bit integers as the schema's JSON.
+ */
+interface LiveVmText {
+  id: number;
+  name: string;
+  uuid: string;
+  state: string;
+  cpuCount: number;
+  memoryMax: bigint;
+  memoryUsed: bigint;
+  cputime: bigint;
+  json: string;
+}
+const liveVmTexts = new WeakMap<Vm, LiveVmText>();
+function liveVmText(v: Vm): string {
+  const c = liveVmTexts.get(v);
+  if (c && c.cputime === v.cputime && c.memoryUsed === v.memoryUsed && c.state === v.state && c.id === v.id && c.name === v.name && c.uuid === v.uuid && c.cpuCount === v.cpuCount && c.memoryMax === v.memoryMax) {
+    return c.json;
+  }
+  const { id, name, uuid, state, cpuCount, memoryMax, memoryUsed, cputime } = v;
+  const json = `{"id":${id},"name":${JSON.stringify(name)},"uuid":${JSON.stringify(uuid)},"state":${JSON.stringify(state)},"cpu_count":${cpuCount},"memory_max":${memoryMax},"memory_used":${memoryUsed},"cputime":${cputime}}`;
+  liveVmTexts.set(v, { id, name, uuid, state, cpuCount, memoryMax, memoryUsed, cputime, json });
+  return json;
+}
+
 function vmStats(principal: Principal, ref: string, { vms, metrics }: Services): z.output<typeof VmStats> {
   const vm = vms.resolveFor(principal, ref);
   const s = metrics.latest(vm.id);
@@ -224,20 +254,8 @@ export function telemetryRoutes(services: Services): RouteFamily {
         schema: { response: LiveVms },
         handle: ({ principal }) => {
           const running = vms.listFor(principal, { state: 'running' }).sort((a, b) => a.id - b.id);
-          return {
-            count: running.length,
-            source: 'libvirt' as const,
-            vms: running.map((v) => ({
-              id: v.id,
-              name: v.name,
-              uuid: v.uuid,
-              state: v.state,
-              cpu_count: v.cpuCount,
-              memory_max: v.memoryMax,
-              memory_used: v.memoryUsed,
-              cputime: v.cputime,
-            })),
-          };
+          // z.output<typeof LiveVms>, written as JSON text (liveVmText)
+          return new TextAnswer('application/json; charset=utf-8', `{"count":${running.length},"source":"libvirt","vms":[${running.map(liveVmText).join(',')}]}`);
         },
       }),
       defineRoute({
