@@ -15,7 +15,8 @@
         "src/dump_job.cc",
         "src/storage_stream.cc",
         "src/jobs.cc",
-        "src/metadata.cc"
+        "src/metadata.cc",
+        "src/gzip_pipeline.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")"
@@ -28,7 +29,7 @@
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions"],
       "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Wno-unused-parameter", "<!@(pkg-config --cflags libvirt)"],
-      "libraries": ["<!@(pkg-config --libs libvirt)"]
+      "libraries": ["<!@(pkg-config --libs libvirt)", "-ldeflate"]
     }
   ]
 }

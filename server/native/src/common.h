@@ -233,4 +233,9 @@ std::string ArgString(const Napi::CallbackInfo& info, size_t i, const char* name
 uint32_t ArgFlags(const Napi::CallbackInfo& info, size_t i);
 bool OptBool(const Napi::Object& o, const char* key, bool dflt);
 
+// ---- gzip_pipeline.cc --------------------------------------------------------
+
+// gzipPipeline(options, onEvent): the memory-dump pipeline's hash + gzip engine (own threads).
+Napi::Value GzipPipeline(const Napi::CallbackInfo& info);
+
 }  // namespace vmp
