@@ -29,7 +29,7 @@
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions"],
       "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Wno-unused-parameter", "<!@(pkg-config --cflags libvirt)"],
-      "libraries": ["<!@(pkg-config --libs libvirt)", "-ldeflate"]
+      "libraries": ["<!@(pkg-config --libs libvirt)", "-lisal"]
     }
   ]
 }
