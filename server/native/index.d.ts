@@ -143,6 +143,8 @@ export interface NativeModule {
   targetDevs(xml: string, element: 'interface' | 'disk'): string[];
   /** the memory-dump pipeline's SHA-256 + gzip engine, on threads of its own (gzip_pipeline.cc) */
   gzipPipeline(options: NativeGzipOptions, onEvent: (e: NativeGzipEvent) => void): NativeGzipPipeline;
+  /** mkfifo(2), synchronous; throws an Error with `errno` */
+  mkfifo(path: string, mode: number): void;
 }
 
 export interface NativeGzipOptions {

@@ -237,5 +237,7 @@ bool OptBool(const Napi::Object& o, const char* key, bool dflt);
 
 // gzipPipeline(options, onEvent): the memory-dump pipeline's hash + gzip engine (own threads).
 Napi::Value GzipPipeline(const Napi::CallbackInfo& info);
+// mkfifo(path, mode), synchronous (one syscall).
+Napi::Value MakeFifo(const Napi::CallbackInfo& info);
 
 }  // namespace vmp

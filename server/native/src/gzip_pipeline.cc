@@ -16,6 +16,7 @@
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -486,6 +487,22 @@ Napi::Value GzipPipeline(const Napi::CallbackInfo& info) {
           return i.Env().Undefined();
         }));
   return h;
+}
+
+}  // namespace vmp
+
+namespace vmp {
+
+// mkfifo(path, mode): makes a FIFO without a child process (a spawn costs the event loop a fork).
+Napi::Value MakeFifo(const Napi::CallbackInfo& info) {
+  std::string path = ArgString(info, 0, "path");
+  mode_t mode = static_cast<mode_t>(ArgFlags(info, 1));
+  if (mkfifo(path.c_str(), mode) < 0) {
+    Napi::Error e = Napi::Error::New(info.Env(), std::string("mkfifo ") + path + ": " + strerror(errno));
+    e.Set("errno", Napi::Number::New(info.Env(), errno));
+    throw e;
+  }
+  return info.Env().Undefined();
 }
 
 }  // namespace vmp

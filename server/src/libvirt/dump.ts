@@ -3,13 +3,12 @@
 // event loop. The FIFO's read end is opened before the dump is asked for (while no reader has it
 // open, libvirtd blocks every client). We also hold a write end ourselves, so the reader sees no
 // end-of-file before libvirt opens its own; we close it once libvirt's call returns.
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { closeSync, constants, openSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { promisify } from 'node:util';
 import type { LibvirtConnection } from './connection.js';
+import { native } from './native.js';
 import type { CoreDumpOptions } from './types.js';
 
 export interface DumpStream {
@@ -20,8 +19,6 @@ export interface DumpStream {
   /** stops the dump: closes the read end (libvirt cannot abort a memory-only dump; a broken pipe ends it at once) */
   abort(reason?: Error): void;
 }
-
-const run = promisify(execFile);
 
 /**
  * A FIFO's read end as a stream whose bytes are read through its descriptor, off the JS thread:
@@ -53,7 +50,7 @@ export class FifoSource extends Readable {
 /** Starts `conn.coreDump(uuid → FIFO in dir)` and hands back the FIFO's bytes. The FIFO is removed when the dump ends. */
 export async function dumpThroughFifo(conn: LibvirtConnection, uuid: string, dir: string, opts: CoreDumpOptions): Promise<DumpStream> {
   const fifo = path.join(dir, `.dump-${randomUUID()}.fifo`);
-  await run('mkfifo', ['-m', '0600', fifo]);
+  native.mkfifo(fifo, 0o600);
   let readFd = -1;
   let keeperFd = -1;
   try {
