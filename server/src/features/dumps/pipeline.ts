@@ -5,6 +5,7 @@
 // renamed to its final name only when complete and hashed. A local dump's FIFO is read by the
 // engine itself, so the event loop sees only progress counts; a remote dump's chunks are handed
 // over as they arrive. Nothing raw touches the disk; on any failure the temporary file is removed.
+import { closeSync } from 'node:fs';
 import { open, rename, rm, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
@@ -65,6 +66,7 @@ export async function hashAndGzip(
   finished.catch(() => {});
   let consumed: (() => void) | undefined;
   const fifo = source instanceof FifoSource;
+  let inFd: number | undefined;
   let engine: GzipEngine | undefined;
   const onAbort = () => source.destroy(opts.signal!.reason instanceof Error ? opts.signal!.reason : new Error('aborted'));
   const onSourceError = (err: Error) => fail(err);
@@ -72,7 +74,8 @@ export async function hashAndGzip(
     if (!source.readableEnded) fail(new Error('the dump stream closed before its end'));
   };
   try {
-    engine = startGzipEngine({ ...ENGINE, inFd: fifo ? source.takeFd() : undefined, outFd: file.fd }, (e) => {
+    inFd = fifo ? source.takeFd() : undefined;
+    engine = startGzipEngine({ ...ENGINE, inFd, outFd: file.fd }, (e) => {
       counts.rawBytes = e.rawBytes;
       counts.gzipBytes = e.gzipBytes;
       if (e.type === 'done') return settle.resolve(e);
@@ -128,8 +131,10 @@ export async function hashAndGzip(
     // The name goes first (nothing left behind however soon the caller looks); the descriptor is
     // closed only once the engine has stopped (it stops within one block's work).
     await rm(temp, { force: true });
-    engine?.abort();
-    if (engine) await finished.catch(() => {});
+    if (engine) {
+      engine.abort();
+      await finished.catch(() => {});
+    } else if (inFd !== undefined) closeSync(inFd); // taken, but no engine started to close it
     await file.close().catch(() => {});
     throw err;
   } finally {
