@@ -1,13 +1,14 @@
 // The memory-dump pipeline's engine, all off the JS thread: raw bytes → SHA-256 in order (the
-// seed's sha256, on a thread of its own) → blocks compressed by N threads with ISA-L's igzip (level 1:
-// ~3× libdeflate's and ~10× zlib's speed on dumps, at about their ratio; it skips zero pages
-// almost for free), each block one complete gzip member (pigz-style: concatenated members are one
-// standard .gz) → members written in block order to a file descriptor, with the SHA-256 of what
-// is written. The bytes come either from a
-// file descriptor read by the engine's own thread (a FIFO libvirt writes into: JS never sees a
-// byte) or from chunks JS hands over (a remote volume's stream). The engine's threads run at a
-// lower priority (nice) so the event loop wins the CPU. JS hears only events: progress counts
-// (a few per second), the end of the input, a consumed chunk, and done or error.
+// seed's sha256, on a thread of its own) → 1 MiB blocks compressed by N threads with ISA-L's igzip,
+// each block one complete gzip member (pigz-style: concatenated members are one standard .gz) →
+// members written in block order to a file descriptor, with the SHA-256 of what is written.
+// igzip level 1, measured on a 1 GiB guest's dump (90 % zero pages): 5.2 GB/s per core against
+// libdeflate's 0.36 and `gzip -1`'s 0.22; on its non-zero pages 0.70 against libdeflate's 0.21 GB/s
+// at about the same ratio (2.49 vs 2.55). The bytes come either from a file descriptor read by the
+// engine's own thread (a FIFO libvirt writes into: JS never sees a byte) or from chunks JS hands
+// over (a remote volume's stream). The engine's threads run at a lower priority (nice) so the event
+// loop wins the CPU. JS hears only events: progress counts (a few per second), the end of the
+// input, a consumed chunk, and done or error.
 #include "common.h"
 
 #include <fcntl.h>

@@ -1,5 +1,5 @@
 // The native hash + gzip engine of memory dumps (native/src/gzip_pipeline.cc): SHA-256 of the raw
-// bytes in order, libdeflate gzip members compressed on threads of its own (at a lower priority
+// bytes in order, gzip members (ISA-L igzip) compressed on threads of its own (at a lower priority
 // than the event loop) and written in order, SHA-256 of what was written. It reads a FIFO's
 // descriptor itself (JS never sees the bytes) or takes chunks pushed from JS.
 import type { NativeGzipEvent, NativeGzipOptions, NativeGzipPipeline } from '@vmpulse/libvirt-native';

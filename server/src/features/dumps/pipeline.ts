@@ -1,6 +1,6 @@
 // One pass over a dump, off the event loop: the native engine (libvirt/dump-gzip.ts) hashes the
 // raw bytes in order (SHA-256, the seed's sha256), compresses 1 MiB blocks on several threads
-// with libdeflate (one gzip member each, level 1, pigz-style: the concatenated members are one
+// with ISA-L's igzip (one gzip member each, level 1, pigz-style: the concatenated members are one
 // standard .gz), hashes the members in order and writes them to a temporary file (mode 0600),
 // renamed to its final name only when complete and hashed. A local dump's FIFO is read by the
 // engine itself, so the event loop sees only progress counts; a remote dump's chunks are handed
