@@ -80,6 +80,10 @@ export async function dumpThroughFifo(conn: LibvirtConnection, uuid: string, dir
       throw err;
     },
   );
+  // Stopped before libvirt opened the FIFO, the name is already gone and libvirt makes a plain file
+  // of it: whatever is at the name when libvirt's call returns goes too (the reader's descriptor
+  // does not need the name).
+  void done.finally(() => rmSync(fifo, { force: true })).catch(() => {});
   return {
     stream,
     done,
