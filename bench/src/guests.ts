@@ -96,6 +96,6 @@ export interface BareRun {
   perCallDomains: number;
 }
 
-export function bareLibvirt(uri: string, iterations: number): Promise<{ runs: BareRun[] }> {
+export function bareLibvirt(uri: string, iterations: number): Promise<{ runs: BareRun[]; rssMiB?: number }> {
   return runJsonChild('libvirt-bare.ts', [uri, String(iterations)], 5 * 60_000);
 }

@@ -254,9 +254,12 @@ async function main() {
   let bareCpuMedian = NaN;
   if (run('bare') || run('collector')) {
     const reps: BareRun[][] = [];
+    const rss: number[] = [];
     for (let r = 0; r < cfg.reps; r++) {
       log(`bare libvirt loop, run ${r + 1}/${cfg.reps} (${cfg.bareIterations} iterations)`);
-      reps.push((await bareLibvirt(fleetUri, cfg.bareIterations)).runs);
+      const bare = await bareLibvirt(fleetUri, cfg.bareIterations);
+      reps.push(bare.runs);
+      if (bare.rssMiB !== undefined) rss.push(bare.rssMiB);
     }
     const perRun = reps.map((runs) => ({ cpuMs: median(runs.map((x) => x.cpuMs)), cpuP95: pct(runs.map((x) => x.cpuMs), 95), wallMs: median(runs.map((x) => x.wallMs)), bulkWallMs: median(runs.map((x) => x.bulkWallMs)), perCallWallMs: median(runs.map((x) => x.perCallWallMs)), domains: reps[0]![0]!.domains, perCallDomains: reps[0]![0]!.perCallDomains }));
     bareCpuMedian = median(perRun.map((x) => x.cpuMs));
@@ -271,6 +274,8 @@ async function main() {
       bulkWallMs: spread(perRun.map((x) => x.bulkWallMs)),
       perCallWallMs: spread(perRun.map((x) => x.perCallWallMs)),
       cpuUsPerSampledDomain: spread(perRun.map((x) => (x.cpuMs * 1000) / x.perCallDomains), 1),
+      // the test driver's domains live in this process (with qemu:///system they live in libvirtd)
+      rssMiB: rss.length ? spread(rss, 1) : undefined,
     };
   }
 
@@ -562,6 +567,7 @@ function renderTable(r: Record<string, any>): string {
   if (r.bareLibvirt) {
     add('libvirt alone: CPU ms per tick (test driver, 1000 dom.)', fmt(r.bareLibvirt.cpuMsPerTick, ' ms'), '', '', r.bareLibvirt.command);
     add('libvirt alone: CPU µs per sampled VM per tick', fmt(r.bareLibvirt.cpuUsPerSampledDomain, ' µs'), '', '', r.bareLibvirt.command);
+    if (r.bareLibvirt.rssMiB) add('libvirt alone: process RSS (the test driver runs in-process)', fmt(r.bareLibvirt.rssMiB, ' MiB'), '', '', r.bareLibvirt.command);
   }
   if (r.collector) {
     const c = r.collector;

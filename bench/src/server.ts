@@ -51,6 +51,9 @@ export interface ServerUnderTest {
   stop(): Promise<void>;
 }
 
+/** the V8 young-generation flag `pnpm start` (root package.json) runs the server with */
+const SEMI_SPACE_FLAG = '--max-semi-space-size=64';
+
 export async function startServer(opts: { libvirtUri: string; pollInterval?: number; label: string; startTimeoutMs?: number; nodeOptions?: string; serverMain?: string; env?: Record<string, string> }): Promise<ServerUnderTest> {
   const main = opts.serverMain ?? SERVER_MAIN;
   if (!existsSync(main)) throw new Error(`${main} is missing: build the server first (pnpm --filter @vmpulse/server build)`);
@@ -59,7 +62,9 @@ export async function startServer(opts: { libvirtUri: string; pollInterval?: num
   const url = `http://127.0.0.1:${port}`;
   const logFile = path.join(dataDir, 'server.log');
   const log = createWriteStream(logFile);
-  const child: ChildProcess = spawn(process.execPath, ['--max-semi-space-size=64', '--import', pathToFileURL(path.join(BENCH_DIR, 'src', 'probe.mjs')).href, main], {
+  // `pnpm start`'s young generation, unless --node-options sets its own (a command-line flag would win over NODE_OPTIONS).
+  const semiSpace = opts.nodeOptions?.includes('--max-semi-space-size') ? [] : [SEMI_SPACE_FLAG];
+  const child: ChildProcess = spawn(process.execPath, [...semiSpace, '--import', pathToFileURL(path.join(BENCH_DIR, 'src', 'probe.mjs')).href, main], {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     env: {

@@ -11,11 +11,13 @@
         "src/domain.cc",
         "src/stats.cc",
         "src/per_domain_stats.cc",
+        "src/stats_table.cc",
         "src/events.cc",
         "src/dump_job.cc",
         "src/storage_stream.cc",
         "src/jobs.cc",
         "src/metadata.cc",
+        "src/pool_info.cc",
         "src/gzip_pipeline.cc"
       ],
       "include_dirs": [

@@ -85,6 +85,8 @@ export interface NativeConnection {
   createXML(xml: string, flags?: number): Promise<string>;
   undefine(uuid: string, flags?: number): Promise<void>;
   getAllDomainStats(groups: number, flags: number, uuids?: string[]): Promise<NativeStatsRecord[]>;
+  /** stats_table.cc: the same records as one table (see StatsTable in server/src/libvirt/types.ts) */
+  getAllDomainStats(groups: number, flags: number, uuids: string[] | null, table: true): Promise<NativeStatsTable>;
   memoryStats(uuid: string): Promise<Record<string, bigint>>;
   interfaceStats(uuid: string, dev: string): Promise<Record<string, bigint>>;
   blockStats(uuid: string, dev: string): Promise<NativeParams>;
@@ -94,6 +96,10 @@ export interface NativeConnection {
     items: Array<string | NativeBatchItem>,
     opts?: { memory?: boolean; interfaces?: boolean; blocks?: boolean; vcpus?: boolean; cpu?: boolean },
   ): Promise<NativeBatchRecord[]>;
+  domainStatsPerCall(
+    items: Array<string | NativeBatchItem>,
+    opts: { memory?: boolean; interfaces?: boolean; blocks?: boolean; vcpus?: boolean; cpu?: boolean; table: true },
+  ): Promise<NativeStatsTable & { extra: (Partial<Pick<NativeBatchRecord, 'devices' | 'error' | 'partial'>> | undefined)[] }>;
   coreDump(uuid: string, path: string, format: number, flags: number): Promise<void>;
   jobStats(uuid: string, flags?: number): Promise<{ type: number; params: NativeParams; fromJobInfo: boolean }>;
   abortJob(uuid: string): Promise<void>;
@@ -111,6 +117,8 @@ export interface NativeConnection {
   domainMetadata(uris: string[], uuids?: string[] | null): Promise<Array<{ uuid: string; elements: Array<string | null> }>>;
   /** sets one metadata element (xml '' removes it), live and persistent as the domain is */
   setDomainMetadata(uuid: string, xml: string, key: string, uri: string): Promise<void>;
+  /** pool_info.cc: a storage pool's sizes in bytes (virStoragePoolGetInfo), refreshed first */
+  storagePoolInfo(pool: string): Promise<{ state: number; capacity: number; allocation: number; available: number }>;
 }
 
 export interface NativeVolStream {
@@ -179,3 +187,15 @@ export interface NativeGzipPipeline {
 
 declare const native: NativeModule;
 export = native;
+
+/** stats_table.cc: records as one table (keys and strings once, 8 bytes a value in `values`) */
+export interface NativeStatsTable {
+  uuids: string[];
+  names: string[];
+  keys: string[];
+  strings: string[];
+  start: Uint32Array;
+  key: Uint32Array;
+  kind: Uint8Array;
+  values: ArrayBuffer;
+}

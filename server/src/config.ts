@@ -113,6 +113,8 @@ export const settings = {
   VMPULSE_ADMIN_TOKEN: { unit: 'secret', default: 'unset (first start creates one)', help: 'a token accepted as admin, for automation', secret: true, schema: optional(z.string()) },
   // Memory dumps (issue 8, seed 003).
   DUMP_DIR: { unit: 'path', default: 'DATA_DIR/dumps', help: 'where finished dumps (<vmid>_<unix>.mem.gz, mode 0600) are kept', schema: optional(z.string().min(1).transform((p) => path.resolve(p))) },
+  DUMP_REMOTE_POOL: { unit: 'name', default: 'vmpulse-dumps', help: 'on a remote host (qemu+ssh://…), the libvirt storage pool a dump is written into before it is streamed back (a transient directory pool made at DUMP_REMOTE_DIR when missing); its available bytes are checked against the guest\'s memory first', schema: z.string().min(1).max(200).default('vmpulse-dumps') },
+  DUMP_REMOTE_DIR: { unit: 'path', default: '/var/lib/libvirt/vmpulse-dumps', help: 'the directory on the remote host of the pool DUMP_REMOTE_POOL, when vmpulse makes it', schema: z.string().min(1).default('/var/lib/libvirt/vmpulse-dumps') },
   DUMP_FORMAT: { unit: 'elf|kdump-zlib', default: 'elf', help: 'memory-only dump format when the caller names none (ELF: what Volatility and crash read)', schema: z.enum(['elf', 'kdump-zlib'], { error: 'must be "elf" or "kdump-zlib"' }).default('elf') },
   DUMP_TIMEOUT: { unit: 's', default: '300', help: 'a dump running longer is stopped (status timeout), its files removed', schema: seconds(300, 0.1) },
   DUMP_CONCURRENCY: { unit: 'dumps', default: '3', help: 'dumps running at once (per server process)', schema: integer(3, 1, 64) },

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeDemoFleet } from '../src/libvirt/demo-fleet.js';
 import { startInfluxFake } from './fakes/influxdb3-fake.js';
 import { collect, startTestApp, type TestApp } from './helpers/app.js';
+import { roomyDumpDir } from './helpers/dump-dir.js';
 
 let t: TestApp;
 let dumpDir: string;
@@ -32,12 +33,18 @@ const ended = (id: number) => waitFor(`dump ${id} to end`, async () => {
   return ['queued', 'running'].includes(d.status) ? undefined : d;
 });
 
+let room: ReturnType<typeof roomyDumpDir> | undefined;
 beforeAll(async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'vmpulse-dumps-'));
-  dumpDir = path.join(dir, 'dumps');
-  t = await startTestApp({ LIBVIRT_URI: writeDemoFleet(path.join(dir, 'fleet.xml'), { count: 6 }), DUMP_MIN_INTERVAL: '0', POLL_INTERVAL: '60' }, dir);
+  // Every guest of the fleet (up to 16 GiB) must fit, whatever the disk has free.
+  room = roomyDumpDir(dir);
+  dumpDir = room.dir;
+  t = await startTestApp({ LIBVIRT_URI: writeDemoFleet(path.join(dir, 'fleet.xml'), { count: 6 }), DUMP_DIR: dumpDir, DUMP_MIN_INTERVAL: '0', POLL_INTERVAL: '60' }, dir);
 });
-afterAll(() => t?.stop());
+afterAll(async () => {
+  await t?.stop();
+  room?.release();
+});
 
 describe('memory dumps on the test driver', () => {
   it('status is idle before any trigger', async () => {
@@ -255,7 +262,8 @@ describe('paging, statuses and refusals', () => {
 describe('DUMP_MIN_INTERVAL and a restart', () => {
   it('a VM dumped less than DUMP_MIN_INTERVAL ago is refused with the reason; a dump running at a crash is interrupted at the next start', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'vmpulse-dumps-'));
-    const env = { LIBVIRT_URI: writeDemoFleet(path.join(dir, 'fleet.xml'), { count: 2 }), POLL_INTERVAL: '60' };
+    const room = roomyDumpDir(dir);
+    const env = { LIBVIRT_URI: writeDemoFleet(path.join(dir, 'fleet.xml'), { count: 2 }), DUMP_DIR: room.dir, POLL_INTERVAL: '60' };
     let a = await startTestApp(env, dir);
     const vm = a.app.services.vms.list({ state: 'running' })[0]!;
     const r1 = (await (await a.api('/api/memory-dumps/trigger', json({ vm_ids: [vm.name] }))).json()) as any;
@@ -282,6 +290,7 @@ describe('DUMP_MIN_INTERVAL and a restart', () => {
       expect(readdirSync(path.join(dir, 'dumps')).filter((f) => f.startsWith('.'))).toEqual([]);
     } finally {
       await a.stop();
+      room.release();
     }
   });
 });
@@ -290,7 +299,8 @@ describe('InfluxDB 3 (the fake)', () => {
   it('each finished dump is a row of mem_dumps with the seed fields', async () => {
     const fake = await startInfluxFake({ token: 'tok' });
     const dir = mkdtempSync(path.join(os.tmpdir(), 'vmpulse-dumps-'));
-    const a = await startTestApp({ LIBVIRT_URI: 'test:///default', INFLUX_URL: fake.url, INFLUX_TOKEN: 'tok', POLL_INTERVAL: '60' }, dir);
+    const room = roomyDumpDir(dir);
+    const a = await startTestApp({ LIBVIRT_URI: 'test:///default', INFLUX_URL: fake.url, INFLUX_TOKEN: 'tok', DUMP_DIR: room.dir, POLL_INTERVAL: '60' }, dir);
     try {
       const vm = a.app.services.vms.list({ state: 'running' })[0]!;
       const r = (await (await a.api('/api/memory-dumps/trigger', json({ vm_ids: [String(vm.id)] }))).json()) as any;
@@ -308,6 +318,7 @@ describe('InfluxDB 3 (the fake)', () => {
     } finally {
       await a.stop();
       await fake.close();
+      room.release();
     }
   });
 });

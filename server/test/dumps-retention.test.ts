@@ -7,10 +7,12 @@ import path from 'node:path';
 import { expect, it } from 'vitest';
 import { writeDemoFleet } from '../src/libvirt/demo-fleet.js';
 import { startTestApp } from './helpers/app.js';
+import { roomyDumpDir } from './helpers/dump-dir.js';
 
 it('DUMP_RETENTION_COUNT=2: the oldest files go, their records say deleted', async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'vmpulse-dumps-ret-'));
-  const t = await startTestApp({ LIBVIRT_URI: writeDemoFleet(path.join(dir, 'fleet.xml'), { count: 4 }), DUMP_MIN_INTERVAL: '0', DUMP_RETENTION_COUNT: '2', POLL_INTERVAL: '60' }, dir);
+  const room = roomyDumpDir(dir); // the fleet's guests (up to 8 GiB) fit whatever the disk has free
+  const t = await startTestApp({ LIBVIRT_URI: writeDemoFleet(path.join(dir, 'fleet.xml'), { count: 4 }), DUMP_DIR: room.dir, DUMP_MIN_INTERVAL: '0', DUMP_RETENTION_COUNT: '2', POLL_INTERVAL: '60' }, dir);
   try {
     const ids: number[] = [];
     for (const vm of t.app.services.vms.list({ state: 'running' }).slice(0, 4)) {
@@ -42,5 +44,6 @@ it('DUMP_RETENTION_COUNT=2: the oldest files go, their records say deleted', asy
     expect((await t.api(`/api/memory-dumps/${gone[0].id}/verify`, { method: 'POST' })).status).toBe(409);
   } finally {
     await t.stop();
+    room.release();
   }
 });

@@ -197,6 +197,8 @@ class Connection : public Napi::ObjectWrap<Connection> {
   // metadata.cc
   Napi::Value DomainMetadata(const Napi::CallbackInfo& info);
   Napi::Value SetDomainMetadata(const Napi::CallbackInfo& info);
+  // pool_info.cc
+  Napi::Value StoragePoolInfo(const Napi::CallbackInfo& info);
 
   // Returns the live handle or throws a JS error if closed.
   virConnectPtr Live(Napi::Env env);

@@ -230,6 +230,7 @@ Napi::Function Connection::Init(Napi::Env env) {
           InstanceMethod<&Connection::StorageVolDownload>("storageVolDownload"),
           InstanceMethod<&Connection::DomainMetadata>("domainMetadata"),
           InstanceMethod<&Connection::SetDomainMetadata>("setDomainMetadata"),
+          InstanceMethod<&Connection::StoragePoolInfo>("storagePoolInfo"),
       });
   constructor = new Napi::FunctionReference(Napi::Persistent(fn));
   return fn;

@@ -76,6 +76,7 @@ struct Out {
 
 struct Want {
   bool memory = true, interfaces = true, blocks = true, vcpus = true, cpu = true;
+  bool table = false;  // answer as one table (stats_table.cc) plus `extra`
 };
 
 static std::string Key(const char* group, size_t i, const char* leaf) {
@@ -103,6 +104,7 @@ class BatchTask : public Task {
   }
 
   Napi::Value Result(Napi::Env env) override {
+    if (want_.table) return TableResult(env);
     Napi::Array arr = Napi::Array::New(env, out_.size());
     for (size_t i = 0; i < out_.size(); i++) {
       const Out& o = out_[i];
@@ -127,6 +129,42 @@ class BatchTask : public Task {
       arr.Set(static_cast<uint32_t>(i), r);
     }
     return arr;
+  }
+
+  // The table, and `extra[i]` only where there is more to say than params: devices read from the
+  // domain XML (not the caller's lists), an error, partial failures.
+  Napi::Value TableResult(Napi::Env env) {
+    std::vector<TableRow> rows;
+    rows.reserve(out_.size());
+    for (const Out& o : out_) rows.push_back({&o.uuid, &o.name, &o.params});
+    Napi::Object t = ParamsToTable(env, rows);
+    Napi::Array extra = Napi::Array::New(env, out_.size());
+    for (size_t i = 0; i < out_.size(); i++) {
+      const Out& o = out_[i];
+      const Item& it = items_[i];
+      bool fetched = !(it.haveIfaces && it.haveBlocks);
+      if (!fetched && !o.failed && o.partial.empty()) continue;
+      Napi::Object e = Napi::Object::New(env);
+      if (fetched) {
+        Napi::Object devices = Napi::Object::New(env);
+        devices.Set("interfaces", StringArray(env, o.ifaces));
+        devices.Set("blocks", StringArray(env, o.blocks));
+        e.Set("devices", devices);
+      }
+      if (o.failed) e.Set("error", ErrorObject(env, o.error));
+      if (!o.partial.empty()) {
+        Napi::Array p = Napi::Array::New(env, o.partial.size());
+        for (size_t j = 0; j < o.partial.size(); j++) {
+          Napi::Object pe = ErrorObject(env, o.partial[j].err);
+          pe.Set("call", Napi::String::New(env, o.partial[j].call));
+          p.Set(static_cast<uint32_t>(j), pe);
+        }
+        e.Set("partial", p);
+      }
+      extra.Set(static_cast<uint32_t>(i), e);
+    }
+    t.Set("extra", extra);
+    return t;
   }
 
  private:
@@ -343,6 +381,7 @@ Napi::Value Connection::DomainStatsPerCall(const Napi::CallbackInfo& info) {
     want.blocks = OptBool(o, "blocks", true);
     want.vcpus = OptBool(o, "vcpus", true);
     want.cpu = OptBool(o, "cpu", true);
+    want.table = OptBool(o, "table", false);
   }
   if (closed()) return RejectClosed(env);
   return QueueTask(env, std::make_unique<BatchTask>(conn_, std::move(items), want));

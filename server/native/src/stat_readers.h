@@ -18,3 +18,15 @@ bool ReadVcpus(virDomainPtr dom, int maxVcpus, std::vector<virVcpuInfo>& out);
 bool ReadCpuStats(virDomainPtr dom, ParamList& out);
 
 }  // namespace vmp
+
+namespace vmp {
+
+// stats_table.cc: records → one table (keys and strings once, values in one ArrayBuffer).
+struct TableRow {
+  const std::string* uuid;
+  const std::string* name;
+  const ParamList* params;
+};
+Napi::Object ParamsToTable(Napi::Env env, const std::vector<TableRow>& rows);
+
+}  // namespace vmp

@@ -149,8 +149,8 @@ struct StatsRecord {
 
 class AllStatsTask : public Task {
  public:
-  AllStatsTask(virConnectPtr c, unsigned groups, unsigned flags, std::vector<std::string> uuids, bool subset)
-      : Task(c), groups_(groups), flags_(flags), uuids_(std::move(uuids)), subset_(subset) {}
+  AllStatsTask(virConnectPtr c, unsigned groups, unsigned flags, std::vector<std::string> uuids, bool subset, bool table)
+      : Task(c), groups_(groups), flags_(flags), uuids_(std::move(uuids)), subset_(subset), table_(table) {}
   void Run() override {
     virDomainStatsRecordPtr* records = nullptr;
     int n;
@@ -183,6 +183,12 @@ class AllStatsTask : public Task {
     virDomainStatsRecordListFree(records);
   }
   Napi::Value Result(Napi::Env env) override {
+    if (table_) {
+      std::vector<TableRow> rows;
+      rows.reserve(out_.size());
+      for (const StatsRecord& r : out_) rows.push_back({&r.uuid, &r.name, &r.params});
+      return ParamsToTable(env, rows);
+    }
     Napi::Array arr = Napi::Array::New(env, out_.size());
     for (size_t i = 0; i < out_.size(); i++) {
       Napi::Object o = Napi::Object::New(env);
@@ -199,6 +205,7 @@ class AllStatsTask : public Task {
   unsigned flags_;
   std::vector<std::string> uuids_;
   bool subset_;
+  bool table_;
   std::vector<StatsRecord> out_;
 };
 
@@ -255,7 +262,7 @@ class VcpusTask : public Task {
 
 }  // namespace
 
-// getAllDomainStats(groups: number, flags: number, uuids?: string[])
+// getAllDomainStats(groups: number, flags: number, uuids?: string[] | null, table?: boolean)
 Napi::Value Connection::GetAllDomainStats(const Napi::CallbackInfo& info) {
   unsigned groups = ArgFlags(info, 0);
   unsigned flags = ArgFlags(info, 1);
@@ -266,8 +273,9 @@ Napi::Value Connection::GetAllDomainStats(const Napi::CallbackInfo& info) {
     uuids.reserve(a.Length());
     for (uint32_t i = 0; i < a.Length(); i++) uuids.push_back(a.Get(i).ToString().Utf8Value());
   }
+  bool table = info.Length() > 3 && info[3].IsBoolean() && info[3].As<Napi::Boolean>().Value();
   if (closed()) return RejectClosed(info.Env());
-  return QueueTask(info.Env(), std::make_unique<AllStatsTask>(conn_, groups, flags, std::move(uuids), subset));
+  return QueueTask(info.Env(), std::make_unique<AllStatsTask>(conn_, groups, flags, std::move(uuids), subset, table));
 }
 
 Napi::Value Connection::MemoryStats(const Napi::CallbackInfo& info) {

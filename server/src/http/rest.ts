@@ -2,8 +2,9 @@
 // (a 400 names the field and the reason), type the handler and feed the OpenAPI document. A path
 // served with other methods answers 405 with Allow; a repeated query parameter is refused.
 import type { FastifyInstance, FastifyRequest, onRequestHookHandler } from 'fastify';
-import { FileAnswer, TextAnswer, type Route, type RouteFamily } from '../lib/rest.js';
+import { FileAnswer, JsonAnswer, TextAnswer, type Route, type RouteFamily } from '../lib/rest.js';
 import { EdgeError } from './errors.js';
+import { BUFFER_FROM } from './json.js';
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
 
@@ -87,6 +88,8 @@ export async function registerRest(app: FastifyInstance, families: readonly Rout
             // A Buffer: a large one is gzipped in one call like large JSON (compress.ts).
             if (answer instanceof TextAnswer) return reply.type(answer.mediaType).send(Buffer.from(answer.body));
             if (answer instanceof FileAnswer) return reply.headers(answer.headers).type(answer.contentType).send(answer.stream);
+            // Already JSON: sent as toJson's output would be (a large one as one Buffer, gzipped in one call).
+            if (answer instanceof JsonAnswer) return reply.type('application/json; charset=utf-8').send(answer.json.length >= BUFFER_FROM ? Buffer.from(answer.json) : answer.json);
             return answer;
           },
         });

@@ -108,6 +108,15 @@ export class TextAnswer {
   ) {}
 }
 
+/**
+ * A 200 JSON answer already written as JSON text (e.g. built by PostgreSQL): sent as it is, not
+ * parsed and written again. Its text must match the route's response schema, as any answer must
+ * (tests check real answers against the OpenAPI document).
+ */
+export class JsonAnswer {
+  constructor(readonly json: string) {}
+}
+
 type Out<S> = S extends z.ZodType ? z.output<S> : undefined;
 
 export interface RouteDef<S extends RouteSchemas> {
@@ -125,7 +134,7 @@ export interface RouteDef<S extends RouteSchemas> {
   errors?: Record<number, string>;
   handle(
     req: RestRequest<Out<S['params']>, Out<S['query']>, Out<S['body']>>,
-  ): Out<S['response']> | TextAnswer | FileAnswer | Promise<Out<S['response']> | TextAnswer | FileAnswer>;
+  ): Out<S['response']> | TextAnswer | FileAnswer | JsonAnswer | Promise<Out<S['response']> | TextAnswer | FileAnswer | JsonAnswer>;
 }
 
 /** An answer that is a file: its bytes streamed as they are, with its own headers (Content-Length, …). */

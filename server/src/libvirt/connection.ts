@@ -36,6 +36,8 @@ import type {
   PerCallStatsItem,
   PerCallStatsOptions,
   PerCallStatsRecord,
+  PerCallStatsTable,
+  StatsTable,
   UndefineOptions,
   VcpuInfo,
 } from './types.js';
@@ -203,6 +205,26 @@ export class LibvirtConnection {
     );
   }
 
+  /** {@link getAllDomainStats} as one table instead of an object per record (the collector's per-tick read). */
+  getAllDomainStatsTable(opts: GetAllDomainStatsOptions = {}): Promise<StatsTable> {
+    return call(this.nativeConn.getAllDomainStats(statsGroupsMask(opts.groups), statsFlags(opts), opts.uuids ? [...opts.uuids] : null, true));
+  }
+
+  /** {@link domainStatsPerCall} as tables (one per parallel worker) instead of an object per record. */
+  async domainStatsPerCallTable(items: readonly PerCallStatsItem[], opts: PerCallStatsOptions = {}): Promise<PerCallStatsTable[]> {
+    const { parallel = 1, ...want } = opts;
+    const nativeItems = items.map((it) => ({
+      uuid: it.uuid,
+      ...(it.interfaces ? { interfaces: [...it.interfaces] } : {}),
+      ...(it.blocks ? { blocks: [...it.blocks] } : {}),
+    }));
+    const workers = Math.max(1, Math.min(Math.floor(parallel), nativeItems.length));
+    const size = Math.ceil(nativeItems.length / workers);
+    const chunks: Array<typeof nativeItems> = [];
+    for (let i = 0; i < nativeItems.length; i += size) chunks.push(nativeItems.slice(i, i + size));
+    return Promise.all(chunks.map((c) => call(this.nativeConn.domainStatsPerCall(c, { ...want, table: true }))));
+  }
+
   /**
    * For each domain, every per-domain stats call (info, CPU, memory, vCPUs,
    * interfaces, disks) done on ONE worker thread, keyed like the bulk stats
@@ -293,6 +315,11 @@ export class LibvirtConnection {
   /** A directory storage pool named `pool` on the host (transient, directory built, when missing); resolves to its target path. */
   storagePoolEnsureDir(pool: string, dir: string): Promise<string> {
     return call(this.nativeConn.storagePoolEnsureDir(pool, dir));
+  }
+
+  /** A storage pool's sizes in bytes (capacity, allocation, available), refreshed first. */
+  storagePoolInfo(pool: string): Promise<{ state: number; capacity: number; allocation: number; available: number }> {
+    return call(this.nativeConn.storagePoolInfo(pool));
   }
 
   storageVolDelete(pool: string, vol: string): Promise<void> {

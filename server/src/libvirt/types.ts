@@ -173,6 +173,30 @@ export interface PerCallStatsRecord extends DomainStatsRecord {
   partial?: Array<LibvirtErrorInfo & { call: string }>;
 }
 
+/**
+ * Stats records as one table ({@link LibvirtConnection.getAllDomainStatsTable}): each distinct key and
+ * string once, values in one buffer, instead of an object of ~40 keys per record. Row i's entries
+ * are `start[i]` … `start[i + 1] - 1`; entry j is key `keys[key[j]]` of kind `kind[j]`, its value in
+ * the 8 bytes at `values[8j]`. Read it with {@link StatsTableReader} (libvirt/stats-table.ts).
+ */
+export interface StatsTable {
+  uuids: string[];
+  names: string[];
+  keys: string[];
+  strings: string[];
+  start: Uint32Array;
+  key: Uint32Array;
+  /** 0 int, 1 uint, 2 llong, 3 ullong (the 8 bytes as int64 / uint64), 4 double, 5 boolean (1/0), 6 string (index into `strings`); 0, 1, 4–6 stored as a double */
+  kind: Uint8Array;
+  values: ArrayBuffer;
+}
+
+/** {@link LibvirtConnection.domainStatsPerCallTable}: the table, and per row what a record says besides params. */
+export interface PerCallStatsTable extends StatsTable {
+  /** undefined where there is nothing more: devices only when read from the domain XML (not given by the item) */
+  extra: (Partial<Pick<PerCallStatsRecord, 'devices' | 'error' | 'partial'>> | undefined)[];
+}
+
 export type CoreDumpFormat = 'raw' | 'kdump-zlib' | 'kdump-lzo' | 'kdump-snappy' | 'win-dmp' | 'elf';
 
 export interface CoreDumpOptions {

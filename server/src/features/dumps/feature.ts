@@ -37,6 +37,7 @@ export const dumps: Feature = {
       log,
       opts: {
         dumpDir,
+        remotePool: { name: config.DUMP_REMOTE_POOL, dir: config.DUMP_REMOTE_DIR },
         defaultFormat: config.DUMP_FORMAT,
         timeoutMs,
         minIntervalSec: config.DUMP_MIN_INTERVAL,

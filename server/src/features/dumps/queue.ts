@@ -10,6 +10,15 @@ import PgBoss from 'pg-boss';
 import type { Logger } from '../../lib/logger.js';
 
 const queueOf = (hostId: number) => `memory-dump-h${hostId}`;
+/** The one shared queue of versions before per-host queues: nobody works it any more. */
+const LEGACY_QUEUE = 'memory-dump';
+
+/** A job an older version left in LEGACY_QUEUE: `waiting` never fetched; otherwise a worker of a process now gone had it. */
+interface LegacyJob {
+  jobId: string;
+  dumpId: number;
+  waiting: boolean;
+}
 
 interface DumpJobData {
   dumpId: number;
@@ -25,6 +34,10 @@ export interface DumpQueue {
   /** queues one dump on its host's queue; resolves to the pg-boss job id */
   send(hostId: number, data: DumpJobData): Promise<string>;
   cancel(hostId: number, jobIds: string[]): Promise<void>;
+  /** the unfinished jobs older versions left in LEGACY_QUEUE (none when it does not exist) */
+  legacyJobs(): Promise<LegacyJob[]>;
+  /** drops LEGACY_QUEUE with whatever it still holds */
+  dropLegacy(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -106,6 +119,23 @@ export function createDumpQueue(opts: { databaseUrl: string; concurrency: number
     },
     async cancel(hostId, jobIds) {
       if (jobIds.length) await boss.cancel(queueOf(hostId), jobIds);
+    },
+    async legacyJobs() {
+      if (!(await boss.getQueue(LEGACY_QUEUE))) return [];
+      // pg-boss has no call that lists a queue's jobs: its job table (schema `pgboss`, pg-boss 10).
+      const { rows } = await boss
+        .getDb()
+        .executeSql(`SELECT id, state::text AS state, data FROM pgboss.job WHERE name = $1 AND state IN ('created', 'retry', 'active') ORDER BY created_on`, [LEGACY_QUEUE]);
+      return (rows as { id: string; state: string; data: Partial<DumpJobData> | null }[])
+        .filter((r) => Number.isInteger(r.data?.dumpId))
+        .map((r) => ({ jobId: r.id, dumpId: r.data!.dumpId!, waiting: r.state !== 'active' }));
+    },
+    async dropLegacy() {
+      if (!(await boss.getQueue(LEGACY_QUEUE))) return;
+      // pg-boss 10's deleteQueue fails while its job table still holds any job of the queue (a
+      // RESTRICT foreign key), finished ones included: those go first.
+      await boss.getDb().executeSql('DELETE FROM pgboss.job WHERE name = $1', [LEGACY_QUEUE]);
+      await boss.deleteQueue(LEGACY_QUEUE);
     },
     async stop() {
       if (!started) return;

@@ -8,8 +8,6 @@ export type DumpRow = MemoryDump;
 export type TriggerRow = DumpTrigger;
 export type CustodyRow = DumpCustodyEvent;
 
-export type SeedRecordRow = Pick<DumpRow, 'vmId' | 'vmName' | 'sha256' | 'durationSec' | 'gzipBytes' | 'fileCtime' | 'fileMtime' | 'fileAtime' | 'path' | 'createdAt' | 'finishedAt'>;
-
 export interface DumpListFilter {
   vmIds?: number[];
   status?: DumpStatus;
@@ -55,6 +53,18 @@ export function createDumpRecords(prisma: PrismaClient) {
       return r.count === 1;
     },
 
+    /** The queued dump's job moves from `fromJobId` to `toJobId`; false when it is no longer queued under that job. */
+    async moveJob(id: number, fromJobId: string, toJobId: string): Promise<boolean> {
+      const r = await prisma.memoryDump.updateMany({ where: { id, status: 'queued', jobId: fromJobId }, data: { jobId: toJobId } });
+      return r.count === 1;
+    },
+
+    /** queued (under this job) → ended with `status` and `error`; null when it was no longer queued under that job. */
+    async endQueued(id: number, jobId: string, status: DumpStatus, error: string): Promise<DumpRow | null> {
+      const r = await prisma.memoryDump.updateMany({ where: { id, status: 'queued', jobId }, data: { status, error, finishedAt: new Date() } });
+      return r.count === 1 ? prisma.memoryDump.findUnique({ where: { id } }) : null;
+    },
+
     finish: (id: number, data: Partial<DumpRow> & { status: DumpStatus }) => prisma.memoryDump.update({ where: { id }, data }),
 
     /** queued → cancelled; false when it already started or ended. */
@@ -86,13 +96,34 @@ export function createDumpRecords(prisma: PrismaClient) {
     lastOfVm: (vmId: number) =>
       prisma.memoryDump.findFirst({ where: { vmId, status: { in: ['queued', 'running', 'completed', 'deleted'] } }, orderBy: { id: 'desc' } }),
 
-    /** Seed records: written dumps, newest first; only the seed's columns (up to 1,000 rows a call). */
-    /** `vmIds` null: every VM's. */
-    records: (limit: number, offset: number, vmIds: number[] | null) =>
-      prisma.$queryRaw<SeedRecordRow[]>`
-        SELECT "vmId", "vmName", "sha256", "durationSec", "gzipBytes", "fileCtime", "fileMtime", "fileAtime", "path", "createdAt", "finishedAt"
-        FROM "MemoryDump" WHERE "status" IN ('completed', 'deleted') AND (${vmIds === null} OR "vmId" = ANY(${vmIds ?? []}::int[]))
-        ORDER BY "finishedAt" DESC, "id" DESC LIMIT ${limit} OFFSET ${offset}`,
+    /**
+     * Seed 003 records: written dumps, newest first (up to 1,000 a call), as the JSON text of the
+     * records array's elements, written by PostgreSQL byte for byte as JSON.stringify would write
+     * them: decoding 1,000 rows of 11 columns value by value and encoding them again cost more than
+     * the rest of the request. Strings go through to_json (the same escapes as JSON.stringify);
+     * numbers are PostgreSQL's shortest round-trip text (durations have ms precision: never an
+     * exponent). The order is the index MemoryDump_finishedAt_id_idx. `vmIds` null: every VM's.
+     */
+    async records(limit: number, offset: number, vmIds: number[] | null): Promise<{ json: string; count: number }> {
+      const [row] = await prisma.$queryRaw<{ json: string | null; count: number }[]>`
+        SELECT string_agg(
+                 '{"timestamp":"' || to_char(coalesce(d."finishedAt", d."createdAt"), 'YYYY-MM-DD"T"HH24:MI:SS.US')
+                 || '","dom":' || to_json(d."vmName")::text
+                 || ',"vmid":"' || d."vmId"::text
+                 || '","sha256":' || to_json(coalesce(d."sha256", ''))::text
+                 || ',"duration_sec":' || coalesce(d."durationSec", 0)::text
+                 || ',"gzip_size_bytes":' || coalesce(d."gzipBytes", 0)::text
+                 || ',"ctime":' || coalesce(d."fileCtime", 0)::text
+                 || ',"mtime":' || coalesce(d."fileMtime", 0)::text
+                 || ',"atime":' || coalesce(d."fileAtime", 0)::text
+                 || ',"dump_path":' || to_json(d."path")::text || '}',
+                 ',' ORDER BY d."finishedAt" DESC, d."id" DESC) AS json,
+               count(*)::int AS count
+        FROM (SELECT * FROM "MemoryDump"
+              WHERE "status" IN ('completed', 'deleted') AND (${vmIds === null} OR "vmId" = ANY(${vmIds ?? []}::int[]))
+              ORDER BY "finishedAt" DESC, "id" DESC LIMIT ${limit} OFFSET ${offset}) d`;
+      return { json: row?.json ?? '', count: row?.count ?? 0 };
+    },
 
     list: (f: DumpListFilter, take: number) =>
       prisma.memoryDump.findMany({ where: { ...whereOf(f), ...(f.beforeId ? { id: { lt: f.beforeId } } : {}) }, orderBy: { id: 'desc' }, take }),

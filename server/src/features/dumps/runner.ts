@@ -8,14 +8,15 @@ import { dumpThroughFifo, type DumpStream } from '../../libvirt/dump.js';
 import { dumpThroughVolume } from '../../libvirt/dump-remote.js';
 import { hashAndGzip, type PipelineResult } from './pipeline.js';
 import { computeProgress } from './progress.js';
+import type { RemotePool } from './space.js';
 
 export interface DumpTarget {
   conn: LibvirtConnection;
   uuid: string;
   /** libvirt's test driver: no memory-only dumps; it writes a 15-byte placeholder instead */
   testDriver: boolean;
-  /** the host is reached over the network (qemu+ssh://…): the dump lands there first */
-  remote: boolean;
+  /** the host is reached over the network (qemu+ssh://…): the dump lands in this storage pool there first; null: a local host */
+  remote: RemotePool | null;
   /** the guest's memory, bytes */
   memoryBytes: number;
 }
@@ -93,7 +94,7 @@ export async function runDump(target: DumpTarget, opts: RunOptions): Promise<Run
   try {
     const libvirtFormat = target.testDriver ? 'raw' : opts.format;
     source = target.remote
-      ? await dumpThroughVolume(target.conn, target.uuid, { format: libvirtFormat, signal: stopper.signal })
+      ? await dumpThroughVolume(target.conn, target.uuid, { format: libvirtFormat, signal: stopper.signal, pool: target.remote.name, dir: target.remote.dir })
       : await dumpThroughFifo(target.conn, target.uuid, opts.workDir, { format: libvirtFormat });
     if (stopper.signal.aborted) stopSource();
     source.stream.once('end', () => {

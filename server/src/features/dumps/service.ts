@@ -2,7 +2,7 @@
 // queue), runs them (runner.ts), answers records, status, stats, custody, verify and download,
 // and is the only publisher of `dump:updated`.
 import { createReadStream } from 'node:fs';
-import { mkdir, readdir, rm, stat, statfs } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -22,6 +22,7 @@ import type { DumpQueue } from './queue.js';
 import type { DumpListFilter, DumpRecords, DumpRow, TriggerRow } from './records.js';
 import { applyRetention, type RetentionLimits } from './retention.js';
 import { runDump } from './runner.js';
+import { isRemoteUri, type RemotePool, spaceRefusal } from './space.js';
 
 /** A dump as every reader sees it: the record and its live progress. */
 export interface DumpJob extends DumpRow {
@@ -48,6 +49,8 @@ export type DumpsTopics = {
 
 export interface DumpsOptions {
   dumpDir: string;
+  /** remote hosts: the storage pool dumps are written into there first */
+  remotePool: RemotePool;
   defaultFormat: DumpFormat;
   timeoutMs: number;
   minIntervalSec: number;
@@ -59,7 +62,6 @@ export interface DumpsOptions {
 const CANCEL_WAIT_MS = 15_000;
 const CONFLICT = (msg: string) => new AppError('CONFLICT', msg);
 const DATE_KEYS = ['createdAt', 'startedAt', 'finishedAt', 'deletedAt'] as const;
-const gib = (bytes: number) => `${(bytes / 2 ** 30).toFixed(2)} GiB`;
 /** seed 003 timestamps: ISO 8601 UTC with microseconds, no zone suffix */
 export const seedTimestamp = (d: Date) => d.toISOString().replace(/Z$/, '000');
 
@@ -140,14 +142,7 @@ export function createDumpService(deps: {
         return `VM ${vm.name} was dumped ${Math.floor(ago)} s ago; DUMP_MIN_INTERVAL is ${opts.minIntervalSec} s, try again in ${Math.ceil(opts.minIntervalSec - ago)} s`;
       }
     }
-    return freeSpaceRefusal(vm);
-  }
-
-  async function freeSpaceRefusal(vm: Vm): Promise<string | null> {
-    const fs = await statfs(opts.dumpDir);
-    const free = Number(fs.bavail) * Number(fs.bsize);
-    const need = Number(vm.memoryMax) * 1024;
-    return free < need ? `not enough free space in DUMP_DIR (${opts.dumpDir}): ${gib(free)} free, VM ${vm.name} has ${gib(need)} of memory` : null;
+    return spaceRefusal(vm, host, opts);
   }
 
   async function finalPathFor(vm: Vm): Promise<string> {
@@ -220,13 +215,13 @@ export function createDumpService(deps: {
     let release!: () => void;
     running.set(dumpId, { stop, done: new Promise<void>((r) => (release = r)) });
     try {
-      const space = await freeSpaceRefusal(vm);
+      const space = await spaceRefusal(vm, host, opts);
       if (space) return await fail(space);
       live.set(dumpId, { phase: 'dumping', percent: 0, rawBytes: 0, gzipBytes: 0, mbPerSec: null, etaSec: null, compressionRatio: null });
       publish({ ...row, status: 'running', startedAt: new Date() });
       const testDriver = host.uri.startsWith('test:');
       const outcome = await runDump(
-        { conn: host.conn, uuid: vm.uuid, testDriver, remote: isRemoteUri(host.uri), memoryBytes: Number(vm.memoryMax) * 1024 },
+        { conn: host.conn, uuid: vm.uuid, testDriver, remote: isRemoteUri(host.uri) ? opts.remotePool : null, memoryBytes: Number(vm.memoryMax) * 1024 },
         {
           format: row.format === 'kdump-zlib' ? 'kdump-zlib' : 'elf',
           finalPath: row.path,
@@ -290,6 +285,36 @@ export function createDumpService(deps: {
       log.warn({ dump: r.id, vm: r.vmName, replica: r.replica }, 'dump interrupted: the process running it stopped; marked interrupted, its files removed');
       publish(r);
     }
+  }
+
+  /**
+   * The upgrade from versions with one shared queue (LEGACY_QUEUE), which nobody works any more: a
+   * dump still waiting there moves to its host's queue and runs as if queued now (as a queued dump
+   * does across any restart); one a worker had fetched (that process is gone) is interrupted, as
+   * any orphan; one whose host is no longer monitored fails, saying so. Then the old queue goes.
+   */
+  async function adoptLegacyJobs() {
+    const jobs = await queue.legacyJobs();
+    for (const j of jobs) {
+      const row = await records.get(j.dumpId);
+      if (row?.status !== 'queued' || row.jobId !== j.jobId) continue;
+      const hostId = hostIdOf(row);
+      if (j.waiting && hostId !== undefined) {
+        const jobId = await queue.send(hostId, { dumpId: row.id });
+        // Another replica starting at the same time may have moved it first.
+        if (await records.moveJob(row.id, j.jobId, jobId)) log.info({ dump: row.id, vm: row.vmName, host: row.hostName }, 'dump queued before an upgrade moved to its host\'s queue');
+        else await queue.cancel(hostId, [jobId]);
+        continue;
+      }
+      const ended = j.waiting
+        ? await records.endQueued(row.id, j.jobId, 'failed', `queued before vmpulse was upgraded, for host ${row.hostName} (${row.hostUri}), which is no longer monitored`)
+        : await records.endQueued(row.id, j.jobId, 'interrupted', 'interrupted: the server stopped before this dump started');
+      if (ended) {
+        log.warn({ dump: row.id, vm: row.vmName, status: ended.status, error: ended.error }, 'dump queued before an upgrade did not run');
+        publish(ended);
+      }
+    }
+    await queue.dropLegacy();
   }
 
   /** Cancels asked on other replicas for the dumps running here. */
@@ -479,6 +504,7 @@ export function createDumpService(deps: {
         ({ dumpId }) => execute(dumpId),
         async ({ dumpId }) => void (await records.claim(dumpId, leases.replicaId)),
       );
+      await adoptLegacyJobs();
       await settleOrphans(interrupted);
       // Work the queues of the hosts this replica owns, and follow the leases from now on. A lease
       // taken over from a dead replica also ends that replica's running dumps (no one runs them).
@@ -506,15 +532,6 @@ export function createDumpService(deps: {
       await queue.stop();
     },
   };
-}
-
-/** A URI with a host part (qemu+ssh://user@host/system): libvirt writes the dump on that host, not here. */
-function isRemoteUri(uri: string): boolean {
-  try {
-    return new URL(uri).hostname !== '';
-  } catch {
-    return false;
-  }
 }
 
 export type DumpService = ReturnType<typeof createDumpService>;

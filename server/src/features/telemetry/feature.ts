@@ -34,6 +34,8 @@ export const telemetry: Feature = {
       // History only from a certain owner: a replica unsure of its lease (database unreachable,
       // another replica may have taken the host) keeps the live view going but stores nothing.
       mayStore: hostLeases.owns,
+      // Hosts tick staggered over the interval: at most 4 fleet messages per interval.
+      fleetGapMs: (config.POLL_INTERVAL * 1000) / 4,
       store,
       vms,
       log: log.child({ part: 'metrics' }),

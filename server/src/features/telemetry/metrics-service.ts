@@ -11,6 +11,7 @@ import { snapshotThen } from '../../lib/stream.js';
 import { map, pipe } from 'graphql-yoga';
 import { CHUNK, yieldToEventLoop } from '../../lib/yield.js';
 import type { Vm, VmService } from '../inventory/feature.js';
+import type { StatParams } from '../../libvirt/types.js';
 import type { VmReading } from './collector/loop.js';
 import { derive } from './collector/rates.js';
 import type { MetricStore } from './stores/store.js';
@@ -28,6 +29,15 @@ export type ReplicaMetricsTopics = {
 export interface HostSamples {
   hostId: number;
   snapshots: MetricSnapshot[];
+}
+
+const RAW = Symbol('raw libvirt record, unbuilt');
+
+/** MetricSnapshot.libvirt's getter, one function for every snapshot (so they keep one shape): builds the record once. */
+function rawRecord(this: MetricSnapshot & { [RAW]: () => StatParams }) {
+  const value = this[RAW]();
+  Object.defineProperty(this, 'libvirt', { value, enumerable: false });
+  return value;
 }
 
 export function toFleetEntry(s: MetricSnapshot, owner: VmOwner | null = null): FleetEntry {
@@ -55,13 +65,23 @@ export function createMetricsService(deps: {
   replicas?: PubSub<ReplicaMetricsTopics>;
   /** may this replica store the host's samples (it owns the host for certain)? default: yes */
   mayStore?: (hostId: number) => boolean;
+  /**
+   * Least time between two 'fleet:metrics' messages, ms (default 0). Hosts tick staggered over the
+   * interval: without it every host's tick would publish the whole fleet once more.
+   */
+  fleetGapMs?: number;
   store: MetricStore;
   vms: VmService;
   log: Logger;
 }) {
-  const { pubsub, replicas, mayStore = () => true, store, vms, log } = deps;
+  const { pubsub, replicas, mayStore = () => true, fleetGapMs = 0, store, vms, log } = deps;
   const latest = new Map<number, MetricSnapshot>();
   let fleetTimer: NodeJS.Timeout | undefined;
+  let fleetAt = Number.NEGATIVE_INFINITY;
+  // Several hosts tick close together: one fleet message for all of them, and at most one per fleetGapMs.
+  const queueFleet = () => {
+    fleetTimer ??= setTimeout(publishFleet, Math.max(20, fleetAt + fleetGapMs - Date.now()));
+  };
 
   // Another replica's host: cache and pass on to this replica's subscribers; its owner stores it.
   // (This replica's own messages come back as the very objects it cached: skipped.)
@@ -75,29 +95,56 @@ export function createMetricsService(deps: {
         if (!s.stale && s.metrics.cputime !== undefined) vms.noteUsage(s.vmId, s.metrics.cputime, s.metrics.memactual);
         pubsub.publish('vm:metrics', s.vmId, s);
       }
-      fleetTimer ??= setTimeout(publishFleet, 20);
+      queueFleet();
     }
   })().catch((err: unknown) => log.error({ err }, 'samples from other replicas: stream failed'));
 
   function snapshotOf(r: VmReading<Vm>, ts: number): MetricSnapshot {
     const prev = latest.get(r.vm.id);
-    const base = { vmId: r.vm.id, hostId: r.vm.hostId, hostName: r.vm.hostName, vmName: r.vm.name, uuid: r.vm.uuid, memoryMax: r.vm.memoryMax };
     if (r.error && prev) {
+      const base = { vmId: r.vm.id, hostId: r.vm.hostId, hostName: r.vm.hostName, vmName: r.vm.name, uuid: r.vm.uuid, memoryMax: r.vm.memoryMax };
       // Keep the last good values, say how old they are; the VM recovers on its own next tick.
       // `ts` stays the time of the last good sample.
       return { ...prev, ...base, state: r.state, stale: true, ageMs: ts - prev.ts, error: r.error };
     }
     if (!r.sample) {
+      const base = { vmId: r.vm.id, hostId: r.vm.hostId, hostName: r.vm.hostName, vmName: r.vm.name, uuid: r.vm.uuid, memoryMax: r.vm.memoryMax };
       // Not running (nothing to sample), or failing before any good sample.
       const empty = { metrics: {}, nics: [], disks: [], rates: {}, angles: {}, cpuPct: { user: null, system: null, total: null }, memPct: null };
       return { ...base, ...empty, ts, state: r.state, cpus: r.cpus, stale: !!r.error, ageMs: 0, ...(r.error ? { error: r.error } : {}) };
     }
-    const cur = { ts, metrics: r.sample.metrics, cpus: r.sample.cpus ?? r.cpus, memoryMax: r.vm.memoryMax };
-    const derived = derive(prev, cur);
-    const snapshot: MetricSnapshot = { ...base, ...cur, state: r.state, nics: r.sample.nics, disks: r.sample.disks, ...derived, stale: false, ageMs: 0 };
+    // One literal, no spreads: the same shape (and key order) for every fresh snapshot.
+    const vm = r.vm;
+    const metrics = r.sample.metrics;
+    const cpus = r.sample.cpus ?? r.cpus;
+    const { rates, angles, cpuPct, memPct } = derive(prev, { ts, metrics, cpus, memoryMax: vm.memoryMax });
+    const snapshot: MetricSnapshot = {
+      vmId: vm.id,
+      hostId: vm.hostId,
+      hostName: vm.hostName,
+      vmName: vm.name,
+      uuid: vm.uuid,
+      memoryMax: vm.memoryMax,
+      ts,
+      metrics,
+      cpus,
+      state: r.state,
+      nics: r.sample.nics,
+      disks: r.sample.disks,
+      rates,
+      angles,
+      cpuPct,
+      memPct,
+      stale: false,
+      ageMs: 0,
+    };
     // Not enumerable: the raw record is for the stores; JSON (pubsub over Redis, API answers) and spreads
     // leave it out, so a replica's messages stay their size (~1.7 KB a VM, ~3.6 KB with the record).
-    if (r.libvirt) Object.defineProperty(snapshot, 'libvirt', { value: r.libvirt, enumerable: false });
+    // Built on first read (the InfluxDB store, /metrics), not every tick for every VM.
+    if (r.libvirt) {
+      Object.defineProperty(snapshot, RAW, { value: r.libvirt, enumerable: false });
+      Object.defineProperty(snapshot, 'libvirt', { get: rawRecord, enumerable: false, configurable: true });
+    }
     return snapshot;
   }
 
@@ -130,6 +177,7 @@ export function createMetricsService(deps: {
 
   function publishFleet() {
     fleetTimer = undefined;
+    fleetAt = Date.now();
     pubsub.publish('fleet:metrics', fleetNow());
   }
 
@@ -145,8 +193,7 @@ export function createMetricsService(deps: {
         if (!s.stale && s.metrics.cputime !== undefined) vms.noteUsage(s.vmId, s.metrics.cputime, s.metrics.memactual);
         pubsub.publish('vm:metrics', s.vmId, s);
       }
-      // Several hosts tick close together: one fleet message for all of them.
-      fleetTimer ??= setTimeout(publishFleet, 20);
+      queueFleet();
       const hostId = readings[0]?.vm.hostId;
       if (replicas && hostId !== undefined) replicas.publish('host:samples', { hostId, snapshots });
       // History keeps samples; a shut-off VM has none to keep.

@@ -8,8 +8,9 @@ import { CHUNK, yieldToEventLoop } from '../../../lib/yield.js';
 import type { LibvirtConnection } from '../../../libvirt/connection.js';
 import { isConnectionLost } from '../../../libvirt/errors.js';
 import { withTimeout } from '../../../libvirt/timeout.js';
-import type { DomainStatsRecord, PerCallStatsRecord, StatParams, StatsGroup } from '../../../libvirt/types.js';
-import { mapStats, type MappedStats } from './mapping.js';
+import { StatsTableReader } from '../../../libvirt/stats-table.js';
+import type { PerCallStatsItem, StatParams, StatsGroup, StatValue } from '../../../libvirt/types.js';
+import { mapStatsOf, type MappedStats } from './mapping.js';
 
 const GROUPS: StatsGroup[] = ['state', 'cpu-total', 'balloon', 'vcpu', 'interface', 'block'];
 
@@ -38,8 +39,8 @@ export interface VmReading<V extends CollectedVm = CollectedVm> {
   state: string;
   cpus: number;
   sample?: MappedStats;
-  /** the raw stats record `sample` was mapped from (see MetricSnapshot.libvirt) */
-  libvirt?: StatParams;
+  /** the raw stats record `sample` was mapped from, built when asked for (see MetricSnapshot.libvirt) */
+  libvirt?: () => StatParams;
   error?: string;
 }
 
@@ -71,6 +72,11 @@ export interface CollectorOptions {
   deviceCacheTtlMs: number;
 }
 
+/** When host `i` of `n` first ticks: spread evenly over one interval (host 0 at once). */
+export function staggerMs(i: number, n: number, intervalMs: number): number {
+  return n > 1 ? Math.floor((i * intervalMs) / n) : 0;
+}
+
 export function createCollectorLoop<H extends CollectedHost, V extends CollectedVm>(deps: CollectorPorts<H, V> & { log: Logger; opts: CollectorOptions }) {
   const { hosts, vmsOf, ingest, log, opts } = deps;
   const owns = deps.owns ?? (() => true);
@@ -98,26 +104,49 @@ export function createCollectorLoop<H extends CollectedHost, V extends Collected
       const error = `host ${host.name} is disconnected${host.lastError ? `: ${host.lastError}` : ''}`;
       return known.map((vm) => ({ vm, state: vm.state, cpus: vm.cpuCount, error }));
     }
-    const bulk = await withTimeout(conn.getAllDomainStats({ groups: GROUPS, nowait: true }), opts.timeoutMs, `domain stats on ${host.name}`);
-    const byUuid = new Map<string, DomainStatsRecord>(bulk.map((r) => [r.uuid, r]));
-    // Running domains whose bulk record lacks CPU time: the driver's bulk call lacks those groups.
-    const needPerCall = bulk.filter((r) => r.params['state.state'] === RUNNING_STATE_CODE && r.params['cpu.time'] === undefined);
-    const perCall = new Map<string, PerCallStatsRecord>();
-    if (needPerCall.length) {
-      const now = Date.now();
-      const items = needPerCall.map((r) => {
-        const d = devices.get(r.uuid);
-        return d && now - d.at < opts.deviceCacheTtlMs ? { uuid: r.uuid, interfaces: d.interfaces, blocks: d.blocks } : { uuid: r.uuid };
-      });
-      const records = await withTimeout(
-        conn.domainStatsPerCall(items, { memory: true, interfaces: true, blocks: true, vcpus: true, cpu: true, parallel: 2 }),
+    // Stats as tables (one per call, values in typed arrays), not an object of ~40 BigInts per domain.
+    const bulk = new StatsTableReader(
+      await withTimeout(conn.getAllDomainStatsTable({ groups: GROUPS, nowait: true }), opts.timeoutMs, `domain stats on ${host.name}`),
+    );
+    const stateKey = bulk.keyOf('state.state');
+    const cpuKey = bulk.keyOf('cpu.time');
+    const rowOf = new Map<string, number>();
+    const stateCodes: number[] = [];
+    const items: PerCallStatsItem[] = [];
+    const now = Date.now();
+    for (let row = 0; row < bulk.rows; row++) {
+      const uuid = bulk.table.uuids[row]!;
+      rowOf.set(uuid, row);
+      const j = bulk.entry(row, stateKey);
+      const code = j < 0 ? -1 : Number(bulk.value(j));
+      stateCodes.push(code);
+      // Running domains whose bulk record lacks CPU time: the driver's bulk call lacks those groups.
+      if (code === RUNNING_STATE_CODE && bulk.entry(row, cpuKey) < 0) {
+        const d = devices.get(uuid);
+        items.push(d && now - d.at < opts.deviceCacheTtlMs ? { uuid, interfaces: d.interfaces, blocks: d.blocks } : { uuid });
+      }
+    }
+    const perCall = new Map<string, { reader: StatsTableReader; row: number }>();
+    const perCallErrors = new Map<string, string>();
+    if (items.length) {
+      const tables = await withTimeout(
+        conn.domainStatsPerCallTable(items, { memory: true, interfaces: true, blocks: true, vcpus: true, cpu: true, parallel: 2 }),
         opts.timeoutMs,
         `per-domain stats on ${host.name}`,
       );
-      for (const r of records) {
-        perCall.set(r.uuid, r);
-        const cached = devices.get(r.uuid);
-        if (!r.error && (!cached || now - cached.at >= opts.deviceCacheTtlMs)) devices.set(r.uuid, { ...r.devices, at: now });
+      for (const t of tables) {
+        const reader = new StatsTableReader(t);
+        for (let row = 0; row < reader.rows; row++) {
+          const uuid = t.uuids[row]!;
+          const extra = t.extra[row];
+          if (extra?.error) {
+            perCallErrors.set(uuid, extra.error.message);
+            continue;
+          }
+          perCall.set(uuid, { reader, row });
+          // Devices come back only when read from the domain XML (none cached, or the cache expired).
+          if (extra?.devices) devices.set(uuid, { ...extra.devices, at: now });
+        }
       }
     }
     const readings: VmReading<V>[] = [];
@@ -125,26 +154,35 @@ export function createCollectorLoop<H extends CollectedHost, V extends Collected
       if (i > 0 && i % CHUNK === 0) await yieldToEventLoop();
       const vm = known[i]!;
       if (!vm.present) continue;
-      const rec = byUuid.get(vm.uuid);
-      if (!rec) {
+      const row = rowOf.get(vm.uuid);
+      if (row === undefined) {
         // NOWAIT skips a domain busy with a job: stale this tick, back next tick.
         readings.push({ vm, state: vm.state, cpus: vm.cpuCount, error: 'no stats this tick (domain busy or just changed)' });
         continue;
       }
-      const stateCode = Number(rec.params['state.state'] ?? -1);
+      const stateCode = stateCodes[row]!;
       const state = domainStateOf(stateCode) ?? vm.state;
-      if (stateCode !== RUNNING_STATE_CODE && rec.params['cpu.time'] === undefined) {
+      if (stateCode !== RUNNING_STATE_CODE && bulk.entry(row, cpuKey) < 0) {
         readings.push({ vm, state, cpus: vm.cpuCount });
         continue;
       }
-      const extra = perCall.get(vm.uuid);
-      if (extra?.error) {
-        readings.push({ vm, state, cpus: vm.cpuCount, error: extra.error.message });
+      const error = perCallErrors.get(vm.uuid);
+      if (error !== undefined) {
+        readings.push({ vm, state, cpus: vm.cpuCount, error });
         continue;
       }
-      // Object.assign, not a spread: spreading ~40 BigInt-valued keys × 750 VMs cost ~200 ms a tick.
-      const params: StatParams = extra ? Object.assign(extra.params, rec.params) : rec.params;
-      readings.push({ vm, state, cpus: vm.cpuCount, sample: mapStats(params), libvirt: params });
+      const extra = perCall.get(vm.uuid);
+      // The bulk record's keys win over the per-call ones (as Object.assign(perCall, bulk) would).
+      const get = (key: string): StatValue | undefined => {
+        const j = bulk.entry(row, bulk.keyOf(key));
+        if (j >= 0) return bulk.value(j);
+        if (!extra) return undefined;
+        const k = extra.reader.entry(extra.row, extra.reader.keyOf(key));
+        return k >= 0 ? extra.reader.value(k) : undefined;
+      };
+      // The raw record only when a store asks for it (MetricSnapshot.libvirt): most ticks nobody does.
+      const libvirt = (): StatParams => bulk.record(row, extra ? extra.reader.record(extra.row) : {});
+      readings.push({ vm, state, cpus: vm.cpuCount, sample: mapStatsOf(get), libvirt });
     }
     return readings;
   }
@@ -206,7 +244,13 @@ export function createCollectorLoop<H extends CollectedHost, V extends Collected
     start() {
       if (running) return;
       running = true;
-      for (const host of hosts.list()) schedule(host, 0);
+      // Staggered: host i of n first ticks i/n of the interval in, and keeps that phase (each tick is
+      // scheduled one interval after the previous one started), so the hosts' CPU spreads over the
+      // interval instead of landing all at once.
+      const all = hosts.list();
+      all.forEach((host, i) => {
+        schedule(host, staggerMs(i, all.length, opts.intervalMs));
+      });
       log.info({ intervalMs: opts.intervalMs, hosts: hosts.list().length }, 'collector started');
     },
     async stop() {

@@ -1,8 +1,9 @@
 // libvirt stats params (bulk virConnectGetAllDomainStats or our per-call batch: same keys)
 // → the seed's metrics. Pure, unit-tested.
-import type { StatParams } from '../../../libvirt/types.js';
+import type { StatParams, StatValue } from '../../../libvirt/types.js';
 import type { MetricName } from '../../../domain/metrics.js';
 import type { DiskSample, NicSample } from '../../../domain/snapshot.js';
+import { setMetric } from './metric-record.js';
 
 export interface MappedStats {
   metrics: Partial<Record<MetricName, bigint>>;
@@ -27,7 +28,7 @@ const SCALAR: [MetricName, string][] = [
   ['memdisk_cache', 'balloon.disk_caches'],
 ];
 
-const NIC: [keyof Omit<NicSample, 'name'>, string, MetricName][] = [
+const NIC: [keyof NicSample & string, string, MetricName][] = [
   ['rxbytes', 'rx.bytes', 'net_rxbytes'],
   ['rxpackets', 'rx.pkts', 'net_rxpackets'],
   ['rxerrors', 'rx.errs', 'net_rxerrors'],
@@ -38,7 +39,7 @@ const NIC: [keyof Omit<NicSample, 'name'>, string, MetricName][] = [
   ['txdrops', 'tx.drop', 'net_txdrops'],
 ];
 
-const DISK: [keyof Omit<DiskSample, 'name' | 'allocation' | 'capacity'>, string, MetricName][] = [
+const DISK: [keyof DiskSample & string, string, MetricName][] = [
   ['rd_req', 'rd.reqs', 'disk_rd_req'],
   ['rd_bytes', 'rd.bytes', 'disk_rd_bytes'],
   ['wr_reqs', 'wr.reqs', 'disk_wr_reqs'],
@@ -52,50 +53,73 @@ function big(v: unknown): bigint | undefined {
   return undefined;
 }
 
+// "net.3.rx.bytes" and the like, built once per device index and field (not once per VM per tick:
+// a fresh string is also a slower property lookup than an internalized one); one cache per field.
+function keyOf(keys: string[], group: string, i: number, leaf: string): string {
+  keys[i] ??= `${group}.${i}.${leaf}`;
+  return keys[i];
+}
+const NIC_KEYS = NIC.map((): string[] => []);
+const DISK_KEYS = DISK.map((): string[] => []);
+const NAME_KEYS = { net: [] as string[], block: [] as string[] };
+const ALLOCATION_KEYS: string[] = [];
+const CAPACITY_KEYS: string[] = [];
+
 /** Sums device counters into the seed's totals; a total is present only if some device reported it. */
-function devices<K extends string>(
-  p: StatParams,
+function devices<S extends { name: string }>(
+  p: Get,
   group: 'net' | 'block',
-  fields: [K, string, MetricName][],
+  fields: [keyof S & string, string, MetricName][],
+  fieldKeys: string[][],
   metrics: MappedStats['metrics'],
-): ({ name: string } & Record<K, bigint> & { present: Set<K> })[] {
-  const count = Number(p[`${group}.count`] ?? 0);
-  const out = [];
+  zero: () => S,
+): S[] {
+  const count = Number(p(`${group}.count`) ?? 0);
+  const out: S[] = [];
   for (let i = 0; i < count; i++) {
-    const dev = { name: String(p[`${group}.${i}.name`] ?? `${group}${i}`), present: new Set<K>() } as { name: string } & Record<K, bigint> & {
-      present: Set<K>;
-    };
-    for (const [field, key, metric] of fields) {
-      const v = big(p[`${group}.${i}.${key}`]);
+    const dev = zero();
+    const name = p(keyOf(NAME_KEYS[group], group, i, 'name'));
+    dev.name = name === undefined ? `${group}${i}` : String(name);
+    for (let f = 0; f < fields.length; f++) {
+      const [field, key, metric] = fields[f]!;
+      const v = big(p(keyOf(fieldKeys[f]!, group, i, key)));
       // libvirt reports "not supported" counters as -1 in some drivers
       if (v === undefined || v < 0n) continue;
-      (dev as Record<K, bigint>)[field] = v;
-      dev.present.add(field);
-      metrics[metric] = (metrics[metric] ?? 0n) + v;
+      (dev as Record<string, unknown>)[field] = v;
+      const sum = metrics[metric];
+      setMetric(metrics, metric, sum === undefined ? v : sum + v);
     }
     out.push(dev);
   }
   return out;
 }
 
-export function mapStats(p: StatParams): MappedStats {
-  const metrics: MappedStats['metrics'] = {};
-  for (const [metric, key] of SCALAR) {
-    const v = big(p[key]);
-    if (v !== undefined && v >= 0n) metrics[metric] = v;
-  }
-  const nics = devices(p, 'net', NIC, metrics).map(({ present: _p, ...n }) => ({ ...zeroNic(), ...n }) as NicSample);
-  const disks = devices(p, 'block', DISK, metrics).map(({ present: _p, ...d }, i) => {
-    const disk = { ...zeroDisk(), ...d } as DiskSample;
-    const allocation = big(p[`block.${i}.allocation`]);
-    const capacity = big(p[`block.${i}.capacity`]);
-    if (allocation !== undefined) disk.allocation = allocation;
-    if (capacity !== undefined) disk.capacity = capacity;
-    return disk;
-  });
-  const vcpus = p['vcpu.current'];
-  return { metrics, nics, disks, ...(typeof vcpus === 'number' ? { cpus: vcpus } : {}) };
+/** A stats record's value by libvirt key (undefined: not reported). */
+export type Get = (key: string) => StatValue | undefined;
+
+export function mapStats(params: StatParams): MappedStats {
+  return mapStatsOf((key) => params[key]);
 }
 
-const zeroNic = () => ({ rxbytes: 0n, rxpackets: 0n, rxerrors: 0n, rxdrops: 0n, txbytes: 0n, txpackets: 0n, txerrors: 0n, txdrops: 0n });
-const zeroDisk = () => ({ rd_req: 0n, rd_bytes: 0n, wr_reqs: 0n, wr_bytes: 0n, errors: 0n });
+/** mapStats() of a record read through `p` (a row of a StatsTable, merged with another's). */
+export function mapStatsOf(p: Get): MappedStats {
+  const metrics: MappedStats['metrics'] = {};
+  for (const [metric, key] of SCALAR) {
+    const v = big(p(key));
+    if (v !== undefined && v >= 0n) setMetric(metrics, metric, v);
+  }
+  const nics = devices<NicSample>(p, 'net', NIC, NIC_KEYS, metrics, zeroNic);
+  const disks = devices<DiskSample>(p, 'block', DISK, DISK_KEYS, metrics, zeroDisk);
+  for (let i = 0; i < disks.length; i++) {
+    const allocation = big(p(keyOf(ALLOCATION_KEYS, 'block', i, 'allocation')));
+    const capacity = big(p(keyOf(CAPACITY_KEYS, 'block', i, 'capacity')));
+    if (allocation !== undefined) disks[i]!.allocation = allocation;
+    if (capacity !== undefined) disks[i]!.capacity = capacity;
+  }
+  const vcpus = p('vcpu.current');
+  return typeof vcpus === 'number' ? { metrics, nics, disks, cpus: vcpus } : { metrics, nics, disks };
+}
+
+// Zeros for what a device does not report; `name` last, as the samples have always listed it.
+const zeroNic = (): NicSample => ({ rxbytes: 0n, rxpackets: 0n, rxerrors: 0n, rxdrops: 0n, txbytes: 0n, txpackets: 0n, txerrors: 0n, txdrops: 0n, name: '' });
+const zeroDisk = (): DiskSample => ({ rd_req: 0n, rd_bytes: 0n, wr_reqs: 0n, wr_bytes: 0n, errors: 0n, name: '' });

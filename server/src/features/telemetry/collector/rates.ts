@@ -1,11 +1,13 @@
 // Per-tick derived values: per-second rates, seed 001's angle feature, CPU % and memory %. Pure.
 import { COUNTER_METRICS, type CounterMetric } from '../../../domain/metrics.js';
 import type { MetricSnapshot } from '../../../domain/snapshot.js';
+import { setMetric } from './metric-record.js';
 
 type Sample = Pick<MetricSnapshot, 'ts' | 'metrics' | 'cpus' | 'memoryMax'>;
 export type Derived = Pick<MetricSnapshot, 'rates' | 'angles' | 'cpuPct' | 'memPct'>;
 
-const round = (v: number, digits = 3) => Math.round(v * 10 ** digits) / 10 ** digits;
+const SCALE = [1, 10, 100, 1_000, 10_000];
+const round = (v: number, digits = 3) => Math.round(v * SCALE[digits]!) / SCALE[digits]!;
 
 /**
  * Rates need two samples of one series. A counter that went backwards (the VM restarted, or a
@@ -17,8 +19,8 @@ export function derive(prev: Sample | undefined, cur: Sample): Derived {
   for (const m of COUNTER_METRICS) {
     const rate = rawRate(prev, cur, m);
     if (rate === undefined) continue;
-    rates[m] = round(rate);
-    angles[m] = round((Math.atan(rate) * 180) / Math.PI, 4);
+    setMetric(rates, m, round(rate));
+    setMetric(angles, m, round((Math.atan(rate) * 180) / Math.PI, 4));
   }
   return {
     rates,
@@ -28,13 +30,22 @@ export function derive(prev: Sample | undefined, cur: Sample): Derived {
   };
 }
 
+const TWO_53 = 2 ** 53;
+
 function rawRate(prev: Sample | undefined, cur: Sample, m: CounterMetric): number | undefined {
-  const dtMs = prev ? cur.ts - prev.ts : 0;
-  const a = prev?.metrics[m];
+  if (!prev) return undefined;
+  const dtMs = cur.ts - prev.ts;
+  const a = prev.metrics[m];
   const b = cur.metrics[m];
-  if (!(dtMs > 0) || a === undefined || b === undefined || b < a) return undefined;
-  // BigInt delta first: the totals themselves may be past 2^53, their difference is not.
-  return (Number(b - a) * 1000) / dtMs;
+  if (!(dtMs > 0) || a === undefined || b === undefined) return undefined;
+  // Exact either way: below 2^53 as doubles (no BigInt arithmetic; Number(x) < 2^53 only when x is);
+  // beyond, the BigInt delta first (the totals may be past 2^53, their difference is not).
+  const nb = Number(b);
+  const na = Number(a);
+  let delta: number;
+  if (nb < TWO_53 && na < TWO_53) delta = nb - na;
+  else delta = b < a ? -1 : Number(b - a);
+  return delta < 0 ? undefined : (delta * 1000) / dtMs;
 }
 
 // One value of what derive() returns, for readers that need a few of them (stored history).

@@ -1,0 +1,81 @@
+// The metrics service's per-tick work: fleet messages coalesced across staggered hosts, the raw
+// libvirt record built only when read.
+import { pino } from 'pino';
+import { createPubSub } from 'graphql-yoga';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { FleetTick } from '../../../domain/fleet.js';
+import type { MetricSnapshot } from '../../../domain/snapshot.js';
+import type { Vm, VmService } from '../../inventory/feature.js';
+import { createMetricsService, type MetricsTopics } from '../metrics-service.js';
+import type { MetricStore } from '../stores/store.js';
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+const vmOf = (id: number, hostId: number): Vm => ({
+  id, hostId, hostName: `h${hostId}`, uuid: `u${id}`, name: `vm${id}`, state: 'running', cpuCount: 1,
+  memoryMax: 1024n, memoryUsed: 0n, cputime: 0n, present: true, updatedAt: new Date(0),
+});
+
+function setup(fleetGapMs?: number) {
+  const pubsub = createPubSub<MetricsTopics>();
+  const vms = new Map<number, Vm>();
+  const vmService = { get: (id: number) => vms.get(id), ownerOf: () => null, noteUsage: () => {}, scopeFilter: () => () => true } as unknown as VmService;
+  const written: MetricSnapshot[][] = [];
+  const store = { write: async (b: MetricSnapshot[]) => void written.push(b) } as unknown as MetricStore;
+  const metrics = createMetricsService({ pubsub, store, vms: vmService, log: pino({ level: 'silent' }), ...(fleetGapMs ? { fleetGapMs } : {}) });
+  const fleet: FleetTick[] = [];
+  void (async () => {
+    for await (const t of pubsub.subscribe('fleet:metrics')) fleet.push(t);
+  })();
+  const ingest = (id: number, hostId: number, libvirt?: () => Record<string, bigint>) => {
+    const vm = vmOf(id, hostId);
+    vms.set(id, vm);
+    return metrics.ingest([{ vm, state: 'running', cpus: 1, sample: { metrics: { cputime: BigInt(Date.now()) * 1_000_000n }, nics: [], disks: [] }, ...(libvirt ? { libvirt } : {}) }]);
+  };
+  return { metrics, fleet, ingest, written };
+}
+
+describe('metrics service', () => {
+  it('one fleet message for hosts ticking together; staggered hosts: at most one per gap', async () => {
+    vi.useFakeTimers({ now: 0 });
+    const { fleet, ingest, metrics } = setup(250);
+    // 4 hosts within 20 ms: one message with all of them
+    for (let h = 1; h <= 4; h++) {
+      await ingest(h, h);
+      await vi.advanceTimersByTimeAsync(5);
+    }
+    await vi.advanceTimersByTimeAsync(100);
+    expect(fleet).toHaveLength(1);
+    expect(fleet[0]!.vms.map((v) => v.vmId)).toEqual([1, 2, 3, 4]);
+    // 10 hosts staggered 100 ms apart over one second: not 10 messages but one per 250 ms
+    for (let h = 1; h <= 10; h++) {
+      await ingest(h, h);
+      await vi.advanceTimersByTimeAsync(100);
+    }
+    await vi.advanceTimersByTimeAsync(300);
+    const later = fleet.slice(1);
+    expect(later.length).toBeGreaterThanOrEqual(3);
+    expect(later.length).toBeLessThanOrEqual(5);
+    for (let i = 1; i < fleet.length; i++) expect(fleet[i]!.ts - fleet[i - 1]!.ts).toBeGreaterThanOrEqual(250);
+    // the last message has every host's latest sample
+    expect(fleet.at(-1)!.vms.every((v) => v.ts === metrics.latest(v.vmId)!.ts)).toBe(true);
+    metrics.stop();
+  });
+
+  it('builds the raw libvirt record once, when read, and leaves it out of JSON and spreads', async () => {
+    const { ingest, written } = setup();
+    const record = { 'cpu.time': 5n, 'state.state': 1n };
+    const build = vi.fn(() => ({ ...record }));
+    const [s] = await ingest(1, 1, build);
+    expect(build).not.toHaveBeenCalled();
+    expect(Object.keys(s!)).not.toContain('libvirt');
+    expect(JSON.stringify(s, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v))).not.toContain('cpu.time');
+    expect({ ...s! }.libvirt).toBeUndefined();
+    expect(s!.libvirt).toEqual(record);
+    expect(s!.libvirt).toBe(s!.libvirt);
+    expect(build).toHaveBeenCalledTimes(1);
+    expect(written[0]![0]).toBe(s);
+  });
+});

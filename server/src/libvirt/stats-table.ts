@@ -1,0 +1,72 @@
+// Reading a StatsTable (types.ts): a value by entry, a key's entry in a row, a row as a record.
+import type { StatParams, StatsTable, StatValue } from './types.js';
+
+// Param kinds (native/src/common.h): 0 int, 1 uint and 4 double are read as the double they are stored as.
+const I64 = 2;
+const U64 = 3;
+const BOOL = 5;
+const STR = 6;
+
+export class StatsTableReader {
+  readonly table: StatsTable;
+  private readonly i64: BigInt64Array;
+  private readonly u64: BigUint64Array;
+  private readonly f64: Float64Array;
+  private keyIndex: Map<string, number> | undefined;
+  /** entry of each key in row `row` (-1: absent), filled by at() */
+  private pos: Int32Array | undefined;
+  private row = -1;
+
+  constructor(table: StatsTable) {
+    this.table = table;
+    this.i64 = new BigInt64Array(table.values);
+    this.u64 = new BigUint64Array(table.values);
+    this.f64 = new Float64Array(table.values);
+  }
+
+  get rows(): number {
+    return this.table.uuids.length;
+  }
+
+  /** index of a key in the table's key list, -1 when no row has it */
+  keyOf(key: string): number {
+    if (!this.keyIndex) this.keyIndex = new Map(this.table.keys.map((k, i) => [k, i]));
+    return this.keyIndex.get(key) ?? -1;
+  }
+
+  /** the value of entry j, as the object form would hold it (64-bit integers as bigint) */
+  value(j: number): StatValue {
+    switch (this.table.kind[j]) {
+      case I64:
+        return this.i64[j]!;
+      case U64:
+        return this.u64[j]!;
+      case BOOL:
+        return this.f64[j] !== 0;
+      case STR:
+        return this.table.strings[this.f64[j]!]!;
+      default: // I32, U32, F64
+        return this.f64[j]!;
+    }
+  }
+
+  /** the entry of key index `k` in `row`, -1 when absent (rows are read one after the other: cheap) */
+  entry(row: number, k: number): number {
+    if (k < 0) return -1;
+    if (row !== this.row) {
+      const { start, key } = this.table;
+      this.pos ??= new Int32Array(this.table.keys.length);
+      this.pos.fill(-1);
+      for (let j = start[row]!, end = start[row + 1]!; j < end; j++) this.pos[key[j]!] = j;
+      this.row = row;
+    }
+    return this.pos![k]!;
+  }
+
+  /** `row` as the object form's `params` (keys in libvirt's order), added to `into` */
+  record(row: number, into: StatParams = {}): StatParams {
+    const { start, key, keys } = this.table;
+    for (let j = start[row]!, end = start[row + 1]!; j < end; j++) into[keys[key[j]!]!] = this.value(j);
+    return into;
+  }
+}
