@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 t0=$(date +%s)
 log() { echo "setup: $*"; }
 
-APT_BUILD=(build-essential python3 pkg-config libvirt-dev libvirt0)
+APT_BUILD=(build-essential python3 pkg-config libvirt-dev libvirt0 libisal-dev)
 APT_TEST=(libvirt-daemon-system libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils libvirt-clients
           linux-image-cloud-amd64 busybox-static redis-server chromium prometheus-libvirt-exporter openssh-server)
 

@@ -17,7 +17,8 @@
         "src/storage_stream.cc",
         "src/jobs.cc",
         "src/metadata.cc",
-        "src/pool_info.cc"
+        "src/pool_info.cc",
+        "src/gzip_pipeline.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")"
@@ -30,7 +31,7 @@
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions"],
       "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Wno-unused-parameter", "<!@(pkg-config --cflags libvirt)"],
-      "libraries": ["<!@(pkg-config --libs libvirt)"]
+      "libraries": ["<!@(pkg-config --libs libvirt)", "-lisal"]
     }
   ]
 }

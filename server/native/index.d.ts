@@ -149,6 +149,40 @@ export interface NativeModule {
   libVersion(): number;
   /** C++ device extraction used by domainStatsPerCall (exposed for tests) */
   targetDevs(xml: string, element: 'interface' | 'disk'): string[];
+  /** the memory-dump pipeline's SHA-256 + gzip engine, on threads of its own (gzip_pipeline.cc) */
+  gzipPipeline(options: NativeGzipOptions, onEvent: (e: NativeGzipEvent) => void): NativeGzipPipeline;
+  /** mkfifo(2), synchronous; throws an Error with `errno` */
+  mkfifo(path: string, mode: number): void;
+}
+
+export interface NativeGzipOptions {
+  /** a descriptor the engine reads to its end and closes (a FIFO); absent: chunks are push()ed */
+  inFd?: number;
+  /** where the gzip members go, in order; left open */
+  outFd: number;
+  threads?: number;
+  level?: number;
+  blockSize?: number;
+  /** nice value of the engine's threads (0: unchanged) */
+  nice?: number;
+}
+
+export interface NativeGzipEvent {
+  type: 'progress' | 'eof' | 'consumed' | 'done' | 'error';
+  rawBytes: number;
+  gzipBytes: number;
+  /** 'done': hex SHA-256 of the raw bytes and of the gzip bytes */
+  sha256?: string;
+  gzipSha256?: string;
+  /** 'error' */
+  message?: string;
+}
+
+export interface NativeGzipPipeline {
+  /** takes a chunk; JS keeps it alive until its 'consumed' event (or the engine's end) */
+  push(chunk: Uint8Array): void;
+  end(): void;
+  abort(): void;
 }
 
 declare const native: NativeModule;

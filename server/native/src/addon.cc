@@ -27,6 +27,8 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("open", Napi::Function::New(env, Open, "open"));
   exports.Set("libVersion", Napi::Function::New(env, LibVersion, "libVersion"));
   exports.Set("targetDevs", Napi::Function::New(env, TargetDevs, "targetDevs"));
+  exports.Set("gzipPipeline", Napi::Function::New(env, GzipPipeline, "gzipPipeline"));
+  exports.Set("mkfifo", Napi::Function::New(env, MakeFifo, "mkfifo"));
   return exports;
 }
 

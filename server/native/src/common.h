@@ -235,4 +235,11 @@ std::string ArgString(const Napi::CallbackInfo& info, size_t i, const char* name
 uint32_t ArgFlags(const Napi::CallbackInfo& info, size_t i);
 bool OptBool(const Napi::Object& o, const char* key, bool dflt);
 
+// ---- gzip_pipeline.cc --------------------------------------------------------
+
+// gzipPipeline(options, onEvent): the memory-dump pipeline's hash + gzip engine (own threads).
+Napi::Value GzipPipeline(const Napi::CallbackInfo& info);
+// mkfifo(path, mode), synchronous (one syscall).
+Napi::Value MakeFifo(const Napi::CallbackInfo& info);
+
 }  // namespace vmp

@@ -1,15 +1,17 @@
-// One pass over a dump stream, off the event loop: the main thread only copies what it reads
-// into 1 MiB shared blocks; gzip workers compress the blocks in parallel (one gzip member each,
-// level 1), and a sink worker hashes the raw blocks in order (SHA-256, the seed's sha256), hashes
-// the members in order and writes them to a temporary file (mode 0600), renamed to its final
-// name only when complete and hashed. The file is a standard .gz (concatenated members, as pigz
-// writes). Nothing raw touches the disk; on any failure the temporary file is removed.
+// One pass over a dump, off the event loop: the native engine (libvirt/dump-gzip.ts) hashes the
+// raw bytes in order (SHA-256, the seed's sha256), compresses 1 MiB blocks on several threads
+// with ISA-L's igzip (one gzip member each, level 1, pigz-style: the concatenated members are one
+// standard .gz), hashes the members in order and writes them to a temporary file (mode 0600),
+// renamed to its final name only when complete and hashed. A local dump's FIFO is read by the
+// engine itself, so the event loop sees only progress counts; a remote dump's chunks are handed
+// over as they arrive. Nothing raw touches the disk; on any failure the temporary file is removed.
+import { closeSync } from 'node:fs';
 import { open, rename, rm, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { Worker } from 'node:worker_threads';
-import { GZIP_WORKER, SINK_WORKER } from './pipeline-workers.js';
+import { FifoSource } from '../../libvirt/dump.js';
+import { startGzipEngine, type GzipEngine, type GzipEngineEvent } from '../../libvirt/dump-gzip.js';
 
 export interface PipelineCounts {
   rawBytes: number;
@@ -30,11 +32,14 @@ export interface PipelineResult extends PipelineCounts {
 /** The temporary name of a dump file while it is written: hidden, beside it. */
 export const partialPath = (finalPath: string) => path.join(path.dirname(finalPath), `.${path.basename(finalPath)}.part`);
 
-const BLOCK = 1 << 20;
-/** blocks read but not yet written, at most: then the source is paused (backpressure) */
-const MAX_AHEAD = 8;
-/** gzip workers: as many as the machine has cores, 1–4 */
-const GZIP_WORKERS = Math.max(1, Math.min(4, availableParallelism()));
+const ENGINE = {
+  blockSize: 1 << 20,
+  level: 1,
+  /** compressing threads: as many as the machine has cores, 1–4 */
+  threads: Math.max(1, Math.min(4, availableParallelism())),
+  /** the engine's threads yield to the event loop (and to the rest of the machine) */
+  nice: 10,
+};
 
 /**
  * Reads `source` to its end into `finalPath` (gzip). `onProgress` gets the running counts.
@@ -48,134 +53,93 @@ export async function hashAndGzip(
   const temp = partialPath(finalPath);
   const counts: PipelineCounts = { rawBytes: 0, gzipBytes: 0 };
   const file = await open(temp, 'wx', 0o600);
-  let stopping = false;
   let fail: (err: Error) => void = () => {};
   const failed = new Promise<never>((_, reject) => {
     fail = reject;
   });
   failed.catch(() => {});
-  const sink = new Worker(SINK_WORKER, { eval: true, workerData: { fd: file.fd } });
-  const gzips = Array.from({ length: GZIP_WORKERS }, () => new Worker(GZIP_WORKER, { eval: true }));
-  const workers = [sink, ...gzips];
-  for (const w of workers) {
-    w.on('error', fail);
-    w.on('exit', (code) => {
-      if (!stopping) fail(new Error(`dump pipeline worker exited (${code})`));
-    });
-  }
-
-  // Members come back from the gzip workers in any order; they go to the sink in block order.
-  let sent = 0;
-  let written = 0;
-  let nextToWrite = 0;
-  const ready = new Map<number, Uint8Array>();
-  let wake: (() => void) | null = null;
-  const wakeUp = () => {
-    const w = wake;
-    wake = null;
-    w?.();
-  };
-  for (const g of gzips) {
-    g.on('message', ({ seq, gz }: { seq: number; gz: Uint8Array }) => {
-      ready.set(seq, gz);
-      for (let m = ready.get(nextToWrite); m; m = ready.get(nextToWrite)) {
-        ready.delete(nextToWrite++);
-        sink.postMessage({ gz: m }, [m.buffer as ArrayBuffer]);
-      }
-    });
-  }
-  let digests: { sha256: string; gzipSha256: string } | undefined;
-  sink.on('message', (m: { written?: number; sha256?: string; gzipSha256?: string }) => {
-    if (m.written !== undefined) {
-      // Members are written in block order, and the sink hashed that block's raw bytes before (one
-      // port keeps its order): the block is free for the next bytes read.
-      free.push(inFlight.shift()!);
-      written++;
-      counts.gzipBytes += m.written;
-    } else digests = m as { sha256: string; gzipSha256: string };
-    wakeUp();
+  let settle!: { resolve(e: GzipEngineEvent): void; reject(err: Error): void };
+  // The engine's last word: after it, no thread of it reads a chunk or writes to the file.
+  const finished = new Promise<GzipEngineEvent>((resolve, reject) => {
+    settle = { resolve, reject };
   });
-  /** Waits until `cond` holds (checked after every worker message); a failure rejects. */
-  const until = (cond: () => boolean) =>
-    cond()
-      ? Promise.resolve()
-      : Promise.race([
-          failed,
-          new Promise<void>((resolve) => {
-            const check = () => {
-              if (cond()) resolve();
-              else wake = check;
-            };
-            wake = check;
-          }),
-        ]);
-
-  // Blocks are reused once written: at most MAX_AHEAD + 1 are ever allocated (no GC churn of 1 MiB
-  // buffers, one per MiB of dump).
-  const free: SharedArrayBuffer[] = [];
-  const inFlight: SharedArrayBuffer[] = [];
-  let block = new SharedArrayBuffer(BLOCK);
-  let fill = 0;
-  const dispatch = () => {
-    const seq = sent++;
-    sink.postMessage({ raw: block, len: fill });
-    gzips[seq % gzips.length]!.postMessage({ seq, raw: block, len: fill });
-    inFlight.push(block);
-    block = free.pop() ?? new SharedArrayBuffer(BLOCK);
-    fill = 0;
-  };
-
+  finished.catch(() => {});
+  let consumed: (() => void) | undefined;
+  const fifo = source instanceof FifoSource;
+  let inFd: number | undefined;
+  let engine: GzipEngine | undefined;
   const onAbort = () => source.destroy(opts.signal!.reason instanceof Error ? opts.signal!.reason : new Error('aborted'));
-  if (opts.signal?.aborted) onAbort();
-  opts.signal?.addEventListener('abort', onAbort, { once: true });
   const onSourceError = (err: Error) => fail(err);
-  source.on('error', onSourceError);
+  const onSourceClose = () => {
+    if (!source.readableEnded) fail(new Error('the dump stream closed before its end'));
+  };
   try {
-    const reading = (async () => {
-      for await (const chunk of source as AsyncIterable<Buffer>) {
-        for (let off = 0; off < chunk.length; ) {
-          const n = Math.min(BLOCK - fill, chunk.length - off);
-          new Uint8Array(block, fill, n).set(chunk.subarray(off, off + n));
-          fill += n;
-          off += n;
-          if (fill === BLOCK) dispatch();
-        }
-        counts.rawBytes += chunk.length;
-        opts.onProgress?.(counts);
-        if (sent - written >= MAX_AHEAD) await until(() => sent - written < MAX_AHEAD);
+    inFd = fifo ? source.takeFd() : undefined;
+    engine = startGzipEngine({ ...ENGINE, inFd, outFd: file.fd }, (e) => {
+      counts.rawBytes = e.rawBytes;
+      counts.gzipBytes = e.gzipBytes;
+      if (e.type === 'done') return settle.resolve(e);
+      if (e.type === 'error') return settle.reject(new Error(e.message));
+      if (e.type === 'consumed') {
+        const c = consumed;
+        consumed = undefined;
+        c?.();
+      } else if (e.type === 'eof' && fifo) {
+        source.push(null); // the stream ends as the FIFO did
+        source.resume();
       }
-    })();
-    reading.catch(() => {}); // its failure is awaited below, or a worker's came first
-    await Promise.race([reading, failed]);
+      opts.onProgress?.(counts);
+    });
+    if (opts.signal?.aborted) onAbort();
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    source.on('error', onSourceError);
+    source.on('close', onSourceClose);
+    const feeding = fifo
+      ? Promise.resolve()
+      : (async () => {
+          // Each chunk stays referenced here until the engine has copied it.
+          for await (const chunk of source as AsyncIterable<Buffer | string>) {
+            const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+            await Promise.race([
+              new Promise<void>((resolve) => {
+                consumed = resolve;
+                engine!.push(bytes);
+              }),
+              finished,
+            ]);
+          }
+          engine!.end();
+        })();
+    feeding.catch(() => {});
+    await Promise.race([feeding, failed]);
+    const done = await Promise.race([finished, failed]);
     if (opts.signal?.aborted) throw opts.signal.reason;
-    if (fill > 0 || sent === 0) dispatch(); // an empty dump still makes a valid (empty) .gz
-    await until(() => written === sent);
-    sink.postMessage({ end: true });
-    await until(() => digests !== undefined);
-    stopping = true;
-    await Promise.all(workers.map((w) => w.terminate()));
     await file.close();
     await rename(temp, finalPath);
     const st = await stat(finalPath);
     return {
-      ...counts,
-      sha256: digests!.sha256,
-      gzipSha256: digests!.gzipSha256,
+      rawBytes: done.rawBytes,
+      gzipBytes: done.gzipBytes,
+      sha256: done.sha256!,
+      gzipSha256: done.gzipSha256!,
       ctime: Math.floor(st.ctimeMs / 1000),
       mtime: Math.floor(st.mtimeMs / 1000),
       atime: Math.floor(st.atimeMs / 1000),
     };
   } catch (err) {
-    stopping = true;
     source.destroy();
     // The name goes first (nothing left behind however soon the caller looks); the descriptor is
-    // closed only once no worker can write to it any more.
+    // closed only once the engine has stopped (it stops within one block's work).
     await rm(temp, { force: true });
-    await Promise.all(workers.map((w) => w.terminate()));
+    if (engine) {
+      engine.abort();
+      await finished.catch(() => {});
+    } else if (inFd !== undefined) closeSync(inFd); // taken, but no engine started to close it
     await file.close().catch(() => {});
     throw err;
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);
     source.off('error', onSourceError);
+    source.off('close', onSourceClose);
   }
 }
