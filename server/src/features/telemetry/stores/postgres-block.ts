@@ -17,7 +17,6 @@ import { EntryBuilder, type Entry } from './postgres-entries.js';
 
 const VERSION = 1;
 const M = METRIC_NAMES.length;
-const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 /** how a metric value is held (0: absent): as a Number in `values`, as a BigInt in `outside` */
 const AS_NUMBER = 1;
 const AS_BIGINT = 2;
@@ -104,9 +103,11 @@ export class OpenBlock {
       const v = s.metrics[METRIC_NAMES[c]!];
       if (v === undefined) continue;
       const at = i * M + c;
-      if (v >= 0n && v <= MAX_SAFE) {
+      // Exact test with no BigInt comparison: anything past 2^53 − 1 converts to at least 2^53.
+      const x = Number(v);
+      if (x >= 0 && x <= Number.MAX_SAFE_INTEGER) {
         this.present[at] = AS_NUMBER;
-        this.values[at] = Number(v);
+        this.values[at] = x;
       } else {
         this.present[at] = AS_BIGINT;
         this.outside.set(at, v);
