@@ -78,6 +78,7 @@ export const settings = {
   // /api/telemetry/status `limits` under the name in brackets.
   HTTP_BODY_LIMIT: { unit: 'bytes', default: '1048576 (1 MiB)', help: 'largest request body; larger: 413 [http.body_size]', schema: integer(1_048_576, 1) },
   GRAPHQL_BODY_LIMIT: { unit: 'bytes', default: '1048576 (1 MiB)', help: 'largest POST /graphql body, read only after the token is checked; larger: 413 [http.body_size]', schema: integer(1_048_576, 1) },
+  HTTP_MAX_URL: { unit: 'bytes', default: '8192', help: 'longest request target (path and query); longer: 414 [http.url_length]', schema: integer(8192, 256) },
   HTTP_HEADERS_TIMEOUT: { unit: 's', default: '10', help: 'time to send the request line and headers (slowloris), also for a new idle connection; then 408 and close [http.request_timeout]', schema: seconds(10, 0.1) },
   HTTP_REQUEST_TIMEOUT: { unit: 's', default: '30', help: 'time to send a whole request, body included; then 408 and close [http.request_timeout]', schema: seconds(30, 0.1) },
   HTTP_KEEP_ALIVE_TIMEOUT: { unit: 's', default: '5', help: 'an idle keep-alive connection is closed after this', schema: seconds(5, 0.1) },

@@ -72,6 +72,34 @@ describe('malformed paths and request lines get 400, never 500', () => {
     expect(JSON.parse(res.body).source).toBe('libvirt');
   });
 
+  it.each([
+    ['/api/telemetry/vm-stats/', { detail: 'request target longer than 8192 bytes' }],
+    ['/api/v1/vm-contexts/', null],
+    ['/', { detail: 'request target longer than 8192 bytes' }],
+  ])('414 for a target past HTTP_MAX_URL (%s…), in the family body, counted', async (prefix, body) => {
+    const before = (await limitHits(t))['http.url_length'] ?? 0;
+    const res = await rawRequest(t.url, request('GET', prefix + 'a'.repeat(9000), bearer));
+    expect(res.status).toBe(414);
+    const got = JSON.parse(res.body);
+    if (body) expect(got).toEqual(body);
+    else expect(Object.keys(got).sort()).toEqual(['error', 'timestamp']);
+    expect((await limitHits(t))['http.url_length']).toBe(before + 1);
+  });
+
+  it('a long path under the limit: 400 for a parameter, 404 for an unknown API path, the page for a page path', async () => {
+    for (const n of [300, 5000, 8000]) {
+      const api = await rawRequest(t.url, request('GET', `/api/telemetry/vm-stats/${'a'.repeat(n)}`, bearer));
+      expect(api.status).toBe(400);
+      expect(JSON.parse(api.body)).toEqual({ detail: 'a path segment is too long' });
+      const unknown = await rawRequest(t.url, request('GET', `/api/${'b'.repeat(n)}`, bearer));
+      expect(unknown.status).toBe(404);
+      expect(JSON.parse(unknown.body)).toEqual({ detail: 'Not Found' });
+      const page = await rawRequest(t.url, request('GET', `/vms/${'c'.repeat(n)}`));
+      expect(page.status).toBe(200);
+      expect(page.body).toMatch(/<div id="root">|The dashboard is not built yet/);
+    }
+  });
+
   it('431 for headers past 16 KiB', async () => {
     const res = await rawRequest(t.url, request('GET', '/api/telemetry/live-vms', { ...bearer, 'X-Big': 'a'.repeat(20_000) }));
     expect(res.status).toBe(431);

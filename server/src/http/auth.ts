@@ -61,8 +61,10 @@ function createFailureCounter(perWindow: number) {
 
 const BAD_TARGET = Symbol.for('vmpulse.badRequestTarget');
 
-/** Marks a request whose target cannot be routed (see rewriteUrl in server.ts). */
-export const markBadTarget = (raw: object) => ((raw as { [BAD_TARGET]?: boolean })[BAD_TARGET] = true);
+type BadTarget = { status: number; message: string };
+/** Marks a request whose target cannot be routed (see rewriteUrl in server.ts): answered by the first hook. */
+export const markBadTarget = (raw: object, status = 400, message = 'malformed request target') =>
+  ((raw as { [BAD_TARGET]?: BadTarget })[BAD_TARGET] = { status, message });
 
 export function registerAuth(app: FastifyInstance, deps: { authorize: Authorize; failuresPerMinute: number }) {
   const { authorize } = deps;
@@ -71,7 +73,8 @@ export function registerAuth(app: FastifyInstance, deps: { authorize: Authorize;
   app.decorateRequest('principal', null);
   // Callback style, not async: routes that need no token pay no promise.
   app.addHook('onRequest', (request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction) => {
-    if ((request.raw as { [BAD_TARGET]?: boolean })[BAD_TARGET]) return done(new EdgeError(400, 'malformed request target', {}, 'http.bad_request'));
+    const bad = (request.raw as { [BAD_TARGET]?: BadTarget })[BAD_TARGET];
+    if (bad) return done(new EdgeError(bad.status, bad.message, {}, bad.status === 414 ? 'http.url_length' : 'http.bad_request'));
     const need = request.routeOptions.config.auth;
     if (!need || (need === 'graphql' && isGraphiqlPage(request))) return done();
     const blocked = failures.blockedFor(request.ip);

@@ -35,10 +35,16 @@ export type Readiness = () => Promise<{ ready: boolean; degraded?: boolean; deta
 /**
  * An origin-form target ("/path?query") is used as it is; an absolute-form one ("http://host/path",
  * as proxies send) by its path. Anything else ("http://[", "*", junk) is marked and answered 400
- * by the first hook: routing never sees it.
+ * by the first hook: routing never sees it; so is a target longer than HTTP_MAX_URL (414).
  */
-function rewriteUrl(req: IncomingMessage): string {
+const rewriteUrlUpTo = (maxBytes: number) => (req: IncomingMessage): string => {
   const url = req.url ?? '/';
+  if (url.length > maxBytes) {
+    markBadTarget(req, 414, `request target longer than ${maxBytes} bytes`);
+    // Routed by its first whole segments only, so the answer still comes in its family's body.
+    const head = url.slice(0, 128);
+    return head.charCodeAt(0) === 0x2f ? head.slice(0, head.lastIndexOf('/') + 1) : '/';
+  }
   if (url.charCodeAt(0) === 0x2f) return url;
   try {
     const u = new URL(url);
@@ -48,7 +54,7 @@ function rewriteUrl(req: IncomingMessage): string {
   }
   markBadTarget(req);
   return '/';
-}
+};
 
 /** Rate-limit key of a token: its SHA-256, computed once per token (bounded cache). */
 function createTokenKeys() {
@@ -85,7 +91,7 @@ export function createHttpEdge(deps: { config: Config; log: Logger; limits: Limi
     http: { headersTimeout, requestTimeout, connectionsCheckingInterval: 1000 },
     forceCloseConnections: true,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
-    rewriteUrl,
+    rewriteUrl: rewriteUrlUpTo(config.HTTP_MAX_URL),
     frameworkErrors: errors.onFrameworkError,
     clientErrorHandler: errors.onClientError,
   });

@@ -44,6 +44,9 @@ export async function registerSpa(app: FastifyInstance, distDir = WEB_DIST) {
         reply.header('Cache-Control', file.includes(`${path.sep}assets${path.sep}`) ? 'public, max-age=31536000, immutable' : 'no-cache');
       },
       cacheControl: false,
+      // One route per file of the build, found at start: any other path (an API path no route
+      // matched, a name too long for the file system) never reaches it and goes to the fallback.
+      wildcard: false,
     });
   }
   return async function notFound(request: FastifyRequest, reply: FastifyReply) {

@@ -43,6 +43,22 @@ export const MigrationDiskFields = graphql(`
   }
 `);
 
+export const ReplicationJobSteps = graphql(`
+  fragment ReplicationJobSteps on ReplicationJob {
+    ...ReplicationJobFields
+    steps {
+      ordinal
+      name
+      state
+      startedAt
+      finishedAt
+      disks {
+        ...MigrationDiskFields
+      }
+    }
+  }
+`);
+
 export const MigrationContextSummary = graphql(`
   fragment MigrationContextSummary on MigrationContext {
     contextId
@@ -92,33 +108,13 @@ export const MigrationContextLive = graphql(`
         firstJobAt
         lastSuccessfulJobId
         currentJob {
-          ...ReplicationJobFields
-          steps {
-            ordinal
-            name
-            state
-            startedAt
-            finishedAt
-            disks {
-              ...MigrationDiskFields
-            }
-          }
+          ...ReplicationJobSteps
         }
         disks {
           ...MigrationDiskFields
         }
         jobHistory {
-          ...ReplicationJobFields
-          steps {
-            ordinal
-            name
-            state
-            startedAt
-            finishedAt
-            disks {
-              ...MigrationDiskFields
-            }
-          }
+          ...ReplicationJobSteps
         }
         cbtHistory {
           id
