@@ -166,6 +166,8 @@ async function measureTicks(server: ServerUnderTest, n: number) {
     probe,
     serverCpuPct: round(((cpu1.self - cpu0.self) / wallS) * 100, 1),
     postgresCpuPct: round(((cpu1.descendants - cpu0.descendants) / wallS) * 100, 1),
+    /** the whole server (all threads) + its embedded PostgreSQL, CPU ms per tick (USER_HZ: 10 ms steps over the window) */
+    serverPgCpuMsPerTick: round(((cpu1.self - cpu0.self + cpu1.descendants - cpu0.descendants) * 1000) / ticks.length, 2),
   };
 }
 
@@ -569,6 +571,10 @@ async function main() {
         reps.push({ gz, plain, cpuMsPerScrape: (probe.cpuMs - collectorMs) / n, probe });
       }
       probes.push(...reps.map((r) => r.probe));
+      // Server + PostgreSQL against the exporter in one run: a whole minute of ticks (one minute's
+      // history blocks written), no clients, then the exporter scraped on the same fleet.
+      log('server + PostgreSQL CPU over one minute of ticks, no clients');
+      const whole = await measureTicks(server, quick ? 20 : 60);
       const exporter = await scrapeExporter(fleetUri, quick ? 3 : 10);
       results.metrics = {
         command: cmdFor('metrics'),
@@ -584,6 +590,8 @@ async function main() {
         vmSamples: reps[0]?.gz.vmSamples,
         eventLoopMaxMs: spread(reps.map((r) => r.probe.eventLoop.maxMs)),
         exporter,
+        serverPgCpuMsPerTick: whole.serverPgCpuMsPerTick,
+        serverPgVsExporter: 'cpuMsPerScrape' in exporter && exporter.cpuMsPerScrape ? round(whole.serverPgCpuMsPerTick / exporter.cpuMsPerScrape, 3) : undefined,
       };
     }
 
@@ -621,6 +629,7 @@ async function main() {
         const m = await measureTicks(server, cfg.guestTicks);
         const libvirtdMsPerTick = libvirtd ? ((treeCpuSeconds(libvirtd).self - l0) * 1000) / cfg.guestTicks : NaN;
         const loadDuring = os.loadavg()[0]!;
+        const exporter = await scrapeExporter('qemu:///system', 30);
         // With a handful of domains the per-tick fixed costs (status, store round trip, timers) weigh in:
         // measure again with one guest left running; the difference is the cost of each further domain.
         let one: Awaited<ReturnType<typeof measureTicks>> | undefined;
@@ -640,6 +649,8 @@ async function main() {
             oneGuestStaleVms: one.staleVms,
             // running domains: every bench guest vs one (others on the host, if any, run in both)
             marginalCpuMsPerDomain: round((m.cpuMs.median - one.cpuMs.median) / (booted.length - 1), 3),
+            // server + PostgreSQL per tick with one guest, less one marginal domain: what a host costs per tick
+            serverPgFixedMsPerHost: round(one.serverPgCpuMsPerTick - (m.serverPgCpuMsPerTick - one.serverPgCpuMsPerTick) / (booted.length - 1), 2),
           });
         }
         Object.assign(results.guests, {
@@ -657,6 +668,8 @@ async function main() {
           beyondLibvirtUsPerDomain: round(((m.cpuMs.median - median(bare.map((b) => b.cpuMs))) * 1000) / n, 1),
           eventLoopMaxMs: m.probe.eventLoop.maxMs,
           loadavg1DuringMeasure: round(loadDuring, 2),
+          serverPgCpuMsPerTick: m.serverPgCpuMsPerTick,
+          exporter,
         });
       }
     } finally {
@@ -749,6 +762,10 @@ function renderTable(r: Record<string, any>): string {
       const e = m.exporter;
       add(`prometheus-libvirt-exporter, same fleet (${e.vmSamples} VM series) p50 / p99`, `${e.p50Ms} / ${e.p99Ms} ms`, '', '', m.command);
       add('prometheus-libvirt-exporter CPU per scrape; bytes (gzip)', `${e.cpuMsPerScrape} ms; ${e.gzipBytes} B`, '', '', m.command);
+      if (m.serverPgVsExporter !== undefined) {
+        const per = (ms: number) => round((ms * 1000) / c0.vms, 1);
+        add('server + PostgreSQL CPU per domain per tick vs exporter per scrape (one run)', `${per(m.serverPgCpuMsPerTick)} vs ${per(e.cpuMsPerScrape)} µs: ${m.serverPgVsExporter}×`, '≤ 0.15×', m.serverPgVsExporter <= 0.15 ? 'met' : 'NOT met', m.command);
+      }
     }
   }
   if (r.subscriptions) add('bytes/client/min: vmMetrics subscription (socket)', fmt(r.subscriptions.vmBytesPerClientPerMin, ' B'), '', '', r.subscriptions.command);
@@ -775,6 +792,8 @@ function renderTable(r: Record<string, any>): string {
       add('TCG: libvirt bulk stats wall / CPU ms per domain', `${g.bareBulkStatsWallMsPerDomain} / ${g.bareBulkStatsCpuMsPerDomain} ms`, '', '', g.command);
       add('TCG: libvirtd CPU ms per domain per tick (daemon, USER_HZ)', `${g.libvirtdCpuMsPerDomainPerServerTick} ms`, '', '', g.command);
       add('TCG: our CPU per domain per tick beyond libvirt (avg incl. fixed per-tick cost)', `${g.beyondLibvirtUsPerDomain} µs`, '< 100 µs', verdict(g.beyondLibvirtUsPerDomain, 100), g.command);
+      if (g.exporter?.cpuMsPerScrape !== undefined) add(`TCG: server + PostgreSQL CPU per tick vs exporter per scrape (${g.domainsSampledPerTick} domains)`, `${g.serverPgCpuMsPerTick} vs ${g.exporter.cpuMsPerScrape} ms`, '', '', g.command);
+      if (g.serverPgFixedMsPerHost !== undefined) add('TCG: server + PostgreSQL CPU per host per tick (1-guest tick − 1 marginal domain; incl. libvirt client)', `${g.serverPgFixedMsPerHost} ms`, '≤ 1 ms', g.serverPgFixedMsPerHost <= 1 ? 'met' : 'NOT met', g.command);
       if (g.marginalCpuMsPerDomain !== undefined) {
         const marginalBeyond = round((g.marginalCpuMsPerDomain - g.bareBulkStatsCpuMsPerDomain) * 1000, 0);
         add('TCG: … marginal per extra domain beyond libvirt', `${marginalBeyond} µs`, '< 100 µs', verdict(marginalBeyond, 100), g.command);

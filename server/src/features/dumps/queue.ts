@@ -91,8 +91,11 @@ export function createDumpQueue(opts: { databaseUrl: string; concurrency: number
       const ids: string[] = [];
       for (let i = 0; i < opts.concurrency; i++) {
         ids.push(
-          await boss.work<DumpJobData>(queueOf(hostId), { batchSize: 1, pollingIntervalSeconds: 1 }, async ([job]) => {
+          // One worker per host polls (every 2 s); the others only look when woken (a send here, a
+          // job fetched by a sibling): each poll is a query every host pays for every tick.
+          await boss.work<DumpJobData>(queueOf(hostId), { batchSize: 1, pollingIntervalSeconds: i === 0 ? 2 : 30 }, async ([job]) => {
             if (!job || !handle) return;
+            for (const w of served.get(hostId) ?? []) boss.notifyWorker(w);
             await claimJob?.(job.data);
             await gated(() => handle!(job.data));
           }),
@@ -113,7 +116,7 @@ export function createDumpQueue(opts: { databaseUrl: string; concurrency: number
       await ensureQueue(hostId);
       const id = await boss.send(queueOf(hostId), data, { retryLimit: 0, expireInSeconds: opts.expireInSeconds });
       if (!id) throw new Error('the job queue refused the dump job');
-      // Wake an idle worker here now rather than at its next poll (the owner elsewhere polls every second).
+      // Wake an idle worker here now rather than at its next poll (the owner elsewhere polls every 2 s).
       for (const w of served.get(hostId) ?? []) boss.notifyWorker(w);
       return id;
     },

@@ -11,13 +11,15 @@ import { derive } from '../collector/rates.js';
 import type { MetricSnapshot } from '../../../domain/snapshot.js';
 import type { HistoryField } from '../../../domain/history.js';
 import { ByteReader, ByteWriter, readFloatColumn, readIntColumn, readNumberColumn, writeFloatColumn, writeIntColumn } from './postgres-codec.js';
-import { DERIVED_FIELDS, DERIVED_FROM_SAMPLES, ROLLUP_LAST, ROLLUP_STATS, derivedIndex, derivedOf, fieldValue, isGauge, metricsFor } from './postgres-columns.js';
+import { DERIVED_FIELDS, DERIVED_FROM_SAMPLES, ROLLUP_LAST, ROLLUP_STATS, derivedIndex, derivedOf, isGauge, metricsFor, reproduces } from './postgres-columns.js';
 import { MINUTE_MS, floorTo } from '../../../lib/time.js';
 import { EntryBuilder, type Entry } from './postgres-entries.js';
 
 const VERSION = 1;
 const M = METRIC_NAMES.length;
-const U64 = 2n ** 64n;
+/** how a metric value is held (0: absent): as a Number in `values`, as a BigInt in `outside` */
+const AS_NUMBER = 1;
+const AS_BIGINT = 2;
 
 /** What `derive` needs of a sample. */
 export type Sample = Pick<MetricSnapshot, 'ts' | 'metrics' | 'cpus' | 'memoryMax'>;
@@ -27,7 +29,12 @@ const DERIVED_FROM_PREVIOUS = 0;
 const DERIVED_ALONE = 1;
 const EXPLICIT = 2;
 
-const sameValues = (a: readonly (number | null)[], b: readonly (number | null)[]) => a.every((v, i) => v === b[i]);
+/** Where each rollup stat reads from: an index into the derived values, or a metric. */
+const STAT_SOURCES = ROLLUP_STATS.map((f) => ({ derived: derivedIndex(f), metric: f as MetricName }));
+
+// Scratch rows for the summary (EntryBuilder.add copies what it keeps).
+const statRow: (number | null)[] = new Array<number | null>(ROLLUP_STATS.length).fill(null);
+const lastRow: (bigint | null)[] = new Array<bigint | null>(ROLLUP_LAST.length).fill(null);
 
 export class OpenBlock {
   readonly minute: number;
@@ -43,9 +50,11 @@ export class OpenBlock {
   private readonly mode: number[] = [];
   private readonly explicit = new Map<number, (number | null)[]>();
   // Metrics in a typed array: a minute of 1,000 VMs would otherwise hold 1.5 M BigInt objects.
-  private values = new BigUint64Array(64 * M);
+  // As Numbers (exact below 2^53), so encoding takes the codec's Number path with no BigInt
+  // arithmetic; the few values past 2^53 (cputime of a VM up for months) stay BigInts aside.
+  private values = new Float64Array(64 * M);
   private present = new Uint8Array(64 * M);
-  /** values outside 0 … 2^64 − 1 (libvirt never reports them; a sum of device counters might) */
+  /** values outside 0 … 2^53 − 1, exact */
   private readonly outside = new Map<number, bigint>();
   private readonly summary: EntryBuilder;
   /** the sample the next one derives from */
@@ -75,7 +84,7 @@ export class OpenBlock {
   private push(s: Sample & { state?: string; stale?: boolean }, mode: number) {
     const i = this.n++;
     if (this.values.length < this.n * M) {
-      const values = new BigUint64Array(this.values.length * 2);
+      const values = new Float64Array(this.values.length * 2);
       values.set(this.values);
       this.values = values;
       const present = new Uint8Array(this.present.length * 2);
@@ -90,22 +99,28 @@ export class OpenBlock {
     if (k < 0) k = this.states.push(s.state ?? '') - 1;
     this.state.push(k);
     this.mode.push(mode);
-    METRIC_NAMES.forEach((m, c) => {
-      const v = s.metrics[m];
-      if (v === undefined) return;
+    for (let c = 0; c < M; c++) {
+      const v = s.metrics[METRIC_NAMES[c]!];
+      if (v === undefined) continue;
       const at = i * M + c;
-      this.present[at] = 1;
-      if (v >= 0n && v < U64) this.values[at] = v;
-      else this.outside.set(at, v);
-    });
+      // Exact test with no BigInt comparison: anything past 2^53 − 1 converts to at least 2^53.
+      const x = Number(v);
+      if (x >= 0 && x <= Number.MAX_SAFE_INTEGER) {
+        this.present[at] = AS_NUMBER;
+        this.values[at] = x;
+      } else {
+        this.present[at] = AS_BIGINT;
+        this.outside.set(at, v);
+      }
+    }
   }
 
   append(s: MetricSnapshot) {
     const want = derivedOf(s);
     const prev = this.last ?? this.previous;
     let mode = EXPLICIT;
-    if (prev && sameValues(derivedOf(derive(prev, s)), want)) mode = DERIVED_FROM_PREVIOUS;
-    else if (sameValues(derivedOf(derive(undefined, s)), want)) mode = DERIVED_ALONE;
+    if (prev && reproduces(prev, s, want)) mode = DERIVED_FROM_PREVIOUS;
+    else if (reproduces(undefined, s, want)) mode = DERIVED_ALONE;
     if (mode === DERIVED_FROM_PREVIOUS && !this.last) {
       this.push(prev!, DERIVED_ALONE);
       this.hasContext = true;
@@ -113,10 +128,16 @@ export class OpenBlock {
     if (mode === EXPLICIT) this.explicit.set(this.n, want);
     this.push(s, mode);
     this.last = { ts: s.ts, metrics: s.metrics, cpus: s.cpus, memoryMax: s.memoryMax };
-    this.summary.add(
-      ROLLUP_STATS.map((f) => fieldValue(f, s.metrics, want)),
-      ROLLUP_LAST.map((m) => s.metrics[m] ?? null),
-    );
+    for (let k = 0; k < STAT_SOURCES.length; k++) {
+      const src = STAT_SOURCES[k]!;
+      if (src.derived >= 0) statRow[k] = want[src.derived] ?? null;
+      else {
+        const v = s.metrics[src.metric];
+        statRow[k] = v === undefined ? null : Number(v);
+      }
+    }
+    for (let k = 0; k < ROLLUP_LAST.length; k++) lastRow[k] = s.metrics[ROLLUP_LAST[k]!] ?? null;
+    this.summary.add(statRow, lastRow);
   }
 
   /** The block's samples summarised: its minute's rollup entry. */
@@ -124,11 +145,12 @@ export class OpenBlock {
     return this.summary.finish();
   }
 
-  private metricColumn(c: number): (bigint | null)[] {
-    const out = new Array<bigint | null>(this.n);
+  /** A metric's column: Numbers below 2^53, BigInts past it (the codec writes both alike). */
+  private metricColumn(c: number): (number | bigint | null)[] {
+    const out = new Array<number | bigint | null>(this.n);
     for (let i = 0, at = c; i < this.n; i++, at += M) {
-      out[i] = this.present[at] ? this.values[at]! : null;
-      if (this.outside.size && this.outside.has(at)) out[i] = this.outside.get(at)!;
+      const how = this.present[at];
+      out[i] = how === AS_NUMBER ? this.values[at]! : how === AS_BIGINT ? this.outside.get(at)! : null;
     }
     return out;
   }

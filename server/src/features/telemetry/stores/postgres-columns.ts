@@ -63,16 +63,27 @@ export const DERIVED_FROM_SAMPLES: readonly ((prev: Sample | undefined, cur: Sam
   (_prev, cur) => finite(memPercent(cur)),
 ];
 
+const C = COUNTER_METRICS.length;
+const CPU_RATES = [COUNTER_METRICS.indexOf('cputime'), COUNTER_METRICS.indexOf('timeusr'), COUNTER_METRICS.indexOf('timesys')];
+const rateScratch = new Array<number | undefined>(C);
+
+/**
+ * Whether `derive(prev, cur)` gives back exactly `want` (a snapshot's derived values, in
+ * DERIVED_FIELDS order): DERIVED_FROM_SAMPLES in one pass, each rate computed once (the CPU
+ * percentages reuse theirs), stopping at the first difference. Called for every stored sample.
+ */
+export function reproduces(prev: Sample | undefined, cur: Sample, want: readonly (number | null)[]): boolean {
+  for (let k = 0; k < C; k++) {
+    const r = rateOf(prev, cur, COUNTER_METRICS[k]!);
+    if (finite(r) !== want[k]) return false;
+    rateScratch[k] = r;
+  }
+  for (let j = 0; j < CPU_RATES.length; j++) if (finite(cpuPercentOf(rateScratch[CPU_RATES[j]!], cur.cpus)) !== want[C + j]) return false;
+  return finite(memPercent(cur)) === want[C + CPU_RATES.length];
+}
+
 /** A snapshot's derived values, in DERIVED_FIELDS order. */
 export const derivedOf = (d: Derived): (number | null)[] => DERIVED_READERS.map((read) => read(d));
 
 /** The field's index in DERIVED_FIELDS, or -1 for a seed metric. */
 export const derivedIndex = (f: HistoryField) => DERIVED_FIELDS.indexOf(f);
-
-/** One field's value from a sample's metrics and derived values (a counter as a float, as charts read it). */
-export function fieldValue(f: HistoryField, metrics: Partial<Record<MetricName, bigint>>, derived: readonly (number | null)[]): number | null {
-  const i = derivedIndex(f);
-  if (i >= 0) return derived[i] ?? null;
-  const v = metrics[f as MetricName];
-  return v === undefined ? null : Number(v);
-}

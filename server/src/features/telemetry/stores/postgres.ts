@@ -90,6 +90,9 @@ export function createPostgresStore(opts: PostgresStoreOptions): PostgresMetricS
     connectionString: opts.db.url,
     max: opts.poolSize ?? 4,
     connectionTimeoutMillis: 3_000,
+    // Blocks go out once a minute: with pg's default (10 s) every minute's INSERT would open a new
+    // connection (a backend forked, SCRAM's key derivation on both sides) and drop it again.
+    idleTimeoutMillis: 5 * 60_000,
     // A hung server must not hold the queue forever; the retry loop takes over.
     query_timeout: 30_000,
     application_name: 'vmpulse-metrics',

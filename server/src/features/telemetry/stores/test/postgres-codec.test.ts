@@ -5,7 +5,7 @@ import { METRIC_NAMES } from '../../../../domain/metrics.js';
 import type { MetricSnapshot } from '../../../../domain/snapshot.js';
 import { OpenBlock, decodeBlock, readBlockFields, type Sample } from '../postgres-block.js';
 import { ByteReader, ByteWriter, readFloatColumn, readIntColumn, writeFloatColumn, writeIntColumn } from '../postgres-codec.js';
-import { DERIVED_FIELDS, DERIVED_FROM_SAMPLES, ROLLUP_LAST, ROLLUP_STATS, derivedOf } from '../postgres-columns.js';
+import { DERIVED_FIELDS, DERIVED_FROM_SAMPLES, ROLLUP_LAST, ROLLUP_STATS, derivedOf, reproduces } from '../postgres-columns.js';
 import { MINUTE_MS, floorTo } from '../../../../lib/time.js';
 import { derive } from '../../collector/rates.js';
 import { decodeEntries, encodeEntries, type Entry } from '../postgres-entries.js';
@@ -158,6 +158,30 @@ describe('raw blocks', () => {
         }
       });
     }
+  });
+
+  it('tell a sample whose derived values derive() gives back from one whose values it does not, as comparing derive() whole does', () => {
+    const series = randomFleet({ vms: 6, start: Date.UTC(2026, 10, 1), ticks: 300, seed: 21, bigValues: true }).flat();
+    const byVm = new Map<number, MetricSnapshot[]>();
+    for (const s of series) byVm.set(s.vmId, [...(byVm.get(s.vmId) ?? []), s]);
+    const seen = { yes: 0, no: 0 };
+    for (const list of byVm.values()) {
+      list.forEach((cur, i) => {
+        const want = derivedOf(cur);
+        // the snapshot's own values, and each of them nudged or dropped in turn
+        const wants = [want, ...want.map((v, k) => want.map((w, j) => (j !== k ? w : v === null ? 1 : k % 2 ? null : v + 0.001)))];
+        for (const prev of [list[i - 1], list[i - 2], undefined]) {
+          const whole = derivedOf(derive(prev, cur));
+          for (const w of wants) {
+            const same = whole.every((v, k) => v === w[k]);
+            expect(reproduces(prev, cur, w)).toBe(same);
+            seen[same ? 'yes' : 'no']++;
+          }
+        }
+      });
+    }
+    expect(seen.yes).toBeGreaterThan(500);
+    expect(seen.no).toBeGreaterThan(500);
   });
 
   it('read single fields the same way as whole samples', () => {

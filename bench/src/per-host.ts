@@ -1,0 +1,64 @@
+// What hosts cost the server and its PostgreSQL every tick, for several builds side by side.
+// `pnpm --filter @vmpulse/bench per-host -- --builds base=/tmp/old/server/dist/src/main.js,new=server/dist/src/main.js [--hosts 1,10]`
+// Each build runs as servers of its own (own DATA_DIR, embedded PostgreSQL), one per host count,
+// each host a test-driver fleet file with `--vms` (1) running VMs (libvirt in-process, nearly
+// free), all at the same time, so every build shares the machine's load of the moment. After a
+// warm-up, the CPU of each server process (all threads) and of its PostgreSQL (its child
+// processes, from /proc) over `--seconds` (default 120: two minutes of history blocks) is divided
+// by the ticks (1 s interval); with two host counts, the difference per extra host is what each
+// further host costs per tick (per-process costs such as timers cancel out).
+// A PostgreSQL backend that exits inside the window takes its CPU with it (figure slightly low).
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { writeDemoFleet } from '../../server/src/libvirt/demo-fleet.js';
+import { REPO_ROOT, sleep, trackChild, treeCpuSeconds } from './util.js';
+
+const argv = process.argv.slice(2).filter((a) => a !== '--');
+const opt = (name: string, def: string) => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? argv[i + 1]! : def;
+};
+const builds = opt('builds', 'current=server/dist/src/main.js')
+  .split(',')
+  .map((b) => b.split('=') as [string, string]);
+const hostCounts = opt('hosts', '1').split(',').map(Number);
+const vmsPerHost = Number(opt('vms', '1'));
+const seconds = Number(opt('seconds', '120'));
+const warmupS = 30;
+
+const servers = builds.flatMap(([name, main]) =>
+  hostCounts.map((hosts) => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), `vmpulse-per-host-${name}-`));
+    const uris = Array.from({ length: hosts }, (_, h) => writeDemoFleet(path.join(dir, `host-${h}.xml`), { count: vmsPerHost, prefix: `h${h}-` }));
+    const child = spawn(process.execPath, [path.resolve(REPO_ROOT, main)], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dir, LIBVIRT_URI: uris.join(','), LOG_LEVEL: 'warn', POLL_INTERVAL: '1' },
+      stdio: 'ignore',
+    });
+    trackChild(child);
+    return { name, main, hosts, dir, child };
+  }),
+);
+process.stderr.write(`[per-host] ${builds.length} builds × ${hostCounts.join('/')} hosts of ${vmsPerHost} VM(s): ${warmupS} s warm-up, then ${seconds} s measured\n`);
+await sleep(warmupS * 1000);
+const before = servers.map((s) => treeCpuSeconds(s.child.pid!));
+await sleep(seconds * 1000);
+const after = servers.map((s) => treeCpuSeconds(s.child.pid!));
+const load = os.loadavg().map((l) => l.toFixed(2)).join(' ');
+console.log(`server + PostgreSQL CPU per tick, test-driver hosts of ${vmsPerHost} VM(s), ${seconds} s side by side, load ${load}`);
+const total = new Map<string, number>();
+servers.forEach((s, i) => {
+  const server = ((after[i]!.self - before[i]!.self) * 1000) / seconds;
+  const pg = ((after[i]!.descendants - before[i]!.descendants) * 1000) / seconds;
+  total.set(`${s.name}/${s.hosts}`, server + pg);
+  console.log(`  ${s.name.padEnd(10)} ${String(s.hosts).padStart(3)} host(s): server ${server.toFixed(2)} ms + PostgreSQL ${pg.toFixed(2)} ms = ${(server + pg).toFixed(2)} ms   (${s.main})`);
+});
+if (hostCounts.length === 2) {
+  const [a, b] = hostCounts as [number, number];
+  for (const [name] of builds) console.log(`  ${name.padEnd(10)} per extra host: ${((total.get(`${name}/${b}`)! - total.get(`${name}/${a}`)!) / (b - a)).toFixed(2)} ms per tick`);
+}
+for (const s of servers) s.child.kill('SIGTERM');
+await sleep(5000);
+for (const s of servers) rmSync(s.dir, { recursive: true, force: true });
