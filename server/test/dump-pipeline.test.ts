@@ -77,6 +77,16 @@ it('chunks pushed from a stream (the remote path), of every size, and an empty d
   expectGz(empty, Buffer.alloc(0), await hashAndGzip(Readable.from([]), empty));
 });
 
+it('blocks that are all zeros but one byte (first, middle, last) are not taken for zero blocks', async () => {
+  const MIB = 1 << 20;
+  const input = Buffer.alloc(7 * MIB);
+  input[MIB] = 1; // block 1: its first byte
+  input[3 * MIB + MIB / 2] = 0xff; // block 3: its middle
+  input[6 * MIB - 1] = 7; // block 5: its last byte (blocks 0, 2, 4, 6 stay whole zero blocks)
+  const out = path.join(dir, 'z.mem.gz');
+  expectGz(out, input, await hashAndGzip(Readable.from([input]), out));
+});
+
 it('a stop mid-dump: rejects, leaves no file, and closes the FIFO (the writer gets a broken pipe)', async () => {
   const { source, fifo, keeper } = fifoWith('d.fifo');
   // A writer that never ends on its own: 1 MiB of random bytes, again and again.

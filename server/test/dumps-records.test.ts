@@ -133,6 +133,27 @@ describe('GET /api/memory-dumps/records', () => {
     }
   });
 
+  it('after pages were read: a dump written since comes first, one retention deleted keeps its record, one failed since is absent', async () => {
+    expect((await rawGet('/api/memory-dumps/records')).body.toString('utf8')).toBe(expected(1000, 0));
+    const prisma = t.app.db.prisma;
+    const trig = await prisma.dumpTrigger.findFirstOrThrow();
+    const finishedAt = new Date(Date.UTC(2026, 11, 1, 8, 0, 0, 5));
+    const row = await prisma.memoryDump.create({
+      data: { triggerId: trig.id, vmId: 5000, vmName: 'late "one"', hostName: 'h', hostUri: 'test:///', domainUuid: '0', format: 'elf', status: 'completed', triggeredBy: 'test', path: '/var/dumps/late.mem.gz', sha256: 'c'.repeat(64), gzipBytes: 7n, durationSec: 2.5, fileCtime: 1, fileMtime: 2, fileAtime: 3, finishedAt },
+    });
+    const newest = kept.find((d) => d.status === 'completed')!;
+    await prisma.memoryDump.update({ where: { id: newest.id }, data: { status: 'deleted', deletedAt: new Date() } });
+    const gone = kept.at(-1)!;
+    await prisma.memoryDump.update({ where: { id: gone.id }, data: { status: 'failed' } });
+    kept.splice(kept.indexOf(gone), 1);
+    kept.push({ ...row, finishedAt, sha256: row.sha256, durationSec: 2.5, gzipBytes: 7n, fileCtime: 1, fileMtime: 2, fileAtime: 3 });
+    for (const [limit, offset] of [[1000, 0], [3, 0], [5, kept.length - 5]] as const) {
+      const r = await rawGet(`/api/memory-dumps/records?limit=${limit}&offset=${offset}`);
+      expect(r.body.toString('utf8'), `${limit}/${offset}`).toBe(expected(limit, offset));
+    }
+    expect(JSON.parse((await rawGet('/api/memory-dumps/records?limit=1')).body.toString('utf8')).records[0].dom).toBe('late "one"');
+  });
+
   it('a large page asked with gzip comes gzipped, the same bytes inside', async () => {
     const r = await rawGet('/api/memory-dumps/records', { 'accept-encoding': 'gzip' });
     expect(r.status).toBe(200);

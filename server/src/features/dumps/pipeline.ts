@@ -37,8 +37,8 @@ const ENGINE = {
   level: 1,
   /** compressing threads: as many as the machine has cores, 1–4 */
   threads: Math.max(1, Math.min(4, availableParallelism())),
-  /** the engine's threads yield to the event loop (and to the rest of the machine) */
-  nice: 10,
+  /** the engine's reading and compressing threads yield to the event loop (and to the rest of the machine) */
+  nice: 19,
 };
 
 /**

@@ -16,7 +16,31 @@ export interface DumpListFilter {
   beforeId?: number;
 }
 
+/** rendered record texts kept (~330 bytes each): ten pages of the largest size */
+const MAX_RECORD_TEXTS = 10_000;
+
 export function createDumpRecords(prisma: PrismaClient) {
+  const recordTexts = new Map<number, string>();
+
+  /**
+   * Seed 003 record texts, written by PostgreSQL byte for byte as JSON.stringify would write them
+   * (decoding rows value by value and encoding them again cost more than the rest of the request).
+   * Strings go through to_json (the same escapes as JSON.stringify); numbers are PostgreSQL's
+   * shortest round-trip text (durations have ms precision: never an exponent).
+   */
+  const renderRecords = (ids: number[]) => prisma.$queryRaw<{ id: number; json: string }[]>`
+    SELECT d."id",
+           '{"timestamp":"' || to_char(coalesce(d."finishedAt", d."createdAt"), 'YYYY-MM-DD"T"HH24:MI:SS.US')
+           || '","dom":' || to_json(d."vmName")::text
+           || ',"vmid":"' || d."vmId"::text
+           || '","sha256":' || to_json(coalesce(d."sha256", ''))::text
+           || ',"duration_sec":' || coalesce(d."durationSec", 0)::text
+           || ',"gzip_size_bytes":' || coalesce(d."gzipBytes", 0)::text
+           || ',"ctime":' || coalesce(d."fileCtime", 0)::text
+           || ',"mtime":' || coalesce(d."fileMtime", 0)::text
+           || ',"atime":' || coalesce(d."fileAtime", 0)::text
+           || ',"dump_path":' || to_json(d."path")::text || '}' AS json
+    FROM "MemoryDump" d WHERE d."id" = ANY(${ids}::int[])`;
   const whereOf = (f: DumpListFilter) => ({
     ...(f.vmIds ? { vmId: { in: f.vmIds } } : {}),
     ...(f.status ? { status: f.status } : {}),
@@ -98,31 +122,21 @@ export function createDumpRecords(prisma: PrismaClient) {
 
     /**
      * Seed 003 records: written dumps, newest first (up to 1,000 a call), as the JSON text of the
-     * records array's elements, written by PostgreSQL byte for byte as JSON.stringify would write
-     * them: decoding 1,000 rows of 11 columns value by value and encoding them again cost more than
-     * the rest of the request. Strings go through to_json (the same escapes as JSON.stringify);
-     * numbers are PostgreSQL's shortest round-trip text (durations have ms precision: never an
-     * exponent). The order is the index MemoryDump_finishedAt_id_idx. `vmIds` null: every VM's.
+     * records array's elements. Which records, in what order, is asked of PostgreSQL every time
+     * (the index MemoryDump_finishedAt_id_idx, ids only); each record's text is rendered by
+     * PostgreSQL once and kept (recordTexts): a written dump's seed fields never change (retention's
+     * `deleted` keeps them), so a text never goes stale, on any replica. `vmIds` null: every VM's.
      */
     async records(limit: number, offset: number, vmIds: number[] | null): Promise<{ json: string; count: number }> {
-      const [row] = await prisma.$queryRaw<{ json: string | null; count: number }[]>`
-        SELECT string_agg(
-                 '{"timestamp":"' || to_char(coalesce(d."finishedAt", d."createdAt"), 'YYYY-MM-DD"T"HH24:MI:SS.US')
-                 || '","dom":' || to_json(d."vmName")::text
-                 || ',"vmid":"' || d."vmId"::text
-                 || '","sha256":' || to_json(coalesce(d."sha256", ''))::text
-                 || ',"duration_sec":' || coalesce(d."durationSec", 0)::text
-                 || ',"gzip_size_bytes":' || coalesce(d."gzipBytes", 0)::text
-                 || ',"ctime":' || coalesce(d."fileCtime", 0)::text
-                 || ',"mtime":' || coalesce(d."fileMtime", 0)::text
-                 || ',"atime":' || coalesce(d."fileAtime", 0)::text
-                 || ',"dump_path":' || to_json(d."path")::text || '}',
-                 ',' ORDER BY d."finishedAt" DESC, d."id" DESC) AS json,
-               count(*)::int AS count
-        FROM (SELECT * FROM "MemoryDump"
-              WHERE "status" IN ('completed', 'deleted') AND (${vmIds === null} OR "vmId" = ANY(${vmIds ?? []}::int[]))
-              ORDER BY "finishedAt" DESC, "id" DESC LIMIT ${limit} OFFSET ${offset}) d`;
-      return { json: row?.json ?? '', count: row?.count ?? 0 };
+      const page = await prisma.$queryRaw<{ id: number }[]>`
+        SELECT "id" FROM "MemoryDump"
+        WHERE "status" IN ('completed', 'deleted') AND (${vmIds === null} OR "vmId" = ANY(${vmIds ?? []}::int[]))
+        ORDER BY "finishedAt" DESC, "id" DESC LIMIT ${limit} OFFSET ${offset}`;
+      const missing = page.filter((r) => !recordTexts.has(r.id)).map((r) => r.id);
+      if (missing.length) for (const r of await renderRecords(missing)) recordTexts.set(r.id, r.json);
+      const texts = page.map((r) => recordTexts.get(r.id)).filter((t) => t !== undefined);
+      while (recordTexts.size > MAX_RECORD_TEXTS) recordTexts.delete(recordTexts.keys().next().value!);
+      return { json: texts.join(','), count: texts.length };
     },
 
     list: (f: DumpListFilter, take: number) =>
