@@ -4,14 +4,14 @@
 // this test's own) sits on a real tmpfs whose size the test sets; `virsh pool-info --bytes` is the
 // oracle for what the pool has. Too little → refused in the seed's error body, nothing written on
 // either side, no record; enough → the dump goes through that pool and completes.
-import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, createReadStream, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, createReadStream, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from './helpers/app.js';
+import { mountTmpfs, type Tmpfs } from './helpers/dump-dir.js';
 import { until } from './helpers/faults.js';
 import { startSshHost, type SshHost } from './helpers/ssh-host.js';
 import { createGuest, ensureGuestImage, ensureLibvirtd, startGuest, virsh, type Guest } from './guest/qemu-guest.js';
@@ -28,6 +28,7 @@ let guest: Guest | undefined;
 let ssh: SshHost | undefined;
 let t: TestApp | undefined;
 let dir: string;
+let pool: Tmpfs;
 let poolDir: string;
 
 /** the pool's available bytes as libvirt itself reports them */
@@ -41,9 +42,8 @@ beforeAll(async () => {
   await ensureLibvirtd();
   dir = mkdtempSync(path.join(os.tmpdir(), 'vmpulse-rspace-'));
   chmodSync(dir, 0o755);
-  poolDir = path.join(dir, 'pool');
-  mkdirSync(poolDir);
-  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${64 * MIB},mode=0700`, 'tmpfs', poolDir]);
+  pool = mountTmpfs(path.join(dir, 'pool'), 64 * MIB);
+  poolDir = pool.dir;
   guest = await createGuest(NAME, { memoryMiB: MEMORY_MIB });
   await startGuest(NAME);
   ssh = await startSshHost();
@@ -56,11 +56,7 @@ afterAll(async () => {
   await ssh?.stop();
   await guest?.cleanup();
   await virsh(['pool-destroy', POOL]).catch(() => {}); // transient: destroyed is gone
-  try {
-    execFileSync('umount', ['-l', poolDir]);
-  } catch {
-    /* not mounted */
-  }
+  pool?.release();
   rmSync(dir, { recursive: true, force: true });
 }, 60_000);
 
@@ -83,7 +79,7 @@ it('a remote pool with less room than the guest\'s memory: refused before libvir
   expect(jobs[0]!.n).toBe(0);
 
   // Room in the pool: the dump is written there, streamed back, and the volume deleted.
-  execFileSync('mount', ['-o', `remount,size=${512 * MIB}`, poolDir]);
+  pool.resize(512 * MIB);
   const ok = await t!.api('/api/memory-dumps/trigger', json({ vm_ids: [NAME] }));
   const okBody = (await ok.json()) as any;
   expect(ok.status, JSON.stringify(okBody)).toBe(200);

@@ -2,13 +2,13 @@
 // real small file system (a tmpfs whose size we set, so `statfs` reports what we chose), the
 // test driver's guests used have 2 and 8 GiB of memory (the fleet file is the oracle). Too little space →
 // refused in the seed's error body, nothing written, no record half made; enough → it runs.
-import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statfsSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, rmSync, statfsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { demoDomains, writeDemoFleet } from '../src/libvirt/demo-fleet.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
+import { mountTmpfs, type Tmpfs } from './helpers/dump-dir.js';
 import { until } from './helpers/faults.js';
 
 const GIB = 2 ** 30;
@@ -17,28 +17,22 @@ const FLEET = { count: 8, prefix: 'space-' };
 const guestOf = (gib: number) => demoDomains(FLEET).find((d) => d.running && d.memoryKiB === gib * 2 ** 20)!.name;
 let t: TestApp;
 let dir: string;
+let dumps: Tmpfs;
 let mnt: string;
 const json = (body: unknown) => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-const resize = (bytes: number) => execFileSync('mount', ['-o', `remount,size=${bytes}`, mnt]);
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'vmpulse-dumpspace-'));
   chmodSync(dir, 0o755);
-  mnt = path.join(dir, 'dumps');
-  mkdirSync(mnt);
-  // tmpfs takes memory only for what is written: a size in GiB costs nothing here.
-  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${GIB},mode=0700`, 'tmpfs', mnt]);
+  dumps = mountTmpfs(path.join(dir, 'dumps'), GIB);
+  mnt = dumps.dir;
   const fleet = writeDemoFleet(path.join(dir, 'fleet.xml'), FLEET);
   t = await startTestApp({ LIBVIRT_URI: fleet, DUMP_DIR: mnt, DUMP_MIN_INTERVAL: '0', POLL_INTERVAL: '60' }, dir);
 }, 60_000);
 
 afterAll(async () => {
   await t?.stop();
-  try {
-    execFileSync('umount', ['-l', mnt]);
-  } catch {
-    /* not mounted */
-  }
+  dumps?.release();
   rmSync(dir, { recursive: true, force: true });
 }, 30_000);
 
@@ -66,7 +60,7 @@ it('too little free space in DUMP_DIR: refused with the reason, nothing written,
   expect(s.error).toContain('not enough free space in DUMP_DIR');
 
   // 4 GiB: the 2 GiB guest fits and is dumped, the 8 GiB one is refused beside it (200, `refused`).
-  resize(4 * GIB);
+  dumps.resize(4 * GIB);
   const ok = await t.api('/api/memory-dumps/trigger', json({ vm_ids: [small.name, big.name] }));
   expect(ok.status).toBe(200);
   const okBody = (await ok.json()) as any;

@@ -1,16 +1,25 @@
-// A DUMP_DIR whose free space does not depend on the machine's disk: the dumps service refuses a
-// guest whose memory exceeds the free space there, and the demo fleet's guests have up to 16 GiB.
-// A tmpfs's size is a limit, not memory taken (the test driver's dumps are 15 bytes each).
+// Dump directories whose free space the test chooses, not the machine's disk: the dumps service
+// refuses a guest whose memory exceeds the free space where its dump goes (DUMP_DIR, or a remote
+// storage pool's directory). A tmpfs's size is a limit, not memory taken: only what is written
+// costs memory, and `statfs` (and libvirt's pool-info) report the size we set.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 
-export function roomyDumpDir(parent: string, gib = 64): { dir: string; release(): void } {
-  const dir = path.join(parent, 'dumps');
+export interface Tmpfs {
+  dir: string;
+  /** a new size in bytes (what is written stays) */
+  resize(bytes: number): void;
+  release(): void;
+}
+
+/** A tmpfs of `bytes` mounted at `dir` (created), mode 0700. */
+export function mountTmpfs(dir: string, bytes: number): Tmpfs {
   mkdirSync(dir, { recursive: true });
-  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${gib}g,mode=0700`, 'tmpfs', dir]);
+  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${bytes},mode=0700`, 'tmpfs', dir]);
   return {
     dir,
+    resize: (size) => execFileSync('mount', ['-o', `remount,size=${size}`, dir]),
     release() {
       try {
         execFileSync('umount', ['-l', dir]);
@@ -20,3 +29,6 @@ export function roomyDumpDir(parent: string, gib = 64): { dir: string; release()
     },
   };
 }
+
+/** A DUMP_DIR with room for every demo guest (up to 16 GiB of memory), whatever the disk has free. */
+export const roomyDumpDir = (parent: string, gib = 64): Tmpfs => mountTmpfs(path.join(parent, 'dumps'), gib * 2 ** 30);
