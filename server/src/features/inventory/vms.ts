@@ -85,6 +85,8 @@ export function createVmService(deps: {
   const { prisma, pubsub, hosts, owns, log } = deps;
   const byId = new Map<number, Vm>();
   const byHostUuid = new Map<string, Vm>();
+  /** each host's VMs by id (a VM's host never changes: its row is keyed by host and uuid) */
+  const byHost = new Map<number, Map<number, Vm>>();
   const hostQueues = new Map<number, Promise<unknown>>();
   const runningSince = new Map<number, number>();
   /** Owner from each VM's domain metadata, with the elements it was parsed from (parsed again only when they change). */
@@ -108,6 +110,8 @@ export function createVmService(deps: {
     else if (!runningSince.has(vm.id) || (prev && prev.state !== 'running')) runningSince.set(vm.id, Date.now());
     byId.set(vm.id, vm);
     byHostUuid.set(key(vm.hostId, vm.uuid), vm);
+    const ofHost = byHost.get(vm.hostId) ?? new Map<number, Vm>();
+    byHost.set(vm.hostId, ofHost.set(vm.id, vm));
     if (prev && prev.state !== vm.state) return prev.state;
     return prev ? undefined : null;
   }
@@ -295,7 +299,6 @@ export function createVmService(deps: {
   }
 
   /** Lifecycle changes of every VM; with a VM reference, that VM's current state first, then its changes. */
-  /** Lifecycle changes of every VM; with a VM reference, that VM's current state first, then its changes. */
   function watchState(ref?: string): AsyncIterable<VmStateChange> {
     const all = pubsub.subscribe('vm:stateChanged');
     if (ref === undefined) return all;
@@ -366,6 +369,13 @@ export function createVmService(deps: {
     },
 
     list: listVms,
+
+    /** The host's VMs that libvirt still has (what the collector samples each tick), without scanning every VM. */
+    ofHost(hostId: number): Vm[] {
+      const out: Vm[] = [];
+      for (const v of byHost.get(hostId)?.values() ?? []) if (v.present) out.push(v);
+      return out;
+    },
 
     // ---- tenancy: the one API every feature calls to scope what it shows or does to VMs ----------
 

@@ -45,7 +45,7 @@ export const telemetry: Feature = {
     const loop = createCollectorLoop({
       hosts,
       owns: hostLeases.holds,
-      vmsOf: (hostId) => vms.list().filter((v) => v.hostId === hostId),
+      vmsOf: (hostId) => vms.ofHost(hostId),
       ingest: (readings) => metrics.ingest(readings),
       log: log.child({ part: 'collector' }),
       opts: { intervalMs: config.POLL_INTERVAL * 1000, timeoutMs: config.LIBVIRT_TIMEOUT * 1000, deviceCacheTtlMs: config.DEVICE_CACHE_TTL * 1000 },
