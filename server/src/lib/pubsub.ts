@@ -22,17 +22,11 @@ export interface BusStatus {
   dropped: number;
 }
 
-/** A bus that stays in this process, and knows who listens. */
-export type LocalPubSub<T extends TopicMap> = PubSub<T> & {
-  /** does anyone in this process listen to the topic (with an id: to that id's events)? */
-  listened<K extends keyof T & string>(topic: K, id?: string | number): boolean;
-};
-
 export interface EventBus {
   /** A typed view of the bus for one feature's topics: delivered here and, with Redis, to every replica. */
   topics<T extends TopicMap>(): PubSub<T>;
   /** A typed view that never leaves this process (events each replica derives for itself). */
-  local<T extends TopicMap>(): LocalPubSub<T>;
+  local<T extends TopicMap>(): PubSub<T>;
   /** true when events reach other replicas (REDIS_URL) */
   readonly distributed: boolean;
   status(): BusStatus;
@@ -72,18 +66,16 @@ class CountingEventTarget extends EventTarget {
  * 'vm:metrics' is published per VM per tick and most VMs have no subscriber, so no event object is
  * built and nothing is dispatched for them (topic names as yoga's createPubSub makes them).
  */
-function createLocalPubSub(): LocalPubSub<TopicMap> {
+function createLocalPubSub(): PubSub<TopicMap> {
   const target = new CountingEventTarget();
   const inner = createPubSub<TopicMap>({ eventTarget: target });
   const publish = inner.publish as (routingKey: string, ...args: unknown[]) => void;
-  const listened = (topic: string, id?: string | number) => target.listened(id === undefined ? topic : `${topic}:${String(id)}`);
   return {
     subscribe: inner.subscribe,
     publish: ((routingKey: string, ...args: unknown[]) => {
-      if (!listened(routingKey, args[1] === undefined ? undefined : (args[0] as string | number))) return;
+      if (!target.listened(args[1] === undefined ? routingKey : `${routingKey}:${String(args[0])}`)) return;
       publish(routingKey, ...args);
     }) as PubSub<TopicMap>['publish'],
-    listened,
   };
 }
 
@@ -92,7 +84,7 @@ export async function createEventBus(redisUrl: string | undefined, log?: Logger)
   if (!redisUrl) {
     return {
       topics: <T extends TopicMap>() => localBus as unknown as PubSub<T>,
-      local: <T extends TopicMap>() => localBus as unknown as LocalPubSub<T>,
+      local: <T extends TopicMap>() => localBus as unknown as PubSub<T>,
       distributed: false,
       status: () => ({ mode: 'local', connected: true, dropped: 0 }),
       close: async () => {},
@@ -120,7 +112,7 @@ export async function createEventBus(redisUrl: string | undefined, log?: Logger)
   const pubsub = createPubSub<TopicMap>({ eventTarget: target });
   return {
     topics: <T extends TopicMap>() => pubsub as unknown as PubSub<T>,
-    local: <T extends TopicMap>() => localBus as unknown as LocalPubSub<T>,
+    local: <T extends TopicMap>() => localBus as unknown as PubSub<T>,
     distributed: true,
     status: () => ({ mode: 'redis', connected: publishClient.status === 'ready' && subscribeClient.status === 'ready', dropped }),
     close: async () => {

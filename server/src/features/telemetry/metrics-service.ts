@@ -6,7 +6,7 @@ import { scopeKey, type OwnerScope, type VmOwner } from '../../domain/owner.js';
 import type { MetricSnapshot } from '../../domain/snapshot.js';
 import { badRequest } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
-import type { LocalPubSub, PubSub } from '../../lib/pubsub.js';
+import type { PubSub } from '../../lib/pubsub.js';
 import { snapshotThen } from '../../lib/stream.js';
 import { map, pipe } from 'graphql-yoga';
 import { coalesce } from '../../lib/coalesce.js';
@@ -61,8 +61,7 @@ export function toFleetEntry(s: MetricSnapshot, owner: VmOwner | null = null): F
 }
 
 export function createMetricsService(deps: {
-  /** this process' bus (one that knows who listens builds watched VMs' snapshots first) */
-  pubsub: PubSub<MetricsTopics> & Partial<Pick<LocalPubSub<MetricsTopics>, 'listened'>>;
+  pubsub: PubSub<MetricsTopics>;
   /** with several replicas: where owners send their hosts' samples to the others (undefined: one process) */
   replicas?: PubSub<ReplicaMetricsTopics>;
   /** may this replica store the host's samples (it owns the host for certain)? default: yes */
@@ -185,26 +184,14 @@ export function createMetricsService(deps: {
     return scoped;
   }
 
-  /** Indices of `readings`, those of VMs with a `vmMetrics` subscriber here first; `watched`: how many. */
-  function watchedFirst(readings: VmReading<Vm>[]): { order: number[]; watched: number } {
-    const first: number[] = [];
-    const rest: number[] = [];
-    for (let i = 0; i < readings.length; i++) (pubsub.listened?.('vm:metrics', readings[i]!.vm.id) ? first : rest).push(i);
-    return { order: first.length ? first.concat(rest) : rest, watched: first.length };
-  }
-
   return {
     /** One host's tick: cache, store (one write), publish. Returns the snapshots. */
     async ingest(readings: VmReading<Vm>[], ts = Date.now()): Promise<MetricSnapshot[]> {
-      const snapshots = new Array<MetricSnapshot>(readings.length);
-      // VMs someone watches first, then a yield: their subscribers get the sample before the rest
-      // of the host is built (with 1,000 VMs on a host, building them all takes tens of ms).
-      const { order, watched } = watchedFirst(readings);
-      for (let k = 0; k < order.length; k++) {
-        if (k > 0 && (k % CHUNK === 0 || k === watched)) await yieldToEventLoop();
-        const i = order[k]!;
+      const snapshots: MetricSnapshot[] = [];
+      for (let i = 0; i < readings.length; i++) {
+        if (i > 0 && i % CHUNK === 0) await yieldToEventLoop();
         const s = snapshotOf(readings[i]!, ts);
-        snapshots[i] = s;
+        snapshots.push(s);
         latest.set(s.vmId, s);
         if (!s.stale && s.metrics.cputime !== undefined) vms.noteUsage(s.vmId, s.metrics.cputime, s.metrics.memactual);
         pubsub.publish('vm:metrics', s.vmId, s);

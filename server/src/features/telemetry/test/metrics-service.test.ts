@@ -8,7 +8,6 @@ import type { MetricSnapshot } from '../../../domain/snapshot.js';
 import type { Vm, VmService } from '../../inventory/feature.js';
 import { createMetricsService, type MetricsTopics } from '../metrics-service.js';
 import type { MetricStore } from '../stores/store.js';
-import { createEventBus } from '../../../lib/pubsub.js';
 
 afterEach(() => {
   vi.useRealTimers();
@@ -19,7 +18,8 @@ const vmOf = (id: number, hostId: number): Vm => ({
   memoryMax: 1024n, memoryUsed: 0n, cputime: 0n, present: true, updatedAt: new Date(0),
 });
 
-function setup(fleetGapMs?: number, pubsub: Parameters<typeof createMetricsService>[0]['pubsub'] = createPubSub<MetricsTopics>()) {
+function setup(fleetGapMs?: number) {
+  const pubsub = createPubSub<MetricsTopics>();
   const vms = new Map<number, Vm>();
   const vmService = { get: (id: number) => vms.get(id), ownerOf: () => null, noteUsage: () => {}, scopeFilter: () => () => true } as unknown as VmService;
   const written: MetricSnapshot[][] = [];
@@ -34,7 +34,7 @@ function setup(fleetGapMs?: number, pubsub: Parameters<typeof createMetricsServi
     vms.set(id, vm);
     return metrics.ingest([{ vm, state: 'running', cpus: 1, sample: { metrics: { cputime: BigInt(Date.now()) * 1_000_000n }, nics: [], disks: [] }, ...(libvirt ? { libvirt } : {}) }]);
   };
-  return { metrics, fleet, ingest, written, vms };
+  return { metrics, fleet, ingest, written };
 }
 
 describe('metrics service', () => {
@@ -61,27 +61,6 @@ describe('metrics service', () => {
     for (let i = 1; i < fleet.length; i++) expect(fleet[i]!.ts - fleet[i - 1]!.ts).toBeGreaterThanOrEqual(250);
     // the last message has every host's latest sample
     expect(fleet.at(-1)!.vms.every((v) => v.ts === metrics.latest(v.vmId)!.ts)).toBe(true);
-    metrics.stop();
-  });
-
-  it('a watched VM of a large host gets its sample before the rest of the host is built, and the answer keeps the readings order', async () => {
-    const bus = await createEventBus(undefined);
-    const { metrics, vms } = setup(undefined, bus.local<MetricsTopics>());
-    const readings = Array.from({ length: 450 }, (_, i) => {
-      const vm = vmOf(i + 1, 1);
-      vms.set(vm.id, vm);
-      return { vm, state: 'running', cpus: 1, sample: { metrics: { cputime: 1_000_000n * BigInt(i) }, nics: [], disks: [] } };
-    });
-    const watchedId = 440; // built last without the reordering (five chunks of 100 before it)
-    const sub = metrics.watchVm(watchedId)[Symbol.asyncIterator]();
-    const built: number[] = [];
-    const arrived = sub.next().then(() => built.push(...readings.filter((r) => metrics.latest(r.vm.id)).map((r) => r.vm.id)));
-    const snapshots = await metrics.ingest(readings);
-    await arrived;
-    // when the watched VM's subscriber ran, only it had been built, not the 449 others
-    expect(built).toEqual([watchedId]);
-    expect(snapshots.map((s) => s.vmId)).toEqual(readings.map((r) => r.vm.id));
-    await sub.return?.();
     metrics.stop();
   });
 
