@@ -6,12 +6,21 @@
 // queue per host keeps the routing in pg-boss itself. DUMP_CONCURRENCY is the process-wide limit:
 // each served host gets that many workers, a gate lets that many dumps run at once here.
 // Without leasing (one process) that process owns every host and serves each queue it sends to.
+// Polling: pg-boss polls each worker's queue on its own (a fetch is an UPDATE … FOR UPDATE SKIP
+// LOCKED, a write transaction even when it finds nothing). Per host that was a transaction every
+// 2 s whatever the host did; so the workers here poll only every IDLE_POLL_S and one poller per
+// replica asks, every POLL_MS, which of its served queues have a job ready (one read-only SELECT
+// for all its hosts) and wakes those queues' workers.
 import PgBoss from 'pg-boss';
 import type { Logger } from '../../lib/logger.js';
 
 const queueOf = (hostId: number) => `memory-dump-h${hostId}`;
 /** The one shared queue of versions before per-host queues: nobody works it any more. */
 const LEGACY_QUEUE = 'memory-dump';
+/** how often this replica looks for jobs sent elsewhere to the queues it serves */
+const POLL_MS = 2000;
+/** each worker's own polling: only a fallback, the poller wakes it */
+const IDLE_POLL_S = 300;
 
 /** A job an older version left in LEGACY_QUEUE: `waiting` never fetched; otherwise a worker of a process now gone had it. */
 interface LegacyJob {
@@ -51,6 +60,7 @@ export function createDumpQueue(opts: { databaseUrl: string; concurrency: number
   let handle: ((data: DumpJobData) => Promise<void>) | undefined;
   let claimJob: ((data: DumpJobData) => Promise<void>) | undefined;
   let started = false;
+  let pollTimer: NodeJS.Timeout | undefined;
   // The process-wide gate: at most `concurrency` dumps at once, whatever the hosts.
   let runningNow = 0;
   const waiting: (() => void)[] = [];
@@ -77,12 +87,35 @@ export function createDumpQueue(opts: { databaseUrl: string; concurrency: number
     return p;
   }
 
+  /** Wakes the workers of every served queue that has a job ready (jobs sent by other replicas). */
+  async function pollServed() {
+    const hostOf = new Map([...served.keys()].map((h) => [queueOf(h), h]));
+    if (!hostOf.size) return;
+    // pg-boss 10's job table (schema `pgboss`): the same conditions its own fetch uses.
+    const { rows } = await boss
+      .getDb()
+      .executeSql(`SELECT DISTINCT name FROM pgboss.job WHERE name = ANY($1::text[]) AND state < 'active' AND start_after < now()`, [[...hostOf.keys()]]);
+    for (const { name } of rows as { name: string }[]) {
+      for (const w of served.get(hostOf.get(name)!) ?? []) boss.notifyWorker(w);
+    }
+  }
+  function schedulePoll() {
+    pollTimer = setTimeout(() => {
+      pollServed()
+        .catch((err: unknown) => log.warn({ err: err instanceof Error ? err.message : String(err) }, 'dump queue poll failed'))
+        .finally(() => {
+          if (started) schedulePoll();
+        });
+    }, POLL_MS);
+  }
+
   return {
     async start(handler, claim) {
       await boss.start();
       handle = handler;
       claimJob = claim;
       started = true;
+      schedulePoll();
     },
     async serve(hostId) {
       if (!started || served.has(hostId)) return;
@@ -91,9 +124,8 @@ export function createDumpQueue(opts: { databaseUrl: string; concurrency: number
       const ids: string[] = [];
       for (let i = 0; i < opts.concurrency; i++) {
         ids.push(
-          // One worker per host polls (every 2 s); the others only look when woken (a send here, a
-          // job fetched by a sibling): each poll is a query every host pays for every tick.
-          await boss.work<DumpJobData>(queueOf(hostId), { batchSize: 1, pollingIntervalSeconds: i === 0 ? 2 : 30 }, async ([job]) => {
+          // Woken by the poller, a send here or a sibling that fetched a job (see the top).
+          await boss.work<DumpJobData>(queueOf(hostId), { batchSize: 1, pollingIntervalSeconds: IDLE_POLL_S }, async ([job]) => {
             if (!job || !handle) return;
             for (const w of served.get(hostId) ?? []) boss.notifyWorker(w);
             await claimJob?.(job.data);
@@ -143,6 +175,7 @@ export function createDumpQueue(opts: { databaseUrl: string; concurrency: number
     async stop() {
       if (!started) return;
       started = false;
+      clearTimeout(pollTimer);
       served.clear();
       // Not graceful: a dump still running is stopped by the service first; what pg-boss still
       // holds as active is cancelled when a replica marks the dump interrupted.
