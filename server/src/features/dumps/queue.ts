@@ -10,7 +10,10 @@
 // LOCKED, a write transaction even when it finds nothing). Per host that was a transaction every
 // 2 s whatever the host did; so the workers here poll only every IDLE_POLL_S and one poller per
 // replica asks, every POLL_MS, which of its served queues have a job ready (one read-only SELECT
-// for all its hosts) and wakes those queues' workers.
+// for all its hosts) and wakes those queues' workers. That SELECT runs as a prepared statement on
+// a connection of its own: the job table has a partition per queue, and planning the query anew
+// (pg-boss' executeSql) cost ~8 ms of PostgreSQL CPU at 50 queues, executing the cached plan ~0.8.
+import pg from 'pg';
 import PgBoss from 'pg-boss';
 import type { Logger } from '../../lib/logger.js';
 
@@ -54,6 +57,8 @@ export function createDumpQueue(opts: { databaseUrl: string; concurrency: number
   const { log } = opts;
   const boss = new PgBoss({ connectionString: opts.databaseUrl, max: Math.max(2, opts.concurrency + 1), application_name: 'vmpulse-dumps' });
   boss.on('error', (err) => log.error({ err }, 'pg-boss'));
+  const pollDb = new pg.Pool({ connectionString: opts.databaseUrl, max: 1, idleTimeoutMillis: 60_000, application_name: 'vmpulse-dumps-poll' });
+  pollDb.on('error', (err) => log.warn({ err: err.message }, 'dump queue poll: idle PostgreSQL connection lost'));
   /** hostId → worker ids working its queue here */
   const served = new Map<number, string[]>();
   const created = new Map<number, Promise<void>>();
@@ -92,10 +97,12 @@ export function createDumpQueue(opts: { databaseUrl: string; concurrency: number
     const hostOf = new Map([...served.keys()].map((h) => [queueOf(h), h]));
     if (!hostOf.size) return;
     // pg-boss 10's job table (schema `pgboss`): the same conditions its own fetch uses.
-    const { rows } = await boss
-      .getDb()
-      .executeSql(`SELECT DISTINCT name FROM pgboss.job WHERE name = ANY($1::text[]) AND state < 'active' AND start_after < now()`, [[...hostOf.keys()]]);
-    for (const { name } of rows as { name: string }[]) {
+    const { rows } = await pollDb.query<{ name: string }>({
+      name: 'vmpulse-dump-poll',
+      text: `SELECT DISTINCT name FROM pgboss.job WHERE name = ANY($1::text[]) AND state < 'active' AND start_after < now()`,
+      values: [[...hostOf.keys()]],
+    });
+    for (const { name } of rows) {
       for (const w of served.get(hostOf.get(name)!) ?? []) boss.notifyWorker(w);
     }
   }
@@ -180,6 +187,7 @@ export function createDumpQueue(opts: { databaseUrl: string; concurrency: number
       // Not graceful: a dump still running is stopped by the service first; what pg-boss still
       // holds as active is cancelled when a replica marks the dump interrupted.
       await boss.stop({ graceful: false, wait: true, timeout: 5000 });
+      await pollDb.end();
     },
   };
 }
