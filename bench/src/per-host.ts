@@ -7,13 +7,15 @@
 // processes, from /proc) over `--seconds` (default 120: two minutes of history blocks) is divided
 // by the ticks (1 s interval); with two host counts, the difference per extra host is what each
 // further host costs per tick (per-process costs such as timers cancel out).
-// A PostgreSQL backend that exits inside the window takes its CPU with it (figure slightly low).
+// libvirt's part: the collector's libvirt calls alone (libvirt-bare.ts) on one host's fleet file,
+// in a process of their own, right after the window; "beyond libvirt" = per extra host − that.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { writeDemoFleet } from '../../server/src/libvirt/demo-fleet.js';
-import { REPO_ROOT, sleep, trackChild, treeCpuSeconds } from './util.js';
+import { bareLibvirt } from './guests.js';
+import { REPO_ROOT, median, sleep, trackChild, treeCpuSeconds } from './util.js';
 
 const argv = process.argv.slice(2).filter((a) => a !== '--');
 const opt = (name: string, def: string) => {
@@ -38,7 +40,7 @@ const servers = builds.flatMap(([name, main]) =>
       stdio: 'ignore',
     });
     trackChild(child);
-    return { name, main, hosts, dir, child };
+    return { name, main, hosts, dir, child, uri: uris[0]! };
   }),
 );
 process.stderr.write(`[per-host] ${builds.length} builds × ${hostCounts.join('/')} hosts of ${vmsPerHost} VM(s): ${warmupS} s warm-up, then ${seconds} s measured\n`);
@@ -60,5 +62,12 @@ if (hostCounts.length === 2) {
   for (const [name] of builds) console.log(`  ${name.padEnd(10)} per extra host: ${((total.get(`${name}/${b}`)! - total.get(`${name}/${a}`)!) / (b - a)).toFixed(2)} ms per tick`);
 }
 for (const s of servers) s.child.kill('SIGTERM');
+const bare = await bareLibvirt(servers[0]!.uri, 30);
+const libvirtMs = median(bare.runs.map((r) => r.cpuMs));
+console.log(`  libvirt alone (the collector's calls on one host, own process, median of ${bare.runs.length}): ${libvirtMs.toFixed(2)} ms per tick`);
+if (hostCounts.length === 2) {
+  const [a, b] = hostCounts as [number, number];
+  for (const [name] of builds) console.log(`  ${name.padEnd(10)} per extra host beyond libvirt: ${((total.get(`${name}/${b}`)! - total.get(`${name}/${a}`)!) / (b - a) - libvirtMs).toFixed(2)} ms per tick`);
+}
 await sleep(5000);
 for (const s of servers) rmSync(s.dir, { recursive: true, force: true });

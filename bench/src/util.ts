@@ -105,19 +105,24 @@ export function killChildren() {
   for (const c of children) if (c.exitCode === null && c.pid) c.kill('SIGKILL');
 }
 
-function procStat(pid: string): { ppid: number; cpuTicks: number } | undefined {
+function procStat(pid: string): { ppid: number; cpuTicks: number; reapedTicks: number } | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return { ppid: Number(f[1]), cpuTicks: Number(f[11]) + Number(f[12]) }; // ppid, utime + stime
+    // ppid, utime + stime, cutime + cstime (children that exited and were waited for)
+    return { ppid: Number(f[1]), cpuTicks: Number(f[11]) + Number(f[12]), reapedTicks: Number(f[13]) + Number(f[14]) };
   } catch {
     return undefined; // gone meanwhile
   }
 }
 
-/** CPU seconds (user + system, USER_HZ = 100) of `pid` itself and of all its live descendants (e.g. the embedded PostgreSQL). */
+/**
+ * CPU seconds (user + system, USER_HZ = 100) of `pid` itself and of all its live descendants (e.g.
+ * the embedded PostgreSQL), the descendants' including their children that exited (a PostgreSQL
+ * backend that ends takes its CPU to the postmaster's cutime/cstime, not out of the figure).
+ */
 export function treeCpuSeconds(pid: number): { self: number; descendants: number } {
-  const all = new Map<number, { ppid: number; cpuTicks: number }>();
+  const all = new Map<number, { ppid: number; cpuTicks: number; reapedTicks: number }>();
   for (const p of readdirSync('/proc')) {
     if (!/^\d+$/.test(p)) continue;
     const s = procStat(p);
@@ -137,9 +142,10 @@ export function treeCpuSeconds(pid: number): { self: number; descendants: number
   let self = 0;
   let descendants = 0;
   for (const p of inTree) {
-    const t = all.get(p)?.cpuTicks ?? 0;
-    if (p === pid) self += t;
-    else descendants += t;
+    const s = all.get(p);
+    if (!s) continue;
+    if (p === pid) self += s.cpuTicks;
+    else descendants += s.cpuTicks + s.reapedTicks;
   }
   return { self: self / 100, descendants: descendants / 100 };
 }
