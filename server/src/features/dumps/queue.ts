@@ -57,8 +57,13 @@ export function createDumpQueue(opts: { databaseUrl: string; concurrency: number
   const { log } = opts;
   const boss = new PgBoss({ connectionString: opts.databaseUrl, max: Math.max(2, opts.concurrency + 1), application_name: 'vmpulse-dumps' });
   boss.on('error', (err) => log.error({ err }, 'pg-boss'));
-  const pollDb = new pg.Pool({ connectionString: opts.databaseUrl, max: 1, idleTimeoutMillis: 60_000, application_name: 'vmpulse-dumps-poll' });
+  // Bounded waits: a PostgreSQL that is down or hung delays the next poll, never a stop.
+  const pollDb = new pg.Pool({
+    connectionString: opts.databaseUrl, max: 1, idleTimeoutMillis: 60_000, connectionTimeoutMillis: 3_000, query_timeout: 5_000, application_name: 'vmpulse-dumps-poll',
+  });
   pollDb.on('error', (err) => log.warn({ err: err.message }, 'dump queue poll: idle PostgreSQL connection lost'));
+  // A connection cut mid-query reports twice (the reset, then the end); the query already has the first.
+  pollDb.on('connect', (client) => client.on('error', () => {}));
   /** hostId → worker ids working its queue here */
   const served = new Map<number, string[]>();
   const created = new Map<number, Promise<void>>();
@@ -186,8 +191,7 @@ export function createDumpQueue(opts: { databaseUrl: string; concurrency: number
       served.clear();
       // Not graceful: a dump still running is stopped by the service first; what pg-boss still
       // holds as active is cancelled when a replica marks the dump interrupted.
-      await boss.stop({ graceful: false, wait: true, timeout: 5000 });
-      await pollDb.end();
+      await Promise.all([boss.stop({ graceful: false, wait: true, timeout: 5000 }), pollDb.end()]);
     },
   };
 }
