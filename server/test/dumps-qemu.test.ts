@@ -1,9 +1,10 @@
 // Memory dumps of a real QEMU/TCG guest under the system libvirtd: the recorded SHA-256 equals the
 // one computed here from the gunzipped file, the ELF core's size matches the guest's memory and
 // holds the marker its init wrote into RAM, progress arrives in order, cancel and timeout leave no
-// file, a server stopped mid-dump marks the dump interrupted.
+// file, a server stopped mid-dump marks the dump interrupted. Each app's DATA_DIR (its PostgreSQL
+// and its dumps) is a temporary directory of this file's, removed when that app stops.
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { createReadStream, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createGunzip } from 'node:zlib';
@@ -46,6 +47,12 @@ const ended = (t: TestApp, id: number, ms = 120_000) =>
     return ['queued', 'running'].includes(d.status) ? undefined : d;
   }, ms);
 
+/** A temporary DATA_DIR for one app; `rm` removes it (once its app has stopped). */
+function dataDir(name: string) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), `vmpulse-${name}-`));
+  return { dir, rm: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
 /** Nothing of the dump is left: not the file, not its temporary, not a FIFO. */
 function nothingLeft(dumpDir: string) {
   return existsSync(dumpDir) ? readdirSync(dumpDir).filter((f) => f.endsWith('.part') || f.endsWith('.fifo') || f.endsWith('.mem.gz')) : [];
@@ -66,13 +73,17 @@ afterAll(async () => {
 describe('a real guest', () => {
   let t: TestApp;
   let dumpDir: string;
+  let data: ReturnType<typeof dataDir> | undefined;
   beforeAll(async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'vmpulse-dumpq-'));
-    dumpDir = path.join(dir, 'dumps');
-    t = await startTestApp({ LIBVIRT_URI: 'qemu:///system', DUMP_MIN_INTERVAL: '0', POLL_INTERVAL: '60' }, dir);
+    data = dataDir('dumpq');
+    dumpDir = path.join(data.dir, 'dumps');
+    t = await startTestApp({ LIBVIRT_URI: 'qemu:///system', DUMP_MIN_INTERVAL: '0', POLL_INTERVAL: '60' }, data.dir);
     await until('the inventory to see the guest', async () => t.app.services.vms.list({ name: NAME, state: 'running' })[0]);
   }, 120_000);
-  afterAll(() => t?.stop());
+  afterAll(async () => {
+    await t?.stop();
+    data?.rm();
+  });
 
   it('an ELF dump: hash, size, marker and progress in order', async () => {
     const sub = collect<any>(t.ws(), 'subscription { dumpJobUpdated { id status progress { phase percent rawBytes gzipBytes mbPerSec etaSeconds compressionRatio } } }');
@@ -146,8 +157,8 @@ describe('a real guest', () => {
 describe('timeout, concurrency and restart', () => {
   it('DUMP_CONCURRENCY caps the dumps running at once (1 here: two guests, one after the other)', async () => {
     const second = await createGuest(`${NAME}-b`, { memoryMiB: MEMORY_MIB });
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'vmpulse-dumpc-'));
-    const t = await startTestApp({ LIBVIRT_URI: 'qemu:///system', DUMP_MIN_INTERVAL: '0', POLL_INTERVAL: '60', DUMP_CONCURRENCY: '1' }, dir);
+    const data = dataDir('dumpc');
+    const t = await startTestApp({ LIBVIRT_URI: 'qemu:///system', DUMP_MIN_INTERVAL: '0', POLL_INTERVAL: '60', DUMP_CONCURRENCY: '1' }, data.dir);
     try {
       await startGuest(second.name);
       await until('the inventory to see both guests', async () => (t.app.services.vms.list({ name: NAME, state: 'running' }).length === 2 ? true : undefined));
@@ -161,11 +172,12 @@ describe('timeout, concurrency and restart', () => {
     } finally {
       await t.stop();
       await second.cleanup();
+      data.rm();
     }
   }, 240_000);
 
   it('DUMP_TIMEOUT stops the dump: status timeout, no file', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'vmpulse-dumpt-'));
+    const { dir, rm } = dataDir('dumpt');
     const t = await startTestApp({ LIBVIRT_URI: 'qemu:///system', DUMP_MIN_INTERVAL: '0', POLL_INTERVAL: '60', DUMP_TIMEOUT: '0.3' }, dir);
     try {
       await until('the inventory to see the guest', async () => t.app.services.vms.list({ name: NAME, state: 'running' })[0]);
@@ -178,11 +190,12 @@ describe('timeout, concurrency and restart', () => {
       expect((await virsh(['domstate', NAME])).trim()).toBe('running');
     } finally {
       await t.stop();
+      rm();
     }
   }, 180_000);
 
   it('a server stopped mid-dump marks it interrupted and leaves no file', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'vmpulse-dumpr-'));
+    const { dir, rm } = dataDir('dumpr');
     const env = { LIBVIRT_URI: 'qemu:///system', DUMP_MIN_INTERVAL: '0', POLL_INTERVAL: '60' };
     let t = await startTestApp(env, dir);
     await until('the inventory to see the guest', async () => t.app.services.vms.list({ name: NAME, state: 'running' })[0]);
@@ -197,6 +210,7 @@ describe('timeout, concurrency and restart', () => {
       expect(nothingLeft(path.join(dir, 'dumps'))).toEqual([]);
     } finally {
       await t.stop();
+      rm();
     }
   }, 180_000);
 });
@@ -205,18 +219,20 @@ describe('a remote host over qemu+ssh (sshd on 127.0.0.1 with a generated key)',
   let ssh: SshHost;
   let t: TestApp;
   let dumpDir: string;
+  let data: ReturnType<typeof dataDir> | undefined;
   /** what vmpulse left in the remote pool's directory */
   const remoteLeft = () => (existsSync(REMOTE_DUMP_DIR) ? readdirSync(REMOTE_DUMP_DIR).filter((f) => f.startsWith(guest!.uuid)) : []);
   beforeAll(async () => {
     ssh = await startSshHost();
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'vmpulse-dumpssh-'));
-    dumpDir = path.join(dir, 'dumps');
-    t = await startTestApp({ LIBVIRT_URI: ssh.uri, DUMP_MIN_INTERVAL: '0', POLL_INTERVAL: '60' }, dir);
+    data = dataDir('dumpssh');
+    dumpDir = path.join(data.dir, 'dumps');
+    t = await startTestApp({ LIBVIRT_URI: ssh.uri, DUMP_MIN_INTERVAL: '0', POLL_INTERVAL: '60' }, data.dir);
     await until('the inventory to see the guest over ssh', async () => t.app.services.vms.list({ name: NAME, state: 'running' })[0]);
   }, 120_000);
   afterAll(async () => {
     await t?.stop();
     await ssh?.stop();
+    data?.rm();
   });
 
   it('an ELF dump streamed back: hash, size, marker; the remote volume is deleted', async () => {
