@@ -201,9 +201,9 @@ export function attachGraphqlWs(deps: {
   });
 
   // Compressed frames: a 1,000-VM fleetMetrics message is ~220 KB of JSON and compresses ~10×.
-  // Each socket keeps its own zlib contexts: at zlib's defaults (15-bit window, memLevel 8) ~160 KB
-  // each, 33 MiB for 105 bench clients (heap snapshot, bench/README.md "Memory"); a 2 KiB window and
-  // memLevel 5 take ~24 KB and compress a 1,000-VM fleet message 5.3× instead of 5.5×.
+  // Each socket keeps its own zlib contexts: at zlib's defaults (15-bit window, memLevel 8) 105 bench
+  // clients held 33 MiB of them; with a 2 KiB deflate window and memLevel 5, 13 MiB (heap snapshots,
+  // bench/README.md "Memory"), and a 1,000-VM fleet message compresses 5.3× instead of 5.5×.
   const wss = new WebSocketServer({
     server: deps.server,
     path: deps.path,
