@@ -1,9 +1,9 @@
 // The real vmpulse server for browser tests: built server (server/dist) + built SPA (web/dist),
 // a fresh DATA_DIR, a known admin token and a demo fleet on libvirt's test driver.
 // startServer() is used by the global setup; restartServer() by tests (same port, same DATA_DIR).
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, openSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,6 +20,8 @@ export interface ServerState {
   /** the environment the server runs with (restart reuses it) */
   env: Record<string, string>;
   logFile: string;
+  /** DUMP_DIR's tmpfs (see roomyDumpDir), unmounted by removeServer() */
+  dumpMount?: string;
 }
 
 export interface StartOptions {
@@ -45,6 +47,24 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * DUMP_DIR on a tmpfs of 1 TiB: a dump is refused unless free space covers its guest's memory and
+ * that of the dumps ahead of it, and the 12 running guests of the demo fleet have 84 GiB, more than
+ * a test machine's disk may have free. A tmpfs's size is a limit, not memory taken: only what is
+ * written costs memory (the test driver's dumps are 15 bytes). Mounting needs root, as the server's
+ * tests do; without it DUMP_DIR stays on the disk (null).
+ */
+function roomyDumpDir(dataDir: string): string | null {
+  const dir = path.join(dataDir, 'dumps');
+  mkdirSync(dir, { recursive: true });
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${2 ** 40},mode=0700`, 'tmpfs', dir], { stdio: 'ignore' });
+    return dir;
+  } catch {
+    return null;
+  }
+}
+
 /** Writes the demo fleet XML with the server's own generator (from the server build). */
 async function writeFleet(dataDir: string, count: number): Promise<string> {
   const mod = (await import(pathToFileURL(path.join(REPO_ROOT, 'server', 'dist', 'src', 'libvirt', 'demo-fleet.js')).href)) as {
@@ -61,6 +81,7 @@ export async function startServer(opts: StartOptions = {}): Promise<ServerState>
   const port = await freePort();
   const adminToken = `e2e_admin_${randomBytes(12).toString('hex')}`;
   const libvirtUri = await writeFleet(dataDir, opts.vms ?? 16);
+  const dumpMount = opts.env?.DUMP_DIR ? null : roomyDumpDir(dataDir);
   const env: Record<string, string> = {
     PORT: String(port),
     HOST: '127.0.0.1',
@@ -69,9 +90,10 @@ export async function startServer(opts: StartOptions = {}): Promise<ServerState>
     LIBVIRT_URI: libvirtUri,
     POLL_INTERVAL: '1',
     LOG_LEVEL: 'info',
+    ...(dumpMount ? { DUMP_DIR: dumpMount } : {}),
     ...opts.env,
   };
-  const state: ServerState = { pid: 0, port, url: `http://127.0.0.1:${port}`, dataDir, adminToken, libvirtUri, env, logFile: opts.logFile ?? SERVER_LOG };
+  const state: ServerState = { pid: 0, port, url: `http://127.0.0.1:${port}`, dataDir, adminToken, libvirtUri, env, logFile: opts.logFile ?? SERVER_LOG, ...(dumpMount ? { dumpMount } : {}) };
   state.pid = await spawnServer(state);
   const stateFile = opts.stateFile === undefined ? STATE_FILE : opts.stateFile;
   if (stateFile) writeFileSync(stateFile, JSON.stringify(state, null, 2));
@@ -150,6 +172,19 @@ export async function stopServer(state: ServerState, timeoutMs = 20_000): Promis
   // the port is free and the embedded PostgreSQL has let go of DATA_DIR.
   const pgPid = path.join(state.dataDir, 'postgres', 'postmaster.pid');
   for (let i = 0; i < 100 && existsSync(pgPid); i++) await sleep(100);
+}
+
+/** Stops the server for good: its DUMP_DIR tmpfs unmounted, its DATA_DIR removed. */
+export async function removeServer(state: ServerState): Promise<void> {
+  await stopServer(state);
+  if (state.dumpMount) {
+    try {
+      execFileSync('umount', ['-l', state.dumpMount], { stdio: 'ignore' });
+    } catch {
+      /* not mounted */
+    }
+  }
+  rmSync(state.dataDir, { recursive: true, force: true });
 }
 
 /** Stops the server and starts it again on the same port with the same DATA_DIR and token. */

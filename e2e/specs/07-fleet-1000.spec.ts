@@ -1,10 +1,9 @@
 // The fleet page with 1,000 VMs: a private server with a bigger demo fleet; the list stays virtualised
 // and a tick renders quickly.
-import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { expect, test } from '../harness/fixtures';
 import { RESULTS_DIR } from '../harness/paths';
-import { startServer, stopServer, type ServerState } from '../harness/server';
+import { removeServer, startServer, type ServerState } from '../harness/server';
 
 let big: ServerState;
 
@@ -15,8 +14,7 @@ test.beforeAll(async () => {
 
 test.afterAll(async () => {
   if (!big) return;
-  await stopServer(big);
-  rmSync(big.dataDir, { recursive: true, force: true });
+  await removeServer(big);
 });
 
 test('1,000 VMs: a virtualised list that keeps up with every tick', async ({ browser, shot }) => {

@@ -11,7 +11,7 @@ import type { Page } from '@playwright/test';
 import { expectNoA11yViolationsInBothThemes } from '../harness/a11y';
 import { expect, test, TOKEN_KEY } from '../harness/fixtures';
 import { REPO_ROOT, RESULTS_DIR } from '../harness/paths';
-import { startServer, stopServer, type ServerState } from '../harness/server';
+import { removeServer, startServer, type ServerState } from '../harness/server';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -107,7 +107,7 @@ test.describe('a real QEMU/TCG guest', () => {
   });
 
   test.afterAll(async () => {
-    if (state) await stopServer(state);
+    if (state) await removeServer(state);
     await cleanup?.();
   });
 

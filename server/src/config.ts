@@ -19,7 +19,7 @@ const optional = <T extends z.ZodTypeAny>(t: T) =>
   z.preprocess((v) => (v === '' ? undefined : v), t.optional());
 
 /** One entry per environment variable: what README's configuration table lists. */
-export const settings = {
+const settings = {
   LIBVIRT_URI: {
     unit: 'URI list',
     default: 'qemu:///system if its daemon answers, else a demo fleet on the test driver',

@@ -2,7 +2,7 @@
 // paging, custody, the seed's error bodies, bad input. The test driver has no memory-only dumps:
 // its dumps are its 15-byte placeholder, recorded with format `test-driver` (checked below).
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -34,8 +34,9 @@ const ended = (id: number) => waitFor(`dump ${id} to end`, async () => {
 });
 
 let room: ReturnType<typeof roomyDumpDir> | undefined;
+let dir: string | undefined;
 beforeAll(async () => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'vmpulse-dumps-'));
+  dir = mkdtempSync(path.join(os.tmpdir(), 'vmpulse-dumps-'));
   // Every guest of the fleet (up to 16 GiB) must fit, whatever the disk has free.
   room = roomyDumpDir(dir);
   dumpDir = room.dir;
@@ -44,6 +45,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await t?.stop();
   room?.release();
+  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 describe('memory dumps on the test driver', () => {
@@ -291,6 +293,7 @@ describe('DUMP_MIN_INTERVAL and a restart', () => {
     } finally {
       await a.stop();
       room.release();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
@@ -319,6 +322,7 @@ describe('InfluxDB 3 (the fake)', () => {
       await a.stop();
       await fake.close();
       room.release();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -1,9 +1,10 @@
 // Memory dumps of a real QEMU/TCG guest under the system libvirtd: the recorded SHA-256 equals the
 // one computed here from the gunzipped file, the ELF core's size matches the guest's memory and
 // holds the marker its init wrote into RAM, progress arrives in order, cancel and timeout leave no
-// file, a server stopped mid-dump marks the dump interrupted.
+// file, a server stopped mid-dump marks the dump interrupted. Each app's DATA_DIR (its PostgreSQL
+// and its dumps) is a temporary directory of this file's, removed when that app stops.
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { createReadStream, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statfsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createGunzip } from 'node:zlib';
@@ -11,9 +12,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collect, startTestApp, type TestApp } from './helpers/app.js';
 import { createGuest, ensureGuestImage, ensureLibvirtd, startGuest, virsh, type Guest } from './guest/qemu-guest.js';
 import { startSshHost, type SshHost } from './helpers/ssh-host.js';
+import { mountTmpfs } from './helpers/dump-dir.js';
 import { REMOTE_DUMP_DIR } from '../src/libvirt/dump-remote.js';
 
 const MEMORY_MIB = 128;
+const MIB = 2 ** 20;
 const suffix = randomBytes(3).toString('hex');
 const NAME = `vmpulse-dump-${suffix}`;
 const MARKER = `m${randomBytes(6).toString('hex')}`;
@@ -32,8 +35,8 @@ async function until<T>(what: string, f: () => Promise<T | undefined>, timeoutMs
   }
 }
 
-async function trigger(t: TestApp, format?: string): Promise<number> {
-  const r = await t.api('/api/memory-dumps/trigger', json({ vm_ids: [NAME], ...(format ? { format } : {}) }));
+async function trigger(t: TestApp, format?: string, vm = NAME): Promise<number> {
+  const r = await t.api('/api/memory-dumps/trigger', json({ vm_ids: [vm], ...(format ? { format } : {}) }));
   const body = (await r.json()) as any;
   expect(r.status, JSON.stringify(body)).toBe(200);
   return body.dump_ids[0];
@@ -45,6 +48,12 @@ const ended = (t: TestApp, id: number, ms = 120_000) =>
     const d = await record(t, id);
     return ['queued', 'running'].includes(d.status) ? undefined : d;
   }, ms);
+
+/** A temporary DATA_DIR for one app; `rm` removes it (once its app has stopped). */
+function dataDir(name: string) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), `vmpulse-${name}-`));
+  return { dir, rm: () => rmSync(dir, { recursive: true, force: true }) };
+}
 
 /** Nothing of the dump is left: not the file, not its temporary, not a FIFO. */
 function nothingLeft(dumpDir: string) {
@@ -66,13 +75,17 @@ afterAll(async () => {
 describe('a real guest', () => {
   let t: TestApp;
   let dumpDir: string;
+  let data: ReturnType<typeof dataDir> | undefined;
   beforeAll(async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'vmpulse-dumpq-'));
-    dumpDir = path.join(dir, 'dumps');
-    t = await startTestApp({ LIBVIRT_URI: 'qemu:///system', DUMP_MIN_INTERVAL: '0', POLL_INTERVAL: '60' }, dir);
+    data = dataDir('dumpq');
+    dumpDir = path.join(data.dir, 'dumps');
+    t = await startTestApp({ LIBVIRT_URI: 'qemu:///system', DUMP_MIN_INTERVAL: '0', POLL_INTERVAL: '60' }, data.dir);
     await until('the inventory to see the guest', async () => t.app.services.vms.list({ name: NAME, state: 'running' })[0]);
   }, 120_000);
-  afterAll(() => t?.stop());
+  afterAll(async () => {
+    await t?.stop();
+    data?.rm();
+  });
 
   it('an ELF dump: hash, size, marker and progress in order', async () => {
     const sub = collect<any>(t.ws(), 'subscription { dumpJobUpdated { id status progress { phase percent rawBytes gzipBytes mbPerSec etaSeconds compressionRatio } } }');
@@ -144,10 +157,12 @@ describe('a real guest', () => {
 });
 
 describe('timeout, concurrency and restart', () => {
-  it('DUMP_CONCURRENCY caps the dumps running at once (1 here: two guests, one after the other)', async () => {
+  it('DUMP_CONCURRENCY caps the dumps running at once (1 here: two guests, one after the other); a running dump holds its room in DUMP_DIR', async () => {
     const second = await createGuest(`${NAME}-b`, { memoryMiB: MEMORY_MIB });
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'vmpulse-dumpc-'));
-    const t = await startTestApp({ LIBVIRT_URI: 'qemu:///system', DUMP_MIN_INTERVAL: '0', POLL_INTERVAL: '60', DUMP_CONCURRENCY: '1' }, dir);
+    const data = dataDir('dumpc');
+    // DUMP_DIR: a real file system of a size of our choosing (room for both guests at first).
+    const dumps = mountTmpfs(path.join(data.dir, 'dumps'), 300 * MIB);
+    const t = await startTestApp({ LIBVIRT_URI: 'qemu:///system', DUMP_MIN_INTERVAL: '0', POLL_INTERVAL: '60', DUMP_CONCURRENCY: '1', DUMP_DIR: dumps.dir }, data.dir);
     try {
       await startGuest(second.name);
       await until('the inventory to see both guests', async () => (t.app.services.vms.list({ name: NAME, state: 'running' }).length === 2 ? true : undefined));
@@ -158,14 +173,40 @@ describe('timeout, concurrency and restart', () => {
       const [first, then] = [a, b].sort((x, y) => Date.parse(x.started_at) - Date.parse(y.started_at));
       // The second started only after the first had ended.
       expect(Date.parse(then.started_at)).toBeGreaterThanOrEqual(Date.parse(first.finished_at));
+
+      // Room for one guest's memory, not two: while the first dump is under way, the second is
+      // refused (409, the seed's body) naming the dump that holds the room; nothing of it written.
+      const st = statfsSync(dumps.dir);
+      dumps.resize((st.blocks - st.bfree) * st.bsize + 192 * MIB); // what the two dumps wrote, and 192 MiB
+      const free = statfsSync(dumps.dir).bavail * statfsSync(dumps.dir).bsize;
+      expect(free).toBeGreaterThanOrEqual(MEMORY_MIB * MIB);
+      expect(free).toBeLessThan(2 * MEMORY_MIB * MIB);
+      const held = await trigger(t, 'kdump-zlib');
+      const files = readdirSync(dumps.dir).filter((f) => f.endsWith('.mem.gz'));
+      const refused = await t.api('/api/memory-dumps/trigger', json({ vm_ids: [second.name], format: 'kdump-zlib' }));
+      const body = (await refused.json()) as { detail: string };
+      expect(refused.status, body.detail).toBe(409);
+      expect(Object.keys(body)).toEqual(['detail']);
+      const vm = t.app.services.vms.list({ name: second.name })[0]!;
+      expect(body.detail).toMatch(
+        new RegExp(`^No memory dump scheduled: ${vm.id}: not enough free space in DUMP_DIR \\(${dumps.dir}\\): [0-9.]+ GiB free, [0-9.]+ GiB of it still needed by 1 dump queued or running there \\(dump ${held} of VM ${NAME}\\), VM ${second.name} has 0\\.13 GiB of memory$`),
+      );
+      expect((await ended(t, held)).status).toBe('completed');
+      expect(readdirSync(dumps.dir).filter((f) => f.endsWith('.mem.gz'))).toHaveLength(files.length + 1);
+      expect(await t.app.db.prisma.memoryDump.count({ where: { vmName: second.name } })).toBe(1);
+      // Once it has ended, its room is free: the same trigger passes.
+      const after = await trigger(t, 'kdump-zlib', second.name);
+      expect((await ended(t, after)).status).toBe('completed');
     } finally {
       await t.stop();
       await second.cleanup();
+      dumps.release();
+      data.rm();
     }
   }, 240_000);
 
   it('DUMP_TIMEOUT stops the dump: status timeout, no file', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'vmpulse-dumpt-'));
+    const { dir, rm } = dataDir('dumpt');
     const t = await startTestApp({ LIBVIRT_URI: 'qemu:///system', DUMP_MIN_INTERVAL: '0', POLL_INTERVAL: '60', DUMP_TIMEOUT: '0.3' }, dir);
     try {
       await until('the inventory to see the guest', async () => t.app.services.vms.list({ name: NAME, state: 'running' })[0]);
@@ -178,11 +219,12 @@ describe('timeout, concurrency and restart', () => {
       expect((await virsh(['domstate', NAME])).trim()).toBe('running');
     } finally {
       await t.stop();
+      rm();
     }
   }, 180_000);
 
   it('a server stopped mid-dump marks it interrupted and leaves no file', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'vmpulse-dumpr-'));
+    const { dir, rm } = dataDir('dumpr');
     const env = { LIBVIRT_URI: 'qemu:///system', DUMP_MIN_INTERVAL: '0', POLL_INTERVAL: '60' };
     let t = await startTestApp(env, dir);
     await until('the inventory to see the guest', async () => t.app.services.vms.list({ name: NAME, state: 'running' })[0]);
@@ -197,6 +239,7 @@ describe('timeout, concurrency and restart', () => {
       expect(nothingLeft(path.join(dir, 'dumps'))).toEqual([]);
     } finally {
       await t.stop();
+      rm();
     }
   }, 180_000);
 });
@@ -205,18 +248,20 @@ describe('a remote host over qemu+ssh (sshd on 127.0.0.1 with a generated key)',
   let ssh: SshHost;
   let t: TestApp;
   let dumpDir: string;
+  let data: ReturnType<typeof dataDir> | undefined;
   /** what vmpulse left in the remote pool's directory */
   const remoteLeft = () => (existsSync(REMOTE_DUMP_DIR) ? readdirSync(REMOTE_DUMP_DIR).filter((f) => f.startsWith(guest!.uuid)) : []);
   beforeAll(async () => {
     ssh = await startSshHost();
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'vmpulse-dumpssh-'));
-    dumpDir = path.join(dir, 'dumps');
-    t = await startTestApp({ LIBVIRT_URI: ssh.uri, DUMP_MIN_INTERVAL: '0', POLL_INTERVAL: '60' }, dir);
+    data = dataDir('dumpssh');
+    dumpDir = path.join(data.dir, 'dumps');
+    t = await startTestApp({ LIBVIRT_URI: ssh.uri, DUMP_MIN_INTERVAL: '0', POLL_INTERVAL: '60' }, data.dir);
     await until('the inventory to see the guest over ssh', async () => t.app.services.vms.list({ name: NAME, state: 'running' })[0]);
   }, 120_000);
   afterAll(async () => {
     await t?.stop();
     await ssh?.stop();
+    data?.rm();
   });
 
   it('an ELF dump streamed back: hash, size, marker; the remote volume is deleted', async () => {

@@ -1,7 +1,7 @@
 // Dump retention on the test driver: DUMP_RETENTION_COUNT keeps the newest files; the older ones
 // are deleted from DUMP_DIR and their records stay, marked `deleted` (still in /records, not in
 // total_size_bytes).
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect, it } from 'vitest';
@@ -45,5 +45,6 @@ it('DUMP_RETENTION_COUNT=2: the oldest files go, their records say deleted', asy
   } finally {
     await t.stop();
     room.release();
+    rmSync(dir, { recursive: true, force: true });
   }
 });

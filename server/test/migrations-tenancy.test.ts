@@ -1,7 +1,7 @@
 // Tenancy on migration contexts: a token scoped to an owner does not see the context of a VM
 // outside its scope (list, detail, GraphQL, subscription), sees its own VM's, and sees contexts of
 // VMs vmpulse does not monitor (they have no owner here).
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +9,7 @@ import { DEMO_OWNERS, demoDomains, writeDemoFleet } from '../src/libvirt/demo-fl
 import { startTestApp, type TestApp } from './helpers/app.js';
 
 let t: TestApp;
+let dir: string | undefined;
 let scoped: string;
 const owner = DEMO_OWNERS[0]!;
 const fleet = demoDomains();
@@ -16,7 +17,7 @@ const own = fleet.find((d) => d.owner?.uname === owner.uname)!;
 const foreign = fleet.find((d) => d.owner && d.owner.uname !== owner.uname)!;
 
 beforeAll(async () => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'vmpulse-test-'));
+  dir = mkdtempSync(path.join(os.tmpdir(), 'vmpulse-test-'));
   t = await startTestApp({ LIBVIRT_URI: writeDemoFleet(path.join(dir, 'fleet.xml')) }, dir);
   const r = await t.gql(`mutation($s: TokenScopeInput) { createToken(name: "mig-scoped", role: viewer, scope: $s) { token } }`, { s: { user: owner.uname } });
   scoped = r.body.data.createToken.token;
@@ -25,7 +26,10 @@ beforeAll(async () => {
     expect(res.status).toBe(200);
   }
 });
-afterAll(() => t?.stop());
+afterAll(async () => {
+  await t?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
 
 describe('migration contexts under tenancy', () => {
   it('a scoped token sees its own VM\'s context and unmonitored ones, never a foreign VM\'s', async () => {

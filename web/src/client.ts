@@ -15,7 +15,7 @@ function wsUrl(): string {
 }
 
 /** Backoff between reconnect attempts: 0.5 s, 1 s, 2 s, then 3 s, with a little jitter. */
-export function retryDelayMs(retries: number): number {
+function retryDelayMs(retries: number): number {
   return Math.min(500 * 2 ** retries, 3000) + Math.floor(Math.random() * 250);
 }
 

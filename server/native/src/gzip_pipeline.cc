@@ -313,11 +313,13 @@ class Pipeline : public std::enable_shared_from_this<Pipeline> {
   }
 
   void Control() {
-    Nice();
     lastProgress_ = std::chrono::steady_clock::now();
     std::vector<std::thread> workers;
+    // The hasher is started before this thread lowers its own priority: a Linux thread inherits
+    // its creator's nice value (before, the hasher ran at nice 19 too, against its comment).
     workers.emplace_back([this] { Hash(); });
     for (unsigned i = 0; i < threads_; i++) workers.emplace_back([this] { Compress(); });
+    Nice();
     Block* last = inFd_ >= 0 ? ReadFd() : ReadPushed();
     if (inFd_ >= 0) {
       // Closing the read end at once: on a stop, libvirt's writer gets a broken pipe and ends the dump.

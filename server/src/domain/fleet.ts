@@ -29,4 +29,3 @@ export interface FleetTick {
 
 /** The order of the values in each row of the compact form (`columns` + `rows`). */
 export const FLEET_COLUMNS = ['vmId', 'name', 'host', 'state', 'stale', 'cpuPct', 'memPct', 'netRxBps', 'netTxBps', 'diskReadBps', 'diskWriteBps', 'timestamp', 'ownerUser', 'ownerGroup'] as const;
-export type FleetColumn = (typeof FLEET_COLUMNS)[number];

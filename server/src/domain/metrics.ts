@@ -34,7 +34,7 @@ export const GAUGE_METRICS = [
 ] as const;
 
 export type CounterMetric = (typeof COUNTER_METRICS)[number];
-export type GaugeMetric = (typeof GAUGE_METRICS)[number];
+type GaugeMetric = (typeof GAUGE_METRICS)[number];
 /** The 25 numeric seed metrics besides `cpus`; with `cpus` they are the seed's 26. */
 export type MetricName = CounterMetric | GaugeMetric;
 export const METRIC_NAMES: readonly MetricName[] = [

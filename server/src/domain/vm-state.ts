@@ -2,7 +2,7 @@
 // domain libvirt no longer knows.
 
 /** Index = libvirt's virDomainState code. */
-export const DOMAIN_STATES = ['nostate', 'running', 'blocked', 'paused', 'shutdown', 'shutoff', 'crashed', 'pmsuspended'] as const;
+const DOMAIN_STATES = ['nostate', 'running', 'blocked', 'paused', 'shutdown', 'shutoff', 'crashed', 'pmsuspended'] as const;
 export type DomainState = (typeof DOMAIN_STATES)[number];
 export type VmState = DomainState | 'undefined';
 export const VM_STATES: readonly VmState[] = [...DOMAIN_STATES, 'undefined'];

@@ -2,7 +2,7 @@
 // sockets, subscriptions and SSE streams are open; the Prometheus feature reads them at scrape time.
 // A reading is a function, so nothing is counted twice and nothing goes stale.
 
-export interface LiveGauge {
+interface LiveGauge {
   /** snake_case, e.g. `graphql_ws_sockets` */
   name: string;
   help: string;

@@ -16,7 +16,7 @@ import type { RouteFamily } from './rest.js';
 // biome-ignore lint/suspicious/noEmptyInterface: filled in by each feature
 export interface Services {}
 
-export interface FeatureContext {
+interface FeatureContext {
   config: Config;
   db: Database;
   bus: EventBus;
@@ -38,7 +38,7 @@ export interface FeatureInstance {
   readiness?(): FeatureReadiness | Promise<FeatureReadiness>;
 }
 
-export interface FeatureReadiness {
+interface FeatureReadiness {
   ready: boolean;
   degraded?: boolean;
   detail: Record<string, unknown>;

@@ -9,11 +9,11 @@ import { createPubSub, type PubSub } from 'graphql-yoga';
 import type { Logger } from './logger.js';
 
 /** A topic → publish arguments map, as graphql-yoga's pubsub types it. */
-export type TopicMap = { [topic: string]: [] | [unknown] | [number | string, unknown] };
+type TopicMap = { [topic: string]: [] | [unknown] | [number | string, unknown] };
 
 export type { PubSub };
 
-export interface BusStatus {
+interface BusStatus {
   /** 'local' without REDIS_URL */
   mode: 'local' | 'redis';
   /** Redis reachable now (always true in local mode) */

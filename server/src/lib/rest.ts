@@ -75,9 +75,9 @@ export const isoTimestamp = (description: string) => z.string().meta({ format: '
 
 // ---- routes -------------------------------------------------------------------------------------
 
-export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
-export interface RestRequest<P = unknown, Q = unknown, B = unknown> {
+interface RestRequest<P = unknown, Q = unknown, B = unknown> {
   /** path parameters, validated by the route's `params` schema */
   params: P;
   /** query parameters, validated by the route's `query` schema (a repeated parameter is refused) */

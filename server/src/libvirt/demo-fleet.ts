@@ -28,15 +28,17 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 
-export const DEMO_ROLES = ['web', 'db', 'cache', 'app', 'build', 'queue', 'search', 'mon'] as const;
+const DEMO_ROLES = ['web', 'db', 'cache', 'app', 'build', 'queue', 'search', 'mon'] as const;
 
 /** OpenNebula-style owners of the demo fleet: two users in two groups (a third of the VMs have none). */
+/** @internal exported for tests only: the tests' oracle for the fleet file */
 export const DEMO_OWNERS = [
   { uname: 'alice', uid: 5, gname: 'engineering', gid: 100 },
   { uname: 'bob', uid: 6, gname: 'finance', gid: 101 },
 ] as const;
-export type DemoOwner = (typeof DEMO_OWNERS)[number];
+type DemoOwner = (typeof DEMO_OWNERS)[number];
 
+/** @internal exported for tests only: the tests' oracle for the fleet file */
 export interface DemoDomain {
   name: string;
   uuid: string;
@@ -64,7 +66,7 @@ function hex(n: number, width: number): string {
 }
 
 /** Deterministic description of demo domain `i` (stable names and uuids across runs). */
-export function demoDomain(i: number, count: number, prefix = ''): DemoDomain {
+function demoDomain(i: number, count: number, prefix = ''): DemoDomain {
   const role = DEMO_ROLES[i % DEMO_ROLES.length]!;
   const ordinal = Math.floor(i / DEMO_ROLES.length) + 1;
   const width = Math.max(2, String(Math.ceil(count / DEMO_ROLES.length)).length);
@@ -94,6 +96,7 @@ export function demoDomain(i: number, count: number, prefix = ''): DemoDomain {
   };
 }
 
+/** @internal exported for tests only: the tests' oracle for the fleet file */
 export function demoDomains(opts: DemoFleetOptions = {}): DemoDomain[] {
   const count = opts.count ?? 8;
   return Array.from({ length: count }, (_, i) => demoDomain(i, count, opts.prefix));
@@ -150,6 +153,7 @@ ${nics}
 }
 
 /** The test-driver node XML for the demo fleet. */
+/** @internal exported for tests only: its unit test drives it */
 export function demoFleetXml(opts: DemoFleetOptions = {}): string {
   const domains = demoDomains(opts).map(domainXml).join('\n');
   return `<?xml version='1.0' encoding='UTF-8'?>

@@ -11,6 +11,7 @@ import type { CoreDumpOptions } from './types.js';
 
 /** The pool vmpulse dumps into on every remote host, and its directory there. */
 const REMOTE_DUMP_POOL = 'vmpulse-dumps';
+/** @internal exported for tests only: the tests look there for what a remote dump left */
 export const REMOTE_DUMP_DIR = '/var/lib/libvirt/vmpulse-dumps';
 
 const CHUNK = 1 << 20;

@@ -1,6 +1,7 @@
 // libvirt errors as typed JS errors, and the classifications callers need.
 
 /** virErrorNumber values vmpulse reacts to (libvirt/virterror.h). */
+/** @internal exported for tests only: the tests match libvirt's codes */
 export const VirErr = {
   INTERNAL_ERROR: 1,
   NO_SUPPORT: 3,
@@ -92,19 +93,4 @@ export function isConnectionLost(err: unknown): boolean {
 /** The domain does not exist (any more). */
 export function isNoDomain(err: unknown): boolean {
   return err instanceof Error && (err as { code?: unknown }).code === VirErr.NO_DOMAIN;
-}
-
-/** The driver does not implement the call (e.g. the test driver's job stats). */
-export function isUnsupported(err: unknown): boolean {
-  const code = err instanceof Error ? (err as { code?: unknown }).code : undefined;
-  return (
-    code === VirErr.NO_SUPPORT ||
-    code === VirErr.OPERATION_UNSUPPORTED ||
-    code === VirErr.ARGUMENT_UNSUPPORTED ||
-    code === VirErr.CONFIG_UNSUPPORTED
-  );
-}
-
-export function isTimeout(err: unknown): boolean {
-  return err instanceof LibvirtError && err.code === 'TIMEOUT';
 }

@@ -12,7 +12,8 @@
 import { XMLBuilder, XMLParser, XMLValidator } from 'fast-xml-parser';
 import type { OwnerSource, VmOwner } from '../domain/owner.js';
 
-export const OPENNEBULA_NS = 'http://opennebula.org/xmlns/libvirt/1.0';
+const OPENNEBULA_NS = 'http://opennebula.org/xmlns/libvirt/1.0';
+/** @internal exported for tests only: its unit test drives it */
 export const NOVA_NS = ['http://openstack.org/xmlns/libvirt/nova/1.1', 'http://openstack.org/xmlns/libvirt/nova/1.0'] as const;
 export const VMPULSE_NS = 'https://vmpulse.dev/xmlns/libvirt/owner/1.0';
 export const VMPULSE_PREFIX = 'vmpulse';
@@ -72,11 +73,13 @@ function root(xml: string, name: string): Node | null {
 const owner = (source: OwnerSource, user: string | null, userId: string | null, group: string | null, groupId: string | null): VmOwner | null =>
   user || userId || group || groupId ? { user, userId, group, groupId, source } : null;
 
+/** @internal exported for tests only: its unit test drives it */
 export function parseOpenNebula(xml: string): VmOwner | null {
   const vm = root(xml, 'vm');
   return vm && owner('opennebula', text(vm.uname), text(vm.uid), text(vm.gname), text(vm.gid));
 }
 
+/** @internal exported for tests only: its unit test drives it */
 export function parseNova(xml: string): VmOwner | null {
   const inst = root(xml, 'instance');
   const o = inst?.owner;
@@ -85,6 +88,7 @@ export function parseNova(xml: string): VmOwner | null {
   return owner('nova', text(user), attr(user, 'uuid'), text(project), attr(project, 'uuid'));
 }
 
+/** @internal exported for tests only: its unit test drives it */
 export function parseVmpulse(xml: string): VmOwner | null {
   const o = root(xml, 'owner');
   return o && owner('vmpulse', text(o.user), null, text(o.group), null);

@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 export const SYSTEM_URI = 'qemu:///system';
 
 /** The repository root (holds scripts/): found from this file, in src/ (tsx, vitest) or dist/src/ (node). */
+/** @internal exported for tests only: for the guest test harness (server tests, e2e) */
 export const REPO_ROOT = (() => {
   for (let d = dirname(fileURLToPath(import.meta.url)); d !== dirname(d); d = dirname(d)) {
     if (existsSync(join(d, 'scripts', 'guest', 'build.sh'))) return d;
@@ -35,6 +36,7 @@ export interface GuestImage {
   initrd: string;
 }
 
+/** @internal exported for tests only: for the guest test harness (server tests, e2e) */
 export interface GuestDomainOptions {
   name: string;
   uuid?: string;
@@ -70,6 +72,7 @@ interface RunResult {
 }
 
 /** Runs a command; rejects with its stderr on a non-zero exit. */
+/** @internal exported for tests only: for the guest test harness (server tests, e2e) */
 export function run(cmd: string, args: string[], timeoutMs = 120_000): Promise<RunResult> {
   return new Promise((res, rej) => {
     execFile(cmd, args, { timeout: timeoutMs, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
@@ -83,6 +86,7 @@ export function run(cmd: string, args: string[], timeoutMs = 120_000): Promise<R
 }
 
 /** virsh against qemu:///system, always under `timeout`. */
+/** @internal exported for tests only: for the guest test harness (server tests, e2e) */
 export async function virsh(args: string[], timeoutS = 30): Promise<string> {
   const { stdout } = await run('timeout', ['-k', '5', String(timeoutS), 'virsh', '-q', '-c', SYSTEM_URI, ...args], (timeoutS + 10) * 1000);
   return stdout;
@@ -103,6 +107,7 @@ function xmlEscape(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/'/g, '&apos;').replace(/"/g, '&quot;');
 }
 
+/** @internal exported for tests only: for the guest test harness (server tests, e2e) */
 export function guestDomainXml(o: GuestDomainOptions): string {
   const e = xmlEscape;
   const memKiB = (o.memoryMiB ?? 128) * 1024; // < 96 MiB: the cloud kernel never reaches userspace under TCG
@@ -219,6 +224,7 @@ export async function startGuest(name: string): Promise<void> {
   await virsh(['start', name], 60);
 }
 
+/** @internal exported for tests only: for the guest test harness (server tests, e2e) */
 export async function destroyGuest(name: string): Promise<void> {
   await virsh(['destroy', name]);
 }

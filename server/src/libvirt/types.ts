@@ -2,8 +2,6 @@
 
 import type { DomainState } from '../domain/vm-state.js';
 
-export type { DomainState };
-
 export interface DomainInfo {
   uuid: string;
   name: string;
@@ -21,7 +19,7 @@ export interface DomainInfo {
 }
 
 /** Which domains a listing or a stats call covers; all false/absent = every domain. */
-export interface DomainSelection {
+interface DomainSelection {
   active?: boolean;
   inactive?: boolean;
   persistent?: boolean;
@@ -158,7 +156,7 @@ export interface PerCallStatsItem {
   blocks?: readonly string[];
 }
 
-export interface LibvirtErrorInfo {
+interface LibvirtErrorInfo {
   code: number;
   domain: number;
   message: string;
@@ -197,7 +195,7 @@ export interface PerCallStatsTable extends StatsTable {
   extra: (Partial<Pick<PerCallStatsRecord, 'devices' | 'error' | 'partial'>> | undefined)[];
 }
 
-export type CoreDumpFormat = 'raw' | 'kdump-zlib' | 'kdump-lzo' | 'kdump-snappy' | 'win-dmp' | 'elf';
+type CoreDumpFormat = 'raw' | 'kdump-zlib' | 'kdump-lzo' | 'kdump-snappy' | 'win-dmp' | 'elf';
 
 export interface CoreDumpOptions {
   /** default 'raw' (full dump through QEMU migration); 'elf' = memory-only ELF */
@@ -241,7 +239,7 @@ export interface DomainLifecycleEvent {
   detail: number;
 }
 
-export type CloseReason = 'error' | 'eof' | 'keepalive' | 'client' | 'unknown';
+type CloseReason = 'error' | 'eof' | 'keepalive' | 'client' | 'unknown';
 
 export interface ConnectionClosedEvent {
   reason: CloseReason;

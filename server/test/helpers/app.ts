@@ -1,5 +1,5 @@
 // Starts a real vmpulse (embedded PostgreSQL, real libvirt) on a free port for a test file.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createClient, type Client } from 'graphql-ws';
@@ -21,7 +21,11 @@ export interface TestApp {
   stop(): Promise<void>;
 }
 
-/** `log`: a logger of the test's own (to read what the server logs); default silent unless TEST_LOG_LEVEL. */
+/**
+ * `log`: a logger of the test's own (to read what the server logs); default silent unless TEST_LOG_LEVEL.
+ * Without `dataDir` the app gets a temporary one of its own, removed by `stop()`; a `dataDir` given
+ * is the caller's to remove.
+ */
 export async function startTestApp(env: Record<string, string | undefined> = {}, dataDir?: string, log?: Logger): Promise<TestApp> {
   const dir = dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'vmpulse-test-'));
   const config = loadConfig({
@@ -70,6 +74,7 @@ export async function startTestApp(env: Record<string, string | undefined> = {},
     async stop() {
       await Promise.all(clients.map((c) => c.dispose()));
       await app.stop();
+      if (!dataDir) rmSync(dir, { recursive: true, force: true });
     },
   };
 }

@@ -7,6 +7,7 @@ import { downloadWithToken } from '../lib/download';
 import { describeError } from '../lib/errors';
 import { formatBytes, formatClock } from '../lib/format';
 import { StateBadge } from './StateBadge';
+import { TableHead } from './TableHead';
 
 interface Props {
   records: DumpJob[];
@@ -46,28 +47,7 @@ export function DumpRecordsTable({ records, canAct, caption, hideVm }: Props) {
     <div className="table-wrap">
       <table className="dump-records">
         <caption className="sr-only">{caption}</caption>
-        <thead>
-          <tr>
-            {hideVm ? null : <th scope="col">VM</th>}
-            <th scope="col">Status</th>
-            <th scope="col">Started</th>
-            <th scope="col" className="num">
-              Duration
-            </th>
-            <th scope="col" className="num">
-              Memory
-            </th>
-            <th scope="col" className="num">
-              .gz
-            </th>
-            <th scope="col" className="num">
-              Ratio
-            </th>
-            <th scope="col">SHA-256 (raw)</th>
-            <th scope="col">By</th>
-            <th scope="col">Actions</th>
-          </tr>
-        </thead>
+        <TableHead columns={[hideVm ? null : 'VM', 'Status', 'Started', { num: 'Duration' }, { num: 'Memory' }, { num: '.gz' }, { num: 'Ratio' }, 'SHA-256 (raw)', 'By', 'Actions']} />
         <tbody>
           {records.map((j) => {
             const n = notes[j.id];

@@ -8,6 +8,7 @@ export interface TimedPoint {
 }
 
 /** Appends `point` unless it is not newer than the last one; keeps the last `size` points. */
+/** @internal exported for tests only: its unit test drives it */
 export function appendToWindow<P extends TimedPoint>(window: readonly P[], point: P, size: number): P[] {
   const last = window[window.length - 1];
   if (last && point.t <= last.t) return window as P[];

@@ -1,6 +1,7 @@
 import { graphql } from '../gql';
 
-export const CollectorStatusFields = graphql(`
+// A fragment the operations below spread (by name): codegen compiles it into them.
+graphql(`
   fragment CollectorStatusFields on CollectorStatus {
     running
     intervalSec

@@ -1,6 +1,7 @@
 import { graphql } from '../gql';
 
-export const DumpJobFields = graphql(`
+// A fragment the operations below spread (by name): codegen compiles it into them.
+graphql(`
   fragment DumpJobFields on DumpJob {
     id
     vmId

@@ -1,6 +1,7 @@
 import { graphql } from '../gql';
 
-export const ReplicationJobFields = graphql(`
+// A fragment the operations below spread (by name): codegen compiles it into them.
+graphql(`
   fragment ReplicationJobFields on ReplicationJob {
     id
     status
@@ -31,7 +32,8 @@ export const ReplicationJobFields = graphql(`
   }
 `);
 
-export const MigrationDiskFields = graphql(`
+// A fragment the operations below spread (by name): codegen compiles it into them.
+graphql(`
   fragment MigrationDiskFields on MigrationDisk {
     id
     diskId
@@ -43,7 +45,8 @@ export const MigrationDiskFields = graphql(`
   }
 `);
 
-export const ReplicationJobSteps = graphql(`
+// A fragment the operations below spread (by name): codegen compiles it into them.
+graphql(`
   fragment ReplicationJobSteps on ReplicationJob {
     ...ReplicationJobFields
     steps {
@@ -59,7 +62,8 @@ export const ReplicationJobSteps = graphql(`
   }
 `);
 
-export const MigrationContextSummary = graphql(`
+// A fragment the operations below spread (by name): codegen compiles it into them.
+graphql(`
   fragment MigrationContextSummary on MigrationContext {
     contextId
     vmName

@@ -12,7 +12,7 @@ import { DumpStatsCards } from '../components/DumpStatsCards';
 import { DumpTrigger } from '../components/DumpTrigger';
 import { ErrorMessage } from '../components/ErrorMessage';
 
-export const PAGE_SIZE = 10;
+const PAGE_SIZE = 10;
 
 export function DumpsPage() {
   const { canAct, known } = useCanAct();

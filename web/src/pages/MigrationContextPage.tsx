@@ -11,6 +11,7 @@ import { CbtChart, type CbtPoint } from '../components/CbtChart';
 import { ErrorMessage } from '../components/ErrorMessage';
 import { JobProgress } from '../components/JobProgress';
 import { StateBadge } from '../components/StateBadge';
+import { TableHead } from '../components/TableHead';
 
 type Context = MigrationContextLiveSubscription['replicationJobUpdated']['context'];
 type Disk = Context['disks'][number];
@@ -113,24 +114,7 @@ export function MigrationContextPage({ vmName }: { vmName: string }) {
               <div className="table-wrap cbt-table">
                 <table>
                   <caption className="sr-only">CBT syncs, newest first</caption>
-                  <thead>
-                    <tr>
-                      <th scope="col">When</th>
-                      <th scope="col">Disk</th>
-                      <th scope="col">Type</th>
-                      <th scope="col">Change id</th>
-                      <th scope="col" className="num">
-                        Blocks
-                      </th>
-                      <th scope="col" className="num">
-                        Bytes
-                      </th>
-                      <th scope="col" className="num">
-                        Duration
-                      </th>
-                      <th scope="col">Result</th>
-                    </tr>
-                  </thead>
+                  <TableHead columns={['When', 'Disk', 'Type', 'Change id', { num: 'Blocks' }, { num: 'Bytes' }, { num: 'Duration' }, 'Result']} />
                   <tbody>
                     {c.cbtHistory.map((r) => (
                       <tr key={r.id}>
@@ -187,19 +171,7 @@ function JobHistory({ jobs }: { jobs: Context['jobHistory'] }) {
     <div className="table-wrap">
       <table data-testid="job-history">
         <caption className="sr-only">Earlier jobs, newest first</caption>
-        <thead>
-          <tr>
-            <th scope="col">Job</th>
-            <th scope="col">Type</th>
-            <th scope="col">Status</th>
-            <th scope="col">Started</th>
-            <th scope="col">Ended</th>
-            <th scope="col" className="num">
-              Transferred
-            </th>
-            <th scope="col">Error</th>
-          </tr>
-        </thead>
+        <TableHead columns={['Job', 'Type', 'Status', 'Started', 'Ended', { num: 'Transferred' }, 'Error']} />
         <tbody>
           {jobs.map((j) => (
             <tr key={j.id} data-status={j.status}>

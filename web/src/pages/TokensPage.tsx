@@ -7,6 +7,7 @@ import type { Role } from '../gql/graphql';
 import { formatClock } from '../lib/format';
 import { isForbidden } from '../lib/errors';
 import { ErrorMessage } from '../components/ErrorMessage';
+import { TableHead } from '../components/TableHead';
 
 const ROLES: Role[] = ['viewer', 'operator', 'admin'];
 
@@ -134,20 +135,7 @@ function TokensTable({ tokens, onChanged }: { tokens: TokenRow[]; onChanged: () 
     <div className="table-wrap">
       <ErrorMessage error={result.error} context="Could not revoke the token" />
       <table aria-label="API tokens">
-        <thead>
-          <tr>
-            <th scope="col">Name</th>
-            <th scope="col">Prefix</th>
-            <th scope="col">Role</th>
-            <th scope="col">Scope</th>
-            <th scope="col">Created</th>
-            <th scope="col">Last used</th>
-            <th scope="col">Status</th>
-            <th scope="col">
-              <span className="sr-only">Actions</span>
-            </th>
-          </tr>
-        </thead>
+        <TableHead columns={['Name', 'Prefix', 'Role', 'Scope', 'Created', 'Last used', 'Status', <span key="actions" className="sr-only">Actions</span>]} />
         <tbody>
           {tokens.map((t) => (
             <tr key={t.id}>

@@ -17,7 +17,7 @@ import { VmDumps } from '../components/VmDumps';
 import { Link } from '../lib/router';
 
 /** Points kept for the live charts: five minutes at 1 Hz. */
-export const LIVE_WINDOW = 300;
+const LIVE_WINDOW = 300;
 
 const CPU: ChartSeries[] = [
   { key: 'cpu', name: 'total', color: '#64748b' },

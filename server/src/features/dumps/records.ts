@@ -116,6 +116,9 @@ export function createDumpRecords(prisma: PrismaClient) {
         RETURNING *`;
     },
 
+    /** The dumps queued or running now (every replica's), oldest first: what they will still write is held for them. */
+    active: () => prisma.memoryDump.findMany({ where: { status: { in: ['queued', 'running'] } }, orderBy: { id: 'asc' } }),
+
     /** The VM's latest dump that counts for DUMP_MIN_INTERVAL (queued, running or finished with a file). */
     lastOfVm: (vmId: number) =>
       prisma.memoryDump.findFirst({ where: { vmId, status: { in: ['queued', 'running', 'completed', 'deleted'] } }, orderBy: { id: 'desc' } }),

@@ -22,7 +22,7 @@ import type { DumpQueue } from './queue.js';
 import type { DumpListFilter, DumpRecords, DumpRow, TriggerRow } from './records.js';
 import { applyRetention, type RetentionLimits } from './retention.js';
 import { runDump } from './runner.js';
-import { isRemoteUri, type RemotePool, spaceRefusal } from './space.js';
+import { type DumpAhead, isRemoteUri, type RemotePool, spaceRefusal, stillToWrite } from './space.js';
 
 /** A dump as every reader sees it: the record and its live progress. */
 export interface DumpJob extends DumpRow {
@@ -128,8 +128,38 @@ export function createDumpService(deps: {
     return { found: [...found.values()], refused };
   }
 
-  /** Why this VM cannot be dumped now, or null. */
-  async function refusalOf(vm: Vm): Promise<string | null> {
+  /** A guest's memory in bytes: the size of its memory-only dump, about. */
+  const memoryBytes = (vm: Vm | undefined) => (vm ? Number(vm.memoryMax) * 1024 : 0);
+
+  /**
+   * The dumps ahead of dump `selfId` (null: one not recorded yet) that will still write into this
+   * DUMP_DIR or into a remote host's pool: those running, and those queued before it, on any
+   * replica (a dump whose file is in a directory of the same path is counted as this DUMP_DIR's:
+   * replicas on other machines are over-counted, never under-counted).
+   */
+  async function dumpsAhead(selfId: number | null): Promise<DumpAhead[]> {
+    const dir = path.resolve(opts.dumpDir);
+    const ahead: DumpAhead[] = [];
+    for (const r of await records.active()) {
+      if (r.id === selfId || (selfId !== null && r.status === 'queued' && r.id > selfId)) continue;
+      const remote = isRemoteUri(r.hostUri);
+      const left = stillToWrite(memoryBytes(vms.get(r.vmId)), remote, live.get(r.id));
+      const dumpDirBytes = path.dirname(path.resolve(r.path)) === dir ? left.dumpDirBytes : 0;
+      if (dumpDirBytes > 0 || left.poolBytes > 0) ahead.push({ id: r.id, vmName: r.vmName, remoteHostUri: remote ? r.hostUri : null, dumpDirBytes, poolBytes: left.poolBytes });
+    }
+    return ahead;
+  }
+
+  /** Admission (the checks, then the records) one trigger at a time: two at once would both count the space free. */
+  let admission: Promise<unknown> = Promise.resolve();
+  const serially = <T>(f: () => Promise<T>): Promise<T> => {
+    const r = admission.then(f);
+    admission = r.catch(() => {});
+    return r;
+  };
+
+  /** Why this VM cannot be dumped now, or null. `ahead`: the dumps before it (space they still need). */
+  async function refusalOf(vm: Vm, ahead: DumpAhead[]): Promise<string | null> {
     const host = hosts.get(vm.hostId);
     if (!host?.connected || !host.conn) return `host ${host?.name ?? vm.hostId} is not connected`;
     if (host.readOnly) return `host ${host.name} is connected read-only; dumps need a read-write connection`;
@@ -142,7 +172,7 @@ export function createDumpService(deps: {
         return `VM ${vm.name} was dumped ${Math.floor(ago)} s ago; DUMP_MIN_INTERVAL is ${opts.minIntervalSec} s, try again in ${Math.ceil(opts.minIntervalSec - ago)} s`;
       }
     }
-    return spaceRefusal(vm, host, opts);
+    return spaceRefusal(vm, host, opts, ahead);
   }
 
   async function finalPathFor(vm: Vm): Promise<string> {
@@ -162,11 +192,21 @@ export function createDumpService(deps: {
     const bad = cleaned.find((r) => r.length > 255 || /[\u0000-\u001f\u007f]/.test(r));
     if (bad !== undefined) throw badRequest(`invalid vm_id ${JSON.stringify(bad.slice(0, 80))}: at most 255 printable characters`);
     const { found, refused } = lookupVms(principal, cleaned);
+    return serially(() => admit(principal, cleaned, found, refused, format));
+  }
+
+  async function admit(principal: Principal, cleaned: string[], found: Vm[], refused: DumpRefusal[], format: DumpFormat): Promise<TriggerResult> {
     const accepted: Vm[] = [];
+    // Each VM accepted here is ahead of the next ones of the same trigger.
+    const ahead = await dumpsAhead(null);
     for (const vm of found) {
-      const why = await refusalOf(vm);
+      const why = await refusalOf(vm, ahead);
       if (why) refused.push({ ref: String(vm.id), reason: why });
-      else accepted.push(vm);
+      else {
+        accepted.push(vm);
+        const uri = hosts.get(vm.hostId)!.uri;
+        ahead.push({ id: null, vmName: vm.name, remoteHostUri: isRemoteUri(uri) ? uri : null, ...stillToWrite(memoryBytes(vm), isRemoteUri(uri)) });
+      }
     }
     const trig = await records.createTrigger(cleaned, principal.name, refused.map((r) => `${r.ref}: ${r.reason}`));
     const scheduled: DumpJob[] = [];
@@ -215,13 +255,13 @@ export function createDumpService(deps: {
     let release!: () => void;
     running.set(dumpId, { stop, done: new Promise<void>((r) => (release = r)) });
     try {
-      const space = await spaceRefusal(vm, host, opts);
+      const space = await spaceRefusal(vm, host, opts, await dumpsAhead(dumpId));
       if (space) return await fail(space);
       live.set(dumpId, { phase: 'dumping', percent: 0, rawBytes: 0, gzipBytes: 0, mbPerSec: null, etaSec: null, compressionRatio: null });
       publish({ ...row, status: 'running', startedAt: new Date() });
       const testDriver = host.uri.startsWith('test:');
       const outcome = await runDump(
-        { conn: host.conn, uuid: vm.uuid, testDriver, remote: isRemoteUri(host.uri) ? opts.remotePool : null, memoryBytes: Number(vm.memoryMax) * 1024 },
+        { conn: host.conn, uuid: vm.uuid, testDriver, remote: isRemoteUri(host.uri) ? opts.remotePool : null, memoryBytes: memoryBytes(vm) },
         {
           format: row.format === 'kdump-zlib' ? 'kdump-zlib' : 'elf',
           finalPath: row.path,

@@ -1,7 +1,9 @@
 // Room for a dump, checked before it is asked for: free space in DUMP_DIR (the .gz lands there,
 // whatever the host) and, for a remote host, the available bytes of the storage pool on that host
 // that libvirt writes the raw dump into first (virStoragePoolGetInfo, refreshed). Both against the
-// guest's memory: a memory-only ELF dump is about that size.
+// guest's memory (a memory-only ELF dump is about that size) plus what the dumps ahead of it on the
+// same DUMP_DIR or the same remote pool (running, or queued before it) will still write there:
+// free space alone lets three concurrent 1 GiB dumps onto 1.5 GiB pass, then fill the disk.
 import { statfs } from 'node:fs/promises';
 import type { Host, Vm } from '../inventory/feature.js';
 
@@ -9,6 +11,19 @@ import type { Host, Vm } from '../inventory/feature.js';
 export interface RemotePool {
   name: string;
   dir: string;
+}
+
+/** A dump ahead of the one checked, and the bytes it will still write (see stillToWrite). */
+export interface DumpAhead {
+  /** its record id; null for one accepted earlier in the same trigger (no record yet) */
+  id: number | null;
+  vmName: string;
+  /** the host it dumps from, when remote (it also fills that host's pool); null: a local host */
+  remoteHostUri: string | null;
+  /** bytes it will still write into DUMP_DIR */
+  dumpDirBytes: number;
+  /** bytes it will still write into the remote pool */
+  poolBytes: number;
 }
 
 const gib = (bytes: number) => `${(bytes / 2 ** 30).toFixed(2)} GiB`;
@@ -22,19 +37,61 @@ export function isRemoteUri(uri: string): boolean {
   }
 }
 
-/** Why there is no room to dump this VM now, or null. */
-export async function spaceRefusal(vm: Vm, host: Host, opts: { dumpDir: string; remotePool: RemotePool }): Promise<string | null> {
+/**
+ * What a dump of a guest with `memoryBytes` of memory will still write, from what it has done so
+ * far (its live progress; none: it has not started here). DUMP_DIR: the guest's memory minus the
+ * gzip bytes already written (a .gz is not larger than its raw dump; what is written already shows
+ * in the free space). Remote pool: the guest's memory minus what libvirt has written into the
+ * volume, i.e. its job's processed share while it dumps, all of it once the volume is streamed
+ * back (raw bytes read).
+ */
+export function stillToWrite(
+  memoryBytes: number,
+  remote: boolean,
+  progress?: { rawBytes: number; gzipBytes: number; percent: number | null },
+): { dumpDirBytes: number; poolBytes: number } {
+  const dumpDirBytes = Math.max(0, memoryBytes - (progress?.gzipBytes ?? 0));
+  if (!remote) return { dumpDirBytes, poolBytes: 0 };
+  const inVolume = !progress ? 0 : progress.rawBytes > 0 ? memoryBytes : (memoryBytes * (progress.percent ?? 0)) / 100;
+  return { dumpDirBytes, poolBytes: Math.max(0, memoryBytes - inVolume) };
+}
+
+/** The part of a refusal that names the dumps ahead and what they still need. */
+function aheadClause(ahead: DumpAhead[], bytes: number, where: string): string {
+  const named = ahead.map((d) => (d.id === null ? `VM ${d.vmName} (this trigger)` : `dump ${d.id} of VM ${d.vmName}`));
+  const list = named.length > 5 ? `${named.slice(0, 5).join(', ')}, …` : named.join(', ');
+  return `${gib(bytes)} of it still needed by ${ahead.length} dump${ahead.length === 1 ? '' : 's'} queued or running ${where} (${list})`;
+}
+
+/** Why there is no room to dump this VM now, or null. `ahead`: the dumps before it (see DumpAhead). */
+export async function spaceRefusal(
+  vm: Vm,
+  host: Host,
+  opts: { dumpDir: string; remotePool: RemotePool },
+  ahead: DumpAhead[] = [],
+): Promise<string | null> {
   const need = Number(vm.memoryMax) * 1024;
   const fs = await statfs(opts.dumpDir);
   const free = Number(fs.bavail) * Number(fs.bsize);
-  if (free < need) return `not enough free space in DUMP_DIR (${opts.dumpDir}): ${gib(free)} free, VM ${vm.name} has ${gib(need)} of memory`;
+  const localAhead = ahead.filter((d) => d.dumpDirBytes > 0);
+  const reserved = localAhead.reduce((s, d) => s + d.dumpDirBytes, 0);
+  if (free - reserved < need) {
+    // The dumps ahead are named only when they are why it does not fit.
+    const held = free >= need ? `, ${aheadClause(localAhead, reserved, 'there')}` : '';
+    return `not enough free space in DUMP_DIR (${opts.dumpDir}): ${gib(free)} free${held}, VM ${vm.name} has ${gib(need)} of memory`;
+  }
   if (!isRemoteUri(host.uri) || !host.conn) return null;
   const { name, dir } = opts.remotePool;
+  const poolAhead = ahead.filter((d) => d.remoteHostUri === host.uri && d.poolBytes > 0);
+  const poolReserved = poolAhead.reduce((s, d) => s + d.poolBytes, 0);
   let available: number;
   try {
     const path = await host.conn.storagePoolEnsureDir(name, dir);
     available = (await host.conn.storagePoolInfo(name)).available;
-    if (available < need) return `not enough free space in storage pool ${name} (${path}) on host ${host.name}: ${gib(available)} available, VM ${vm.name} has ${gib(need)} of memory`;
+    if (available - poolReserved < need) {
+      const held = available >= need ? `, ${aheadClause(poolAhead, poolReserved, 'in it')}` : '';
+      return `not enough free space in storage pool ${name} (${path}) on host ${host.name}: ${gib(available)} available${held}, VM ${vm.name} has ${gib(need)} of memory`;
+    }
   } catch (err) {
     return `cannot check free space in storage pool ${name} on host ${host.name}: ${err instanceof Error ? err.message : String(err)}`;
   }

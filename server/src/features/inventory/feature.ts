@@ -37,7 +37,7 @@ declare module '../../lib/module.js' {
  * to a round old, and the next owner needs a round to claim and a tick to sample, so the gap in a
  * VM's samples stays within LEASE_TTL.
  */
-export function leaseTiming(ttlSec: number, pollSec: number) {
+function leaseTiming(ttlSec: number, pollSec: number) {
   const roundMs = Math.min(pollSec, ttlSec / 4) * 1000;
   return { roundMs, ttlMs: Math.max((ttlSec * 1000) / 2, ttlSec * 1000 - roundMs - pollSec * 1000) };
 }
@@ -93,8 +93,7 @@ export const inventory: Feature = {
 };
 
 export type { Host, HostService } from './hosts.js';
-export type { HostLeaseInfo, LeaseService } from './leases.js';
-export type { Vm, VmService, VmStateChange } from './vms.js';
-export type { OwnerScope, VmOwner } from '../../domain/owner.js';
+export type { LeaseService } from './leases.js';
+export type { Vm, VmService } from './vms.js';
 /** The GraphQL types other features extend or return (Vm.latest, Vm.history, MetricSnapshot.state). */
 export { VmRef, VmStateEnum } from './graphql/vm.js';

@@ -27,7 +27,7 @@ export type MetricsTopics = {
 export type ReplicaMetricsTopics = {
   'host:samples': [HostSamples];
 };
-export interface HostSamples {
+interface HostSamples {
   hostId: number;
   snapshots: MetricSnapshot[];
 }
@@ -41,7 +41,7 @@ function rawRecord(this: MetricSnapshot & { [RAW]: () => StatParams }) {
   return value;
 }
 
-export function toFleetEntry(s: MetricSnapshot, owner: VmOwner | null = null): FleetEntry {
+function toFleetEntry(s: MetricSnapshot, owner: VmOwner | null = null): FleetEntry {
   return {
     vmId: s.vmId,
     name: s.vmName,

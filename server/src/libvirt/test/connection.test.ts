@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LibvirtConnection } from '../connection.js';
-import { LibvirtError, VirErr, isConnectionLost, isNoDomain, isTimeout } from '../errors.js';
+import { LibvirtError, VirErr, isConnectionLost, isNoDomain } from '../errors.js';
 import { statsGroupsMask } from '../flags.js';
 import { withTimeout } from '../timeout.js';
-import { sleep } from './helpers.js';
+import { isTimeout, sleep } from './helpers.js';
 
 describe('LibvirtConnection on test:///default', () => {
   let conn: LibvirtConnection;

@@ -2,9 +2,9 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LibvirtConnection } from '../connection.js';
-import { type LibvirtError, VirErr, isUnsupported } from '../errors.js';
+import { type LibvirtError, VirErr } from '../errors.js';
 import { coreDumpArgs } from '../flags.js';
-import { tempDir } from './helpers.js';
+import { isUnsupported, tempDir } from './helpers.js';
 
 describe('core dump flags', () => {
   it('maps formats and options to libvirt format/flags', () => {

@@ -2,6 +2,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { LibvirtError, VirErr } from '../errors.js';
 
 export function tempDir(prefix = 'vmpulse-libvirt-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
@@ -42,4 +43,15 @@ export function testDomainXml(name: string, uuid?: string): string {
     </interface>
   </devices>
 </domain>`;
+}
+
+/** The driver does not implement the call (e.g. the test driver's job stats). */
+export function isUnsupported(err: unknown): boolean {
+  const code = err instanceof Error ? (err as { code?: unknown }).code : undefined;
+  return code === VirErr.NO_SUPPORT || code === VirErr.OPERATION_UNSUPPORTED || code === VirErr.ARGUMENT_UNSUPPORTED || code === VirErr.CONFIG_UNSUPPORTED;
+}
+
+/** The wrapper gave up waiting for libvirt (its call timeout). */
+export function isTimeout(err: unknown): boolean {
+  return err instanceof LibvirtError && err.code === 'TIMEOUT';
 }

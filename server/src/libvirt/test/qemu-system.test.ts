@@ -6,9 +6,8 @@ import { existsSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LibvirtConnection } from '../connection.js';
-import { isUnsupported } from '../errors.js';
 import type { DomainLifecycleEvent } from '../types.js';
-import { sleep, uniqueName, waitFor } from './helpers.js';
+import { isUnsupported, sleep, uniqueName, waitFor } from './helpers.js';
 
 function libvirtdAnswers(): boolean {
   try {

@@ -2,7 +2,8 @@
 // as the seed shows them (field names, JSON types, timestamps with offset), and the replicators'
 // POSTs under /api/v1/ that vmpulse adds. Errors: {"error": "…", "timestamp": "…"}.
 import { z } from 'zod';
-import { defineRoute, int64, isoTimestamp, type RouteFamily, timestampedErrors } from '../../../lib/rest.js';
+import type { Principal } from '../../../lib/auth.js';
+import { defineRoute, int64, isoTimestamp, type Route, type RouteFamily, timestampedErrors } from '../../../lib/rest.js';
 import type { Services } from '../../../lib/module.js';
 import { CbtInput, CompleteInput, ContextInput, FailInput, ProgressInput, StartJobInput } from '../inputs.js';
 import type { CbtHistory, ContextDetail, JobFull, ReplicationJob, VmDisk, VmReplicationContext } from '../model.js';
@@ -295,6 +296,30 @@ const REPORT_RULES =
   'Operator role. A refused report (unknown context or job, bytes above the total, progress going backwards, a job already finished) ' +
   'gets 4xx with the reason, changes nothing, and is kept in the job\'s event log.';
 
+/**
+ * A replicator's report: POST, operator role, REPORT_RULES (then `more`). The service checks the
+ * body itself (GraphQL's mutations hand it the same reports); the route declares it and shapes the answer.
+ */
+function report<B extends z.ZodType, R extends z.ZodType>(
+  path: string,
+  summary: string,
+  body: B,
+  response: R,
+  answer: (principal: Principal, body: z.output<B>) => Promise<z.output<R>>,
+  more?: string,
+): Route {
+  // The erased route defineRoute would give: the generics above pair each body with its answer.
+  return {
+    method: 'POST',
+    path,
+    role: 'operator',
+    summary,
+    description: more ? `${REPORT_RULES} ${more}` : REPORT_RULES,
+    schema: { body, response },
+    handle: (req) => answer(req.principal, req.body as z.output<B>),
+  };
+}
+
 export function vmContextRoutes(services: Pick<Services, 'migrations'>): RouteFamily {
   const { migrations } = services;
   return {
@@ -325,72 +350,12 @@ export function vmContextRoutes(services: Pick<Services, 'migrations'>): RouteFa
           return detailJson(await migrations.detail(principal, params.vm_name));
         },
       }),
-      defineRoute({
-        method: 'POST',
-        path: '/api/v1/vm-contexts',
-        role: 'operator',
-        summary: 'Create or update a VM context (idempotent by vm_name)',
-        description: REPORT_RULES,
-        schema: { body: ContextInput, response: VmContext },
-        async handle({ principal, body }) {
-          return contextJson(await migrations.upsertContext(principal, body));
-        },
-      }),
-      defineRoute({
-        method: 'POST',
-        path: '/api/v1/replication-jobs',
-        role: 'operator',
-        summary: 'Start a replication job with its disks (idempotent by job_id)',
-        description: REPORT_RULES,
-        schema: { body: StartJobInput, response: JobReport },
-        async handle({ principal, body }) {
-          return jobReportJson(await migrations.startJob(principal, body));
-        },
-      }),
-      defineRoute({
-        method: 'POST',
-        path: '/api/v1/replication-jobs/progress',
-        role: 'operator',
-        summary: 'Report a job\'s progress (bytes, operation, phase, per-disk bytes)',
-        description: `${REPORT_RULES} vmpulse computes progress_percent, transfer_speed_bps, vma_throughput_mbps and vma_eta_seconds.`,
-        schema: { body: ProgressInput, response: JobReport },
-        async handle({ principal, body }) {
-          return jobReportJson(await migrations.reportProgress(principal, body));
-        },
-      }),
-      defineRoute({
-        method: 'POST',
-        path: '/api/v1/replication-jobs/cbt',
-        role: 'operator',
-        summary: 'Record a CBT sync of a disk (idempotent by job_id, disk_id, change_id)',
-        description: REPORT_RULES,
-        schema: { body: CbtInput, response: Cbt },
-        async handle({ principal, body }) {
-          return cbtJson(await migrations.recordCbt(principal, body));
-        },
-      }),
-      defineRoute({
-        method: 'POST',
-        path: '/api/v1/replication-jobs/complete',
-        role: 'operator',
-        summary: 'A job completed',
-        description: REPORT_RULES,
-        schema: { body: CompleteInput, response: JobReport },
-        async handle({ principal, body }) {
-          return jobReportJson(await migrations.completeJob(principal, body));
-        },
-      }),
-      defineRoute({
-        method: 'POST',
-        path: '/api/v1/replication-jobs/fail',
-        role: 'operator',
-        summary: 'A job failed, with its error',
-        description: REPORT_RULES,
-        schema: { body: FailInput, response: JobReport },
-        async handle({ principal, body }) {
-          return jobReportJson(await migrations.failJob(principal, body));
-        },
-      }),
+      report('/api/v1/vm-contexts', 'Create or update a VM context (idempotent by vm_name)', ContextInput, VmContext, async (p, b) => contextJson(await migrations.upsertContext(p, b))),
+      report('/api/v1/replication-jobs', 'Start a replication job with its disks (idempotent by job_id)', StartJobInput, JobReport, async (p, b) => jobReportJson(await migrations.startJob(p, b))),
+      report('/api/v1/replication-jobs/progress', 'Report a job\'s progress (bytes, operation, phase, per-disk bytes)', ProgressInput, JobReport, async (p, b) => jobReportJson(await migrations.reportProgress(p, b)), 'vmpulse computes progress_percent, transfer_speed_bps, vma_throughput_mbps and vma_eta_seconds.'),
+      report('/api/v1/replication-jobs/cbt', 'Record a CBT sync of a disk (idempotent by job_id, disk_id, change_id)', CbtInput, Cbt, async (p, b) => cbtJson(await migrations.recordCbt(p, b))),
+      report('/api/v1/replication-jobs/complete', 'A job completed', CompleteInput, JobReport, async (p, b) => jobReportJson(await migrations.completeJob(p, b))),
+      report('/api/v1/replication-jobs/fail', 'A job failed, with its error', FailInput, JobReport, async (p, b) => jobReportJson(await migrations.failJob(p, b))),
     ],
   };
 }

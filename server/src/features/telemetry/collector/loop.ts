@@ -12,6 +12,7 @@ import { withTimeout } from '../../../libvirt/timeout.js';
 import { StatsTableReader } from '../../../libvirt/stats-table.js';
 import type { PerCallStatsItem, StatParams, StatsGroup, StatValue } from '../../../libvirt/types.js';
 import { mapStatsOf, type MappedStats } from './mapping.js';
+import { staggerMs } from './stagger.js';
 
 const GROUPS: StatsGroup[] = ['state', 'cpu-total', 'balloon', 'vcpu', 'interface', 'block'];
 
@@ -71,11 +72,6 @@ export interface CollectorOptions {
   intervalMs: number;
   timeoutMs: number;
   deviceCacheTtlMs: number;
-}
-
-/** When host `i` of `n` first ticks: spread evenly over one interval (host 0 at once). */
-export function staggerMs(i: number, n: number, intervalMs: number): number {
-  return n > 1 ? Math.floor((i * intervalMs) / n) : 0;
 }
 
 export function createCollectorLoop<H extends CollectedHost, V extends CollectedVm>(deps: CollectorPorts<H, V> & { log: Logger; opts: CollectorOptions }) {

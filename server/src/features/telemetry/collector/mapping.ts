@@ -1,6 +1,6 @@
 // libvirt stats params (bulk virConnectGetAllDomainStats or our per-call batch: same keys)
 // → the seed's metrics. Pure, unit-tested.
-import type { StatParams, StatValue } from '../../../libvirt/types.js';
+import type { StatValue } from '../../../libvirt/types.js';
 import type { MetricName } from '../../../domain/metrics.js';
 import type { DiskSample, NicSample } from '../../../domain/snapshot.js';
 import { setMetric } from './metric-record.js';
@@ -97,11 +97,7 @@ function devices<S extends { name: string }>(
 /** A stats record's value by libvirt key (undefined: not reported). */
 export type Get = (key: string) => StatValue | undefined;
 
-export function mapStats(params: StatParams): MappedStats {
-  return mapStatsOf((key) => params[key]);
-}
-
-/** mapStats() of a record read through `p` (a row of a StatsTable, merged with another's). */
+/** A stats record's metrics, NICs and disks, read through `p` (a row of a StatsTable, merged with another's; or a plain record: `(k) => record[k]`). */
 export function mapStatsOf(p: Get): MappedStats {
   const metrics: MappedStats['metrics'] = {};
   for (const [metric, key] of SCALAR) {

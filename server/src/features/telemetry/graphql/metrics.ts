@@ -52,7 +52,7 @@ const RateRef = builder.objectRef<{ name: CounterMetric; perSecond: number; angl
   }),
 });
 
-export const MetricSnapshotRef = builder.objectRef<MetricSnapshot>('MetricSnapshot').implement({
+const MetricSnapshotRef = builder.objectRef<MetricSnapshot>('MetricSnapshot').implement({
   description: 'One VM at one tick. The seed metrics keep their names and units; a metric the hypervisor does not report is null.',
   fields: (t) => ({
     vmId: t.id({ resolve: (s) => s.vmId }),

@@ -27,11 +27,6 @@ export function assertColumnNames(table: string, names: Iterable<string>): void 
   }
 }
 
-export function escapeMeasurement(name: string): string {
-  if (!NEEDS_ESCAPE.test(name)) return name;
-  return name.replace(NEWLINES, ' ').replace(/[, \\]/g, (c) => `\\${c}`);
-}
-
 export function escapeKey(value: string): string {
   if (!NEEDS_ESCAPE.test(value)) return value;
   return value.replace(NEWLINES, ' ').replace(/[,= \\]/g, (c) => `\\${c}`);

@@ -15,7 +15,7 @@ export type SendOutcome =
   /** the request was over the server's size limit: send smaller batches */
   | { kind: 'tooLarge'; error: string };
 
-export interface WriteBufferEvents {
+interface WriteBufferEvents {
   failed(error: string, depth: number, retryInMs: number): void;
   rejected(error: string, count: number): void;
   recovered(afterFailures: number): void;

@@ -282,6 +282,7 @@ export function readBlockFields(bytes: Uint8Array, fields: readonly HistoryField
 }
 
 /** Everything a block holds, one record per sample: for tests, tools and the legacy conversion check. */
+/** @internal exported for tests only: what decodeBlock gives the tests */
 export interface StoredSample {
   ts: number;
   state: string;
@@ -293,6 +294,7 @@ export interface StoredSample {
   derived: (number | null)[];
 }
 
+/** @internal exported for tests only: the codec's decoder: production reads blocks in SQL; tests decode what was stored */
 export function decodeBlock(bytes: Uint8Array): StoredSample[] {
   const c = readColumns(bytes, 'all');
   const out: StoredSample[] = [];

@@ -1,7 +1,8 @@
 // The collector's schedule: hosts' ticks spread over the interval, each keeping its phase.
 import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createCollectorLoop, staggerMs, type CollectedHost, type CollectedVm } from '../loop.js';
+import { createCollectorLoop, type CollectedHost, type CollectedVm } from '../loop.js';
+import { staggerMs } from '../stagger.js';
 
 afterEach(() => {
   vi.useRealTimers();

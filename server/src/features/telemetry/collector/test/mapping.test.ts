@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { mapStats } from '../mapping.js';
+import { mapStatsOf } from '../mapping.js';
 
-describe('mapStats', () => {
+/** A plain stats record through the collector's mapping (the loop reads its StatsTable rows the same way). */
+const mapStats = (record: Record<string, bigint | number | string | boolean>) => mapStatsOf((k) => record[k]);
+
+describe('mapStatsOf', () => {
   it('maps bulk stats to the seed names, summing every NIC and disk', () => {
     const big = 2n ** 60n + 7n; // past 2^53: must stay exact
     const m = mapStats({

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { METRIC_NAMES } from '../../../../domain/metrics.js';
 import { parseLine } from '../../../../../test/fakes/influxdb3-fake-catalog.js';
-import { escapeKey, escapeMeasurement, quoteString } from '../influxdb3-line-protocol.js';
+import { escapeKey, quoteString } from '../influxdb3-line-protocol.js';
 import { snapshotLines } from '../influxdb3-lines.js';
 import { snapshotFixture } from './influxdb3-fixtures.js';
 
@@ -17,9 +17,7 @@ const byTable = (lines: string[]) => {
 
 describe('line protocol escaping', () => {
   it('escapes the characters each part of a line treats as syntax', () => {
-    expect(escapeMeasurement('my table,x')).toBe('my\\ table\\,x');
     expect(escapeKey('C:\\vm\\')).toBe('C:\\\\vm\\\\'); // a trailing backslash must not escape the next separator
-    expect(escapeMeasurement('a=b')).toBe('a=b'); // `=` is plain text in a measurement
     expect(escapeKey('web server, prod=1')).toBe('web\\ server\\,\\ prod\\=1');
     expect(quoteString('say "hi" \\ bye')).toBe('"say \\"hi\\" \\\\ bye"');
     expect(escapeKey('two\nlines')).toBe('two\\ lines'); // a raw newline would end the line

@@ -4,7 +4,7 @@
 // the store into the fake Core, and every line checked against the README's field list (see
 // telegraf-readme-check.ts). virsh is the independent witness that the addon's record is libvirt's.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mapStats } from '../../collector/mapping.js';
+import { mapStatsOf } from '../../collector/mapping.js';
 import { LibvirtConnection } from '../../../../libvirt/connection.js';
 import type { StatParams, StatsGroup } from '../../../../libvirt/types.js';
 import { startInfluxFake, type InfluxFake } from '../../../../../test/fakes/influxdb3-fake.js';
@@ -68,7 +68,7 @@ describe('a real QEMU guest sample in Telegraf\'s tables', () => {
       } else expect(String(v), k).toBe(after.get(k));
     }
 
-    const mapped = mapStats(record);
+    const mapped = mapStatsOf((k) => record[k]);
     const snapshot = snapshotFixture(42, Date.now(), 0, {
       vmName: NAME, hostName: 'host-a', state: 'paused', cpus: mapped.cpus ?? 2, metrics: mapped.metrics, nics: mapped.nics, disks: mapped.disks, libvirt: record,
     });
