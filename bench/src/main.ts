@@ -9,11 +9,21 @@
 //          e.g. --hosts 100 --vms-per-host 50 for 5,000 VMs on one replica; --vms is then N × M)
 //          --server-env K=V,K=V (extra environment for the server under test, e.g. DUMP_CONCURRENCY=1)
 //          --cpu-prof DIR (the server under test writes a V8 CPU profile there when it stops)
+//          --heap-snapshots DIR (V8 heap snapshots of the server after warm-up and in the middle of the subs and
+//          rest windows; each stops the server for seconds, so that run's latencies do not count; read them
+//          with `pnpm --filter @vmpulse/bench heap-summary DIR/*.heapsnapshot`)
 //          --vm-clients N --fleet-clients N (graphql-ws clients of the subs phase; default 100 and 5)
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+//          --libvirt in-process|libvirtd (how the server and the bare loop reach the test-driver fleet: the
+//          client-side driver `test:///…`, whose domains then live in the server process (default); or through
+//          the system libvirtd, `test+unix:///…`, as production reaches hosts (see bench/README.md, "libvirtd mode"))
+//          --baseline-libvirt MODE, --baseline-node-options '…', --baseline-env K=V,… (A/B of one build against
+//          itself with another mode, V8 flags or environment; --baseline-main then defaults to the build under test;
+//          the baseline inherits --server-env and --node-options unless these say otherwise, K= removes K)
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { writeDemoFleet } from '../../server/src/libvirt/demo-fleet.js';
+import { ensureLibvirtd } from '../../server/test/guest/qemu-guest.js';
 import { bareLibvirt, bootGuests, cleanupGuests, destroyGuest, type BareRun } from './guests.js';
 import { restLoad, wireBytes, type RestLoad } from './rest.js';
 import { spawn } from 'node:child_process';
@@ -34,6 +44,21 @@ const quick = flag('quick');
 const only = opt('only')?.split(',') as Phase[] | undefined;
 for (const p of only ?? []) if (!PHASES.includes(p)) throw new Error(`--only: unknown phase "${p}" (phases: ${PHASES.join(', ')})`);
 const run = (p: Phase) => !only || only.includes(p);
+const LIBVIRT_MODES = ['libvirtd', 'in-process'] as const;
+type LibvirtMode = (typeof LIBVIRT_MODES)[number];
+const libvirtMode = (name: string, fallback: LibvirtMode): LibvirtMode => {
+  const v = opt(name) ?? fallback;
+  if (!LIBVIRT_MODES.includes(v as LibvirtMode)) throw new Error(`--${name}: "${v}" (one of ${LIBVIRT_MODES.join(', ')})`);
+  return v as LibvirtMode;
+};
+const envList = (name: string, into: Record<string, string>) => {
+  for (const kv of opt(name)?.split(',') ?? []) {
+    const eq = kv.indexOf('=');
+    if (eq < 1) throw new Error(`--${name}: "${kv}" is not K=V`);
+    into[kv.slice(0, eq)] = kv.slice(eq + 1);
+  }
+  return into;
+};
 const hosts = Number(opt('hosts') ?? 1);
 const vmsPerHost = opt('vms-per-host') === undefined ? undefined : Number(opt('vms-per-host'));
 if (!Number.isInteger(hosts) || hosts < 1) throw new Error('--hosts: a whole number ≥ 1');
@@ -57,17 +82,17 @@ const cfg = {
   pollIntervalS: 1,
   serverNodeOptions: opt('node-options'),
   serverMain: opt('server-main'),
-  baselineMain: opt('baseline-main'),
+  libvirt: libvirtMode('libvirt', 'in-process'),
+  baselineLibvirt: opt('baseline-libvirt') === undefined ? undefined : libvirtMode('baseline-libvirt', 'in-process'),
+  baselineNodeOptions: opt('baseline-node-options'),
+  baselineEnv: opt('baseline-env') === undefined ? undefined : envList('baseline-env', {}),
+  baselineMain: opt('baseline-main') ?? (['baseline-libvirt', 'baseline-node-options', 'baseline-env'].some((o) => opt(o) !== undefined) ? (opt('server-main') ?? 'server/dist/src/main.js') : undefined),
   cpuProfDir: opt('cpu-prof') ? path.resolve(opt('cpu-prof')!) : undefined,
+  heapSnapshotDir: opt('heap-snapshots') ? path.resolve(opt('heap-snapshots')!) : undefined,
 };
 // The per-token rate limit (HTTP_RATE_LIMIT) would turn autocannon's load into 429s: raised far
 // beyond it, so the limiter runs on every request but never refuses. Older builds ignore it.
-const SERVER_ENV: Record<string, string> = { HTTP_RATE_LIMIT: '100000000' };
-for (const kv of opt('server-env')?.split(',') ?? []) {
-  const eq = kv.indexOf('=');
-  if (eq < 1) throw new Error(`--server-env: "${kv}" is not K=V`);
-  SERVER_ENV[kv.slice(0, eq)] = kv.slice(eq + 1);
-}
+const SERVER_ENV = envList('server-env', { HTTP_RATE_LIMIT: '100000000' });
 // Starting takes longer with many hosts (a connection, an inventory sync and a dump queue each).
 const START_TIMEOUT_MS = 120_000 + 6_000 * (cfg.hosts - 1);
 const outFile = opt('out') ?? path.join(BENCH_DIR, quick ? 'results.quick.json' : only ? 'results.partial.json' : 'results.json');
@@ -76,7 +101,15 @@ const HARD_LIMIT_MS = (quick ? 10 : 40) * 60_000 + 2 * START_TIMEOUT_MS;
 const log = (s: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${s}\n`);
 const CMD = 'pnpm bench';
 const fleetArgs = cfg.hosts > 1 ? ` --hosts ${cfg.hosts} --vms-per-host ${cfg.vmsPerHost}` : '';
-const cmdFor = (phase: Phase) => `pnpm --filter @vmpulse/bench start --only ${phase}${fleetArgs}${(phase === 'rest' || phase === 'subs') && cfg.baselineMain ? ` --baseline-main ${cfg.baselineMain}` : ''}`;
+const abArgs = () =>
+  [
+    opt('baseline-main') !== undefined ? ` --baseline-main ${cfg.baselineMain}` : '',
+    cfg.baselineLibvirt ? ` --baseline-libvirt ${cfg.baselineLibvirt}` : '',
+    cfg.baselineNodeOptions !== undefined ? ` --baseline-node-options '${cfg.baselineNodeOptions}'` : '',
+    opt('baseline-env') !== undefined ? ` --baseline-env ${opt('baseline-env')}` : '',
+  ].join('');
+const cmdFor = (phase: Phase) =>
+  `pnpm --filter @vmpulse/bench start --only ${phase}${fleetArgs}${cfg.libvirt === 'in-process' ? '' : ` --libvirt ${cfg.libvirt}`}${cfg.serverNodeOptions ? ` --node-options '${cfg.serverNodeOptions}'` : ''}${opt('server-env') ? ` --server-env ${opt('server-env')}` : ''}${(phase === 'rest' || phase === 'subs') && cfg.baselineMain ? abArgs() : ''}`;
 
 // ---- cleanup on every exit path -----------------------------------------------------------------
 const servers = new Set<ServerUnderTest>();
@@ -140,6 +173,17 @@ const results: Record<string, any> = {
 };
 const started = Date.now();
 
+/** With --heap-snapshots: a heap snapshot of the server `afterMs` into a load (whose promise is returned as is). */
+function snapshotDuring<T>(server: ServerUnderTest, name: string, load: Promise<T>, afterMs: number): Promise<T> {
+  const dir = cfg.heapSnapshotDir;
+  if (!dir) return load;
+  const taken = sleep(afterMs).then(async () => {
+    const file = await server.heapSnapshot(path.join(dir, `${name}.heapsnapshot`));
+    log(`heap snapshot: ${file}`);
+  });
+  return Promise.all([load, taken]).then(([x]) => x);
+}
+
 function tickFigures(ticks: TickStatus[], prevSamples: number | undefined) {
   const cpu = ticks.map((t) => t.lastTickCpuMs);
   const wall = ticks.map((t) => t.lastTickMs);
@@ -187,15 +231,12 @@ const restFigures = (loads: RestLoad[]) => ({
  */
 const IDLE_WINDOW_MS = 3000;
 
-async function restAB(fleetUri: string) {
-  const builds = [
-    { label: 'baseline', main: cfg.baselineMain! },
-    { label: 'candidate', main: cfg.serverMain ?? 'server/dist/src/main.js' },
-  ];
+async function restAB() {
+  const builds = abBuilds();
   const ab: { server: ServerUnderTest; vmPaths: string[] }[] = [];
   for (const b of builds) {
     log(`A/B: starting the ${b.label} server (${b.main})`);
-    const server = await startServer({ libvirtUri: fleetUri, pollInterval: cfg.pollIntervalS, label: b.label, nodeOptions: cfg.serverNodeOptions, serverMain: b.main === 'server/dist/src/main.js' ? undefined : b.main, env: SERVER_ENV, startTimeoutMs: START_TIMEOUT_MS });
+    const server = await startServer({ libvirtUri: b.uri, pollInterval: cfg.pollIntervalS, label: b.label, nodeOptions: b.nodeOptions, serverMain: b.main === 'server/dist/src/main.js' ? undefined : b.main, env: b.env, startTimeoutMs: START_TIMEOUT_MS });
     servers.add(server);
     await server.waitTicks(3);
     const live = await server.api<{ count: number; vms: { id: number }[] }>('/api/telemetry/live-vms');
@@ -236,6 +277,10 @@ async function restAB(fleetUri: string) {
   }
   const side = (i: number) => ({
     main: builds[i]!.main,
+    fleet: fleetLabel(i === 0 ? (cfg.baselineLibvirt ?? cfg.libvirt) : cfg.libvirt),
+    nodeOptions: builds[i]!.nodeOptions,
+    env: builds[i]!.env,
+    rssMaxMiB: Math.max(...loads[i]!.probes.map((p) => p.rssMaxMiB)),
     // server CPU (all threads) per answered request, net of the collector's CPU
     vmStats: { ...restFigures(loads[i]!.vmStats), serverCpuUsPerRequest: spread(cpuPerRequest[i]!.vmStats, 0) },
     liveVms: { ...restFigures(loads[i]!.liveVms), serverCpuUsPerRequest: spread(cpuPerRequest[i]!.liveVms, 0) },
@@ -268,7 +313,22 @@ async function restAB(fleetUri: string) {
   }
 }
 
-const fleetLabel = () => (cfg.hosts > 1 ? `${cfg.hosts} × test:///…/host-NNN.xml` : 'test:///…/fleet.xml');
+const scheme = (mode: LibvirtMode) => (mode === 'libvirtd' ? 'test+unix' : 'test');
+const fleetLabel = (mode: LibvirtMode = cfg.libvirt) => (cfg.hosts > 1 ? `${cfg.hosts} × ${scheme(mode)}:///…/host-NNN.xml` : `${scheme(mode)}:///…/fleet.xml`);
+let fleetFiles: string[] = [];
+/**
+ * The fleet's LIBVIRT_URI in a mode: `test:///abs/file.xml` opens libvirt's test driver inside the
+ * client (the server process then holds every domain); `test+unix:///abs/file.xml` asks the system
+ * libvirtd to open it (a private instance per connection, freed when it closes), so the server holds
+ * what it holds in production, where hosts are reached through a daemon (`qemu+ssh://…`).
+ */
+const fleetUri = (mode: LibvirtMode) => fleetFiles.map((f) => `${scheme(mode)}://${f}`).join(',');
+
+/** The two sides of an A/B run: the baseline (`--baseline-*`) and the server under test. */
+const abBuilds = () => [
+  { label: 'baseline', main: cfg.baselineMain!, uri: fleetUri(cfg.baselineLibvirt ?? cfg.libvirt), nodeOptions: cfg.baselineNodeOptions ?? cfg.serverNodeOptions, env: Object.fromEntries(Object.entries({ ...SERVER_ENV, ...cfg.baselineEnv }).filter(([, v]) => v !== '')) },
+  { label: 'candidate', main: cfg.serverMain ?? 'server/dist/src/main.js', uri: fleetUri(cfg.libvirt), nodeOptions: cfg.serverNodeOptions, env: SERVER_ENV },
+];
 
 /**
  * The fleet's LIBVIRT_URI. One host: one test-driver file of `cfg.vms` domains. Several hosts (as a
@@ -276,18 +336,22 @@ const fleetLabel = () => (cfg.hosts > 1 ? `${cfg.hosts} × test:///…/host-NNN.
  * (h001-web-01 …) and uuids made unique across hosts (the demo fleet numbers them from 0 per file);
  * the server opens one connection and runs one collector per URI.
  */
-function writeFleet(dir: string): string {
-  if (cfg.hosts === 1) return writeDemoFleet(path.join(dir, 'fleet.xml'), { count: cfg.vms, prefix: 'bench-' });
-  const uris: string[] = [];
+function writeFleet(dir: string): string[] {
+  if (cfg.hosts === 1) {
+    const file = path.join(dir, 'fleet.xml');
+    writeDemoFleet(file, { count: cfg.vms, prefix: 'bench-' });
+    return [file];
+  }
+  const files: string[] = [];
   for (let h = 1; h <= cfg.hosts; h++) {
     const tag = String(h).padStart(3, '0');
     const file = path.join(dir, `host-${tag}.xml`);
     writeDemoFleet(file, { count: cfg.vmsPerHost, prefix: `h${tag}-` });
     // demo uuids are 7d3a5e00-0000-4000-8000-<index>: the host goes into the fourth group.
     writeFileSync(file, readFileSync(file, 'utf8').replaceAll('7d3a5e00-0000-4000-8000-', `7d3a5e00-0000-4000-${(0x8000 + h).toString(16)}-`));
-    uris.push(`test://${file}`);
+    files.push(file);
   }
-  return uris.join(',');
+  return files;
 }
 
 /**
@@ -297,22 +361,19 @@ function writeFleet(dir: string): string {
  * (with an idle process' delay over the same window as the noise floor) it reports the server's CPU
  * per delivered message net of the collector's CPU rate measured just before (what fan-out costs).
  */
-async function subsAB(fleetUri: string) {
-  const builds = [
-    { label: 'baseline', main: cfg.baselineMain! },
-    { label: 'candidate', main: cfg.serverMain ?? 'server/dist/src/main.js' },
-  ];
+async function subsAB() {
+  const builds = abBuilds();
   const ab: { server: ServerUnderTest; runningIds: string[] }[] = [];
   for (const b of builds) {
     log(`A/B subs: starting the ${b.label} server (${b.main})`);
-    const server = await startServer({ libvirtUri: fleetUri, pollInterval: cfg.pollIntervalS, label: b.label, nodeOptions: cfg.serverNodeOptions, serverMain: b.main === 'server/dist/src/main.js' ? undefined : b.main, env: SERVER_ENV, startTimeoutMs: START_TIMEOUT_MS });
+    const server = await startServer({ libvirtUri: b.uri, pollInterval: cfg.pollIntervalS, label: b.label, nodeOptions: b.nodeOptions, serverMain: b.main === 'server/dist/src/main.js' ? undefined : b.main, env: b.env, startTimeoutMs: START_TIMEOUT_MS });
     servers.add(server);
     await server.waitTicks(5);
     const live = await server.api<{ count: number; vms: { id: number }[] }>('/api/telemetry/live-vms');
     results.fleet = { uri: fleetLabel(), hosts: cfg.hosts, domains: cfg.vms, running: live.count };
     ab.push({ server, runningIds: live.vms.map((v) => String(v.id)) });
   }
-  const runs = builds.map(() => [] as { ws: any; probe: ProbeReading; netCpuUsPerMessage: number }[]);
+  const runs = builds.map(() => [] as { ws: any; probe: ProbeReading; idleRssMaxMiB: number; heapUsedMiB: number; netCpuUsPerMessage: number }[]);
   for (let r = 0; r < cfg.reps; r++) {
     for (const i of r % 2 === 0 ? [0, 1] : [1, 0]) {
       const { server, runningIds } = ab[i]!;
@@ -332,13 +393,16 @@ async function subsAB(fleetUri: string) {
       // the window includes the clients' 3 s connect phase and their first snapshots: counted as messages too
       const messages = ws.vm.messages + ws.fleet.messages;
       const collectorMs = (idle.cpuMs / idle.wallMs) * probe.wallMs;
-      runs[i]!.push({ ws, probe, netCpuUsPerMessage: messages ? ((probe.cpuMs - collectorMs) * 1000) / messages : NaN });
+      runs[i]!.push({ ws, probe, idleRssMaxMiB: idle.rssMaxMiB, heapUsedMiB: probe.heapUsedMiB, netCpuUsPerMessage: messages ? ((probe.cpuMs - collectorMs) * 1000) / messages : NaN });
     }
   }
   const side = (i: number) => {
     const x = runs[i]!;
     return {
       main: builds[i]!.main,
+      fleet: fleetLabel(i === 0 ? (cfg.baselineLibvirt ?? cfg.libvirt) : cfg.libvirt),
+      nodeOptions: builds[i]!.nodeOptions,
+      env: builds[i]!.env,
       vmLatencyP50Ms: spread(x.map((r) => r.ws.vm.latency.p50)),
       vmLatencyP99Ms: spread(x.map((r) => r.ws.vm.latency.p99)),
       fleetLatencyP50Ms: spread(x.map((r) => r.ws.fleet.latency.p50)),
@@ -348,6 +412,9 @@ async function subsAB(fleetUri: string) {
       eventLoopP99Ms: spread(x.map((r) => r.probe.eventLoop.p99Ms)),
       idleEventLoopMaxMs: spread(x.map((r) => r.probe.idle?.maxMs ?? NaN)),
       rssMaxMiB: spread(x.map((r) => r.probe.rssMaxMiB), 1),
+      // the collector alone: the 3 s window just before the clients connect
+      rssBeforeClientsMiB: spread(x.map((r) => r.idleRssMaxMiB), 1),
+      heapUsedMiB: spread(x.map((r) => r.heapUsedMiB), 1),
       messages: x.map((r) => ({ vm: r.ws.vm.messages, fleet: r.ws.fleet.messages })),
     };
   };
@@ -365,8 +432,13 @@ async function subsAB(fleetUri: string) {
 
 async function main() {
   tmpDir = mkdtempSync(path.join(os.tmpdir(), 'vmpulse-bench-'));
-  const fleetUri = writeFleet(tmpDir);
-  log(`fleet: ${cfg.vms} test-driver domains${cfg.hosts > 1 ? ` on ${cfg.hosts} hosts of ${cfg.vmsPerHost}` : ` at ${fleetUri}`}; ${cfg.reps} repetition(s); output ${outFile}`);
+  fleetFiles = writeFleet(tmpDir);
+  const uri = fleetUri(cfg.libvirt);
+  if ([cfg.libvirt, cfg.baselineLibvirt].includes('libvirtd')) {
+    log('libvirtd mode: making sure the system libvirtd runs (it opens the fleet files itself)');
+    await ensureLibvirtd();
+  }
+  log(`fleet: ${cfg.vms} test-driver domains${cfg.hosts > 1 ? ` on ${cfg.hosts} hosts of ${cfg.vmsPerHost}` : ` at ${uri}`}; ${cfg.reps} repetition(s); output ${outFile}`);
 
   // 1a. libvirt alone (before the server starts: nothing else competes for the cores).
   let bareCpuMedian = NaN;
@@ -376,7 +448,7 @@ async function main() {
     const rss: number[] = [];
     for (let r = 0; r < cfg.reps; r++) {
       log(`bare libvirt loop, run ${r + 1}/${cfg.reps} (${cfg.bareIterations} iterations)`);
-      const bare = await bareLibvirt(fleetUri, cfg.bareIterations);
+      const bare = await bareLibvirt(uri, cfg.bareIterations);
       reps.push(bare.runs);
       if (bare.rssMiB !== undefined) rss.push(bare.rssMiB);
     }
@@ -398,17 +470,21 @@ async function main() {
     };
   }
 
-  if (cfg.baselineMain && run('rest')) await restAB(fleetUri);
-  if (cfg.baselineMain && run('subs')) await subsAB(fleetUri);
+  if (cfg.baselineMain && run('rest')) await restAB();
+  if (cfg.baselineMain && run('subs')) await subsAB();
 
   if (['collector', 'bytes', 'metrics'].some((p) => run(p as Phase)) || ((run('rest') || run('subs')) && !cfg.baselineMain)) {
     log(`starting the server under test (embedded PostgreSQL, ${cfg.vms}-VM fleet on ${cfg.hosts} host(s))`);
-    const server = await startServer({ libvirtUri: fleetUri, pollInterval: cfg.pollIntervalS, label: 'fleet', nodeOptions: cfg.serverNodeOptions, serverMain: cfg.serverMain, env: SERVER_ENV, startTimeoutMs: START_TIMEOUT_MS, cpuProfDir: cfg.cpuProfDir });
+    const server = await startServer({ libvirtUri: uri, pollInterval: cfg.pollIntervalS, label: 'fleet', nodeOptions: cfg.serverNodeOptions, serverMain: cfg.serverMain, env: SERVER_ENV, startTimeoutMs: START_TIMEOUT_MS, cpuProfDir: cfg.cpuProfDir });
     servers.add(server);
     log(`server up at ${server.url} (pid ${server.pid}); warming up 5 ticks`);
     await server.waitTicks(5);
     const live = await server.api<{ count: number; vms: { id: number }[] }>('/api/telemetry/live-vms');
     const runningIds = live.vms.map((v) => String(v.id));
+    if (cfg.heapSnapshotDir) {
+      mkdirSync(cfg.heapSnapshotDir, { recursive: true });
+      log(`heap snapshot: ${await server.heapSnapshot(path.join(cfg.heapSnapshotDir, 'warm.heapsnapshot'))}`);
+    }
     results.fleet = { uri: fleetLabel(), hosts: cfg.hosts, domains: cfg.vms, running: live.count };
     const probes: ProbeReading[] = [];
 
@@ -453,10 +529,15 @@ async function main() {
         const ticksBefore = server.ticks.length;
         const prevSamples = server.ticks.at(-1)?.samples;
         const cpu0 = server.cpu();
-        const ws = await runJsonChild<any>(
-          'ws-clients.ts',
-          [JSON.stringify({ url: server.url, token: server.auth.authorization.slice(7), vmIds: runningIds, vmClients: cfg.vmClients, fleetClients: cfg.fleetClients, durationMs: cfg.subsWindowS * 1000 })],
-          (cfg.subsWindowS + 120) * 1000,
+        const ws = await snapshotDuring(
+          server,
+          `subs-${r + 1}`,
+          runJsonChild<any>(
+            'ws-clients.ts',
+            [JSON.stringify({ url: server.url, token: server.auth.authorization.slice(7), vmIds: runningIds, vmClients: cfg.vmClients, fleetClients: cfg.fleetClients, durationMs: cfg.subsWindowS * 1000 })],
+            (cfg.subsWindowS + 120) * 1000,
+          ),
+          (cfg.subsWindowS * 1000) / 2,
         );
         const probe = await server.probe('read');
         const cpu1 = server.cpu();
@@ -500,7 +581,7 @@ async function main() {
         log(`REST under load, run ${r + 1}/${cfg.reps}: autocannon ${cfg.restConnections} connections × ${cfg.restDurationS} s each on vm-stats, live-vms, live-vms (gzip)`);
         await server.probe('reset');
         const opts = { connections: cfg.restConnections, durationS: cfg.restDurationS };
-        const vmStats = await restLoad(server.url, server.auth, 'vm-stats', vmPaths, opts);
+        const vmStats = await snapshotDuring(server, `rest-${r + 1}`, restLoad(server.url, server.auth, 'vm-stats', vmPaths, opts), (cfg.restDurationS * 1000) / 2);
         const liveVms = await restLoad(server.url, server.auth, 'live-vms', ['/api/telemetry/live-vms'], opts);
         const liveVmsGzip = await restLoad(server.url, server.auth, 'live-vms', ['/api/telemetry/live-vms'], { ...opts, gzip: true });
         for (const l of [vmStats, liveVms, liveVmsGzip]) if (l.non2xx || l.errors || l.timeouts) results.notes.push(`REST ${l.path}${l.gzip ? ' gzip' : ''} run ${r + 1}: ${l.non2xx} non-2xx, ${l.errors} errors, ${l.timeouts} timeouts`);
@@ -575,7 +656,7 @@ async function main() {
       // history blocks written), no clients, then the exporter scraped on the same fleet.
       log('server + PostgreSQL CPU over one minute of ticks, no clients');
       const whole = await measureTicks(server, quick ? 20 : 60);
-      const exporter = await scrapeExporter(fleetUri, quick ? 3 : 10);
+      const exporter = await scrapeExporter(uri, quick ? 3 : 10);
       results.metrics = {
         command: cmdFor('metrics'),
         what: `${n} sequential GET /metrics per run with Prometheus' Accept (OpenMetrics) and Accept-Encoding: gzip, keep-alive, collector ticking; server CPU per scrape = (process CPU, all threads − the collector's CPU rate over a ${IDLE_WINDOW_MS / 1000} s idle window just before) / scrapes; bytes of the last answer`,
@@ -697,6 +778,10 @@ function verdict(v: number | undefined, target: number): string {
   return v < target ? 'met' : 'NOT met';
 }
 
+/** what an A/B side ran with: its fleet URI scheme, V8 flags and extra environment */
+const abSide = (side: { fleet?: string; nodeOptions?: string; env?: Record<string, string> }) =>
+  [side.fleet?.split(':')[0], side.nodeOptions, ...Object.entries(side.env ?? {}).filter(([k]) => k !== 'HTTP_RATE_LIMIT').map(([k, v]) => `${k}=${v}`)].filter(Boolean).join(' ');
+
 function renderTable(r: Record<string, any>): string {
   const c0 = r.config ?? cfg;
   const rows: [string, string, string, string, string][] = [];
@@ -704,7 +789,7 @@ function renderTable(r: Record<string, any>): string {
   if (r.bareLibvirt) {
     add('libvirt alone: CPU ms per tick (test driver, 1000 dom.)', fmt(r.bareLibvirt.cpuMsPerTick, ' ms'), '', '', r.bareLibvirt.command);
     add('libvirt alone: CPU µs per sampled VM per tick', fmt(r.bareLibvirt.cpuUsPerSampledDomain, ' µs'), '', '', r.bareLibvirt.command);
-    if (r.bareLibvirt.rssMiB) add('libvirt alone: process RSS (the test driver runs in-process)', fmt(r.bareLibvirt.rssMiB, ' MiB'), '', '', r.bareLibvirt.command);
+    if (r.bareLibvirt.rssMiB) add(`libvirt alone: process RSS (${(c0.libvirt ?? 'in-process') === 'in-process' ? 'the test driver runs in-process' : 'the domains live in libvirtd'})`, fmt(r.bareLibvirt.rssMiB, ' MiB'), '', '', r.bareLibvirt.command);
   }
   if (r.collector) {
     const c = r.collector;
@@ -740,6 +825,7 @@ function renderTable(r: Record<string, any>): string {
       add(`A/B ${name}: REST vm-stats requests/s`, fmt(side.vmStats.requestsPerSec), '', '', x.command);
       add(`A/B ${name}: REST live-vms requests/s (no gzip / gzip)`, `${fmt(side.liveVms.requestsPerSec)} / ${fmt(side.liveVmsGzip.requestsPerSec)}`, '', '', x.command);
       add(`A/B ${name}: server CPU µs/request (net of collector) vm-stats / live-vms / gzip`, `${fmt(side.vmStats.serverCpuUsPerRequest)} / ${fmt(side.liveVms.serverCpuUsPerRequest)} / ${fmt(side.liveVmsGzip.serverCpuUsPerRequest)}`, '', '', x.command);
+      if (side.rssMaxMiB !== undefined) add(`A/B ${name} (${abSide(side)}): event loop max; RSS max`, `${fmt(side.eventLoopMaxMs)} ms; ${side.rssMaxMiB} MiB`, '≤ 250 MiB', verdict(side.rssMaxMiB, 250), x.command);
     }
     add('A/B change: vm-stats p99 / requests/s', `${x.change.vmStatsP99Pct} % / ${x.change.vmStatsRequestsPerSecPct} %`, 'loss ≤ 10 %', x.change.vmStatsRequestsPerSecPct >= -10 ? 'met' : 'NOT met', x.command);
     add('A/B change: live-vms requests/s (no gzip / gzip)', `${x.change.liveVmsRequestsPerSecPct} % / ${x.change.liveVmsGzipRequestsPerSecPct} %`, '', '', x.command);
@@ -750,7 +836,8 @@ function renderTable(r: Record<string, any>): string {
     for (const [name, side] of [['baseline', x.baseline], ['candidate', x.candidate]] as const) {
       add(`A/B ${name}: vmMetrics p50 / p99; fleetMetrics p50 / p99`, `${fmt(side.vmLatencyP50Ms)} / ${fmt(side.vmLatencyP99Ms)}; ${fmt(side.fleetLatencyP50Ms)} / ${fmt(side.fleetLatencyP99Ms)} ms`, '', '', x.command);
       add(`A/B ${name}: server CPU µs per message (net of collector)`, fmt(side.serverCpuUsPerMessageNet, ' µs'), '', '', x.command);
-      add(`A/B ${name}: event loop max (idle process, same windows); RSS max`, `${fmt(side.eventLoopMaxMs)} (${fmt(side.idleEventLoopMaxMs)}) ms; ${fmt(side.rssMaxMiB, ' MiB')}`, '< 20 ms', '', x.command);
+      add(`A/B ${name}${side.fleet ? ` (${abSide(side)})` : ''}: event loop max (idle process, same windows); RSS max`, `${fmt(side.eventLoopMaxMs)} (${fmt(side.idleEventLoopMaxMs)}) ms; ${fmt(side.rssMaxMiB, ' MiB')}`, '< 20 ms', '', x.command);
+      if (side.rssBeforeClientsMiB) add(`A/B ${name}: RSS collector only (3 s before the clients) / max with clients`, `${fmt(side.rssBeforeClientsMiB, ' MiB')} / ${fmt(side.rssMaxMiB, ' MiB')}`, '≤ 250 MiB', verdict(side.rssMaxMiB.value, 250), x.command);
     }
   }
   if (r.metrics) {

@@ -17,6 +17,7 @@ export interface ProbeReading {
   rssMaxMiB: number;
   rssMiB: number;
   heapUsedMiB: number;
+  memory?: { heapTotalMiB: number; newSpaceMiB: number; externalMiB: number; arrayBuffersMiB: number };
   cpuMs: number;
   wallMs: number;
   /** the same probe in an idle Node process over the same window: the machine's noise floor */
@@ -44,6 +45,8 @@ export interface ServerUnderTest {
   post(pathname: string): Promise<number>;
   probe(kind: 'reset'): Promise<void>;
   probe(kind: 'read'): Promise<ProbeReading>;
+  /** writes a V8 heap snapshot of the server to `file` (the server stops for seconds meanwhile) */
+  heapSnapshot(file: string): Promise<string>;
   /** CPU seconds of the server process and of its children (the embedded PostgreSQL) so far */
   cpu(): { self: number; descendants: number };
   /** every collector tick seen on the `collectorStatus` subscription, in order */
@@ -195,6 +198,15 @@ export async function startServer(opts: { libvirtUri: string; pollInterval?: num
     api,
     post,
     probe: probe as ServerUnderTest['probe'],
+    async heapSnapshot(file) {
+      if (exited) throw new Error(exited);
+      const id = ++seq;
+      const answered = new Promise<any>((resolve) => {
+        pending.set(id, resolve);
+        child.send({ probe: 'snapshot', id, path: file });
+      });
+      return (await withTimeout(answered, 120_000, 'heap snapshot')).file;
+    },
     cpu: () => treeCpuSeconds(child.pid!),
     ticks,
     async waitTicks(n, timeoutMs = (n + 30) * 5000) {

@@ -18,7 +18,8 @@
         "src/jobs.cc",
         "src/metadata.cc",
         "src/pool_info.cc",
-        "src/gzip_pipeline.cc"
+        "src/gzip_pipeline.cc",
+        "src/malloc_trim.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")"

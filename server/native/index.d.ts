@@ -153,6 +153,8 @@ export interface NativeModule {
   gzipPipeline(options: NativeGzipOptions, onEvent: (e: NativeGzipEvent) => void): NativeGzipPipeline;
   /** mkfifo(2), synchronous; throws an Error with `errno` */
   mkfifo(path: string, mode: number): void;
+  /** glibc malloc_trim(0) on the libuv pool: free pages of every malloc arena back to the kernel; true when some were (false off glibc) */
+  mallocTrim(): Promise<boolean>;
 }
 
 export interface NativeGzipOptions {

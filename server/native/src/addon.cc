@@ -29,6 +29,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("targetDevs", Napi::Function::New(env, TargetDevs, "targetDevs"));
   exports.Set("gzipPipeline", Napi::Function::New(env, GzipPipeline, "gzipPipeline"));
   exports.Set("mkfifo", Napi::Function::New(env, MakeFifo, "mkfifo"));
+  exports.Set("mallocTrim", Napi::Function::New(env, MallocTrim, "mallocTrim"));
   return exports;
 }
 

@@ -242,4 +242,9 @@ Napi::Value GzipPipeline(const Napi::CallbackInfo& info);
 // mkfifo(path, mode), synchronous (one syscall).
 Napi::Value MakeFifo(const Napi::CallbackInfo& info);
 
+// ---- malloc_trim.cc -------------------------------------------------------------
+
+// mallocTrim(): malloc_trim(0) on the libuv pool; a promise of true when memory was given back.
+Napi::Value MallocTrim(const Napi::CallbackInfo& info);
+
 }  // namespace vmp

@@ -7,6 +7,7 @@ import type { Logger } from '../../../lib/logger.js';
 import { CHUNK, yieldToEventLoop } from '../../../lib/yield.js';
 import type { LibvirtConnection } from '../../../libvirt/connection.js';
 import { isConnectionLost } from '../../../libvirt/errors.js';
+import { trimNativeHeap } from '../../../libvirt/malloc.js';
 import { withTimeout } from '../../../libvirt/timeout.js';
 import { StatsTableReader } from '../../../libvirt/stats-table.js';
 import type { PerCallStatsItem, StatParams, StatsGroup, StatValue } from '../../../libvirt/types.js';
@@ -208,6 +209,8 @@ export function createCollectorLoop<H extends CollectedHost, V extends Collected
     s.lastTickCpuMs = Math.round(((cpu.user + cpu.system) / 1000) * 100) / 100;
     s.lastTickAt = Date.now();
     for (const l of listeners) l(s);
+    // The tick's native buffers are freed now: give their pages back (once per interval for all hosts).
+    trimNativeHeap(opts.intervalMs);
   }
 
   function schedule(host: H, delayMs: number) {
