@@ -1,6 +1,6 @@
 // glibc keeps the high-water mark of each malloc arena: a tick's transient native memory (libvirt's
 // RPC messages and typed parameters, the addon's stats tables) stays in the process after it is
-// freed. The addon caps the arenas at load; this hands their free pages back (bench/README.md, "Memory").
+// freed. This hands their free pages back (bench/README.md, "Memory"; capping the arenas did not help).
 import { native } from './native.js';
 
 let lastTrim = Number.NEGATIVE_INFINITY;
