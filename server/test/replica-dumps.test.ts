@@ -120,8 +120,9 @@ describe('memory dumps with two replicas', () => {
       expect(pidOf(done.replica!)).toBe(owner.pid);
       const { rows } = await sql.query<{ id: string }>('SELECT "id" FROM "Replica" WHERE "name" LIKE $1', [`%:${owner.pid}`]);
       expect(rows.map((r) => r.id)).toEqual([done.replica]);
-      // The owner's log says it ran it; the asker's does not.
-      expect(owner.logs.some((l) => l.msg === 'dump completed' && l.dump === done.id)).toBe(true);
+      // The owner's log says it ran it; the asker's does not. The line is written after the record
+      // (which the API just read) and crosses a pipe: wait for it.
+      await until('the owner logs the dump', async () => owner.logs.some((l) => l.msg === 'dump completed' && l.dump === done.id) || undefined);
       expect(asker.logs.some((l) => l.msg === 'dump completed' && l.dump === done.id)).toBe(false);
     }
   }, 60_000);
