@@ -44,7 +44,8 @@ class Stop extends Error {
   }
 }
 
-const JOB_POLL_MS = 500;
+/** libvirt job stats (memory processed) as often as progress goes out: each message carries a fresh figure */
+const JOB_POLL_MS = 250;
 const STOP_GRACE_MS = 5000;
 
 export async function runDump(target: DumpTarget, opts: RunOptions): Promise<RunOutcome> {
