@@ -227,6 +227,16 @@ describe('paging, statuses and refusals', () => {
     expect(g.body.errors[0].extensions.code).toBe('FORBIDDEN');
   });
 
+  it('["all"] with no running VM the token may see: 409 saying so, nothing queued', async () => {
+    const scope = { user: 'nobody-owns-this', group: null };
+    const op = (await t.gql('mutation($s: TokenScopeInput) { createToken(name: "empty scope", role: operator, scope: $s) { token } }', { s: scope })).body.data.createToken.token;
+    const before = ((await (await t.api('/api/memory-dumps/records')).json()) as any).count;
+    const r = await t.api('/api/memory-dumps/trigger', { ...json({ vm_ids: ['all'] }), token: op });
+    expect(r.status).toBe(409);
+    expect(await r.json()).toEqual({ detail: 'No memory dump scheduled: all: no running VM is monitored (or visible to this token) to dump' });
+    expect(((await (await t.api('/api/memory-dumps/records')).json()) as any).count).toBe(before);
+  });
+
   it('GraphQL: triggerDumps, the subscription (current state first), dumps paging, Vm.dumps, verifyDump', async () => {
     const vm = t.app.services.vms.list({ state: 'running' })[1]!;
     const res = await t.gql(`mutation($v: [String!]!) { triggerDumps(vmIds: $v, format: KDUMP_ZLIB) { message dumps { id status format simulated } refused { vmRef reason } } }`, { v: [String(vm.id), 'ghost'] });

@@ -112,7 +112,10 @@ export function createDumpService(deps: {
    * `canSee` / `visibleVmIds` below.
    */
   function lookupVms(principal: Principal, refs: readonly string[]): { found: Vm[]; refused: DumpRefusal[] } {
-    if (refs.length === 1 && refs[0]!.trim().toLowerCase() === 'all') return { found: vms.listFor(principal, { state: 'running' }), refused: [] };
+    if (refs.length === 1 && refs[0]!.trim().toLowerCase() === 'all') {
+      const found = vms.listFor(principal, { state: 'running' });
+      return { found, refused: found.length ? [] : [{ ref: 'all', reason: 'no running VM is monitored (or visible to this token) to dump' }] };
+    }
     const found = new Map<number, Vm>();
     const refused: DumpRefusal[] = [];
     for (const ref of refs) {
