@@ -22,7 +22,7 @@ import type { DumpQueue } from './queue.js';
 import type { DumpListFilter, DumpRecords, DumpRow, TriggerRow } from './records.js';
 import { applyRetention, type RetentionLimits } from './retention.js';
 import { runDump } from './runner.js';
-import { type DumpAhead, isRemoteUri, type RemotePool, spaceRefusal, stillToWrite } from './space.js';
+import { type DumpAhead, guestMemoryBytes, isRemoteUri, type RemotePool, spaceRefusal, stillToWrite } from './space.js';
 
 /** A dump as every reader sees it: the record and its live progress. */
 export interface DumpJob extends DumpRow {
@@ -131,9 +131,6 @@ export function createDumpService(deps: {
     return { found: [...found.values()], refused };
   }
 
-  /** A guest's memory in bytes: the size of its memory-only dump, about. */
-  const memoryBytes = (vm: Vm | undefined) => (vm ? Number(vm.memoryMax) * 1024 : 0);
-
   /**
    * The dumps ahead of dump `selfId` (null: one not recorded yet) that will still write into this
    * DUMP_DIR or into a remote host's pool: those running, and those queued before it, on any
@@ -146,7 +143,7 @@ export function createDumpService(deps: {
     for (const r of await records.active()) {
       if (r.id === selfId || (selfId !== null && r.status === 'queued' && r.id > selfId)) continue;
       const remote = isRemoteUri(r.hostUri);
-      const left = stillToWrite(memoryBytes(vms.get(r.vmId)), remote, live.get(r.id));
+      const left = stillToWrite(guestMemoryBytes(vms.get(r.vmId)), remote, live.get(r.id));
       const dumpDirBytes = path.dirname(path.resolve(r.path)) === dir ? left.dumpDirBytes : 0;
       if (dumpDirBytes > 0 || left.poolBytes > 0) ahead.push({ id: r.id, vmName: r.vmName, remoteHostUri: remote ? r.hostUri : null, dumpDirBytes, poolBytes: left.poolBytes });
     }
@@ -208,7 +205,7 @@ export function createDumpService(deps: {
       else {
         accepted.push(vm);
         const uri = hosts.get(vm.hostId)!.uri;
-        ahead.push({ id: null, vmName: vm.name, remoteHostUri: isRemoteUri(uri) ? uri : null, ...stillToWrite(memoryBytes(vm), isRemoteUri(uri)) });
+        ahead.push({ id: null, vmName: vm.name, remoteHostUri: isRemoteUri(uri) ? uri : null, ...stillToWrite(guestMemoryBytes(vm), isRemoteUri(uri)) });
       }
     }
     const trig = await records.createTrigger(cleaned, principal.name, refused.map((r) => `${r.ref}: ${r.reason}`));
@@ -264,7 +261,7 @@ export function createDumpService(deps: {
       publish({ ...row, status: 'running', startedAt: new Date() });
       const testDriver = host.uri.startsWith('test:');
       const outcome = await runDump(
-        { conn: host.conn, uuid: vm.uuid, testDriver, remote: isRemoteUri(host.uri) ? opts.remotePool : null, memoryBytes: memoryBytes(vm) },
+        { conn: host.conn, uuid: vm.uuid, testDriver, remote: isRemoteUri(host.uri) ? opts.remotePool : null, memoryBytes: guestMemoryBytes(vm) },
         {
           format: row.format === 'kdump-zlib' ? 'kdump-zlib' : 'elf',
           finalPath: row.path,

@@ -26,6 +26,9 @@ export interface DumpAhead {
   poolBytes: number;
 }
 
+/** A guest's memory in bytes: the size of its memory-only dump, about (0: a VM no longer known). */
+export const guestMemoryBytes = (vm: Vm | undefined) => (vm ? Number(vm.memoryMax) * 1024 : 0);
+
 const gib = (bytes: number) => `${(bytes / 2 ** 30).toFixed(2)} GiB`;
 
 /** A URI with a host part (qemu+ssh://user@host/system): libvirt writes the dump on that host, not here. */
@@ -70,7 +73,7 @@ export async function spaceRefusal(
   opts: { dumpDir: string; remotePool: RemotePool },
   ahead: DumpAhead[] = [],
 ): Promise<string | null> {
-  const need = Number(vm.memoryMax) * 1024;
+  const need = guestMemoryBytes(vm);
   const fs = await statfs(opts.dumpDir);
   const free = Number(fs.bavail) * Number(fs.bsize);
   const localAhead = ahead.filter((d) => d.dumpDirBytes > 0);
