@@ -48,7 +48,10 @@ beforeAll(async () => {
     DATABASE_URL: db.url,
     REDIS_URL: redis.url,
     POLL_INTERVAL: '2',
-    LEASE_TTL: '6',
+    // Long enough that a replica stalled a few seconds on a loaded machine is not declared dead
+    // (a lease round late by more than ttlMs, 16.5 s here): that is failover, tested in
+    // replica-dumps.test.ts; it marks the owner's dump interrupted (seen once in CI at LEASE_TTL 6).
+    LEASE_TTL: '20',
     DUMP_MIN_INTERVAL: '0',
   };
   for (let i = 0; i < 2; i++) replicas.push(await startReplica({ ...env, DATA_DIR: path.join(dir, `r${i}`) }));
@@ -85,7 +88,8 @@ it('a dump asked and cancelled on the replica that does not own the guest\'s hos
   const r = await asker.api(`/api/memory-dumps/${id}/cancel`, { method: 'POST' });
   const d = (await r.json()) as { status: string; dump_path: string };
   expect(r.status, JSON.stringify(d)).toBe(200);
-  expect(d.status).toBe('cancelled');
+  const trail = () => replicas.map((x) => `${x === owner ? 'owner' : 'asker'}: ${x.logs.filter((l) => Number(l.level) >= 30).map((l) => JSON.stringify(l)).join('\n')}`).join('\n\n');
+  expect(d.status, `${JSON.stringify(d)}\n${trail()}`).toBe('cancelled');
   expect(owner.logs.some((l) => l.msg === 'running dump cancelled from another replica' && l.dump === id)).toBe(true);
   const ownerDumps = path.join(dir, `r${replicas.indexOf(owner)}`, 'dumps');
   expect(existsSync(ownerDumps) ? readdirSync(ownerDumps) : []).toEqual([]);
