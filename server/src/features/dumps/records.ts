@@ -119,9 +119,15 @@ export function createDumpRecords(prisma: PrismaClient) {
     /** The dumps queued or running now (every replica's), oldest first: what they will still write is held for them. */
     active: () => prisma.memoryDump.findMany({ where: { status: { in: ['queued', 'running'] } }, orderBy: { id: 'asc' } }),
 
-    /** The VM's latest dump that counts for DUMP_MIN_INTERVAL (queued, running or finished with a file). */
-    lastOfVm: (vmId: number) =>
-      prisma.memoryDump.findFirst({ where: { vmId, status: { in: ['queued', 'running', 'completed', 'deleted'] } }, orderBy: { id: 'desc' } }),
+    /** Each VM's latest dump that counts for DUMP_MIN_INTERVAL (queued, running or finished with a file), by VM id; one query. */
+    async lastOfVms(vmIds: number[]): Promise<Map<number, DumpRow>> {
+      if (!vmIds.length) return new Map();
+      const rows = await prisma.$queryRaw<DumpRow[]>`
+        SELECT DISTINCT ON ("vmId") * FROM "MemoryDump"
+        WHERE "vmId" = ANY(${vmIds}::int[]) AND "status" IN ('queued', 'running', 'completed', 'deleted')
+        ORDER BY "vmId", "id" DESC`;
+      return new Map(rows.map((r) => [r.vmId, r]));
+    },
 
     /**
      * Seed 003 records: written dumps, newest first (up to 1,000 a call), as the JSON text of the

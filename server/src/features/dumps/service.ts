@@ -22,7 +22,7 @@ import type { DumpQueue } from './queue.js';
 import type { DumpListFilter, DumpRecords, DumpRow, TriggerRow } from './records.js';
 import { applyRetention, type RetentionLimits } from './retention.js';
 import { runDump } from './runner.js';
-import { type DumpAhead, guestMemoryBytes, isRemoteUri, type RemotePool, spaceRefusal, stillToWrite } from './space.js';
+import { type DumpAhead, type FreeSpace, freeSpace, guestMemoryBytes, isRemoteUri, type RemotePool, spaceRefusal, stillToWrite } from './space.js';
 
 /** A dump as every reader sees it: the record and its live progress. */
 export interface DumpJob extends DumpRow {
@@ -158,13 +158,15 @@ export function createDumpService(deps: {
     return r;
   };
 
-  /** Why this VM cannot be dumped now, or null. `ahead`: the dumps before it (space they still need). */
-  async function refusalOf(vm: Vm, ahead: DumpAhead[]): Promise<string | null> {
+  /**
+   * Why this VM cannot be dumped now, or null. `ahead`: the dumps before it (space they still need);
+   * `last`: its latest dump that counts for DUMP_MIN_INTERVAL; `space`: free space read for this admission.
+   */
+  async function refusalOf(vm: Vm, ahead: DumpAhead[], last: DumpRow | undefined, space: FreeSpace): Promise<string | null> {
     const host = hosts.get(vm.hostId);
     if (!host?.connected || !host.conn) return `host ${host?.name ?? vm.hostId} is not connected`;
     if (host.readOnly) return `host ${host.name} is connected read-only; dumps need a read-write connection`;
     if (vm.state !== 'running' && vm.state !== 'paused') return `VM ${vm.name} is ${vm.state}: only a running or paused VM has memory to dump`;
-    const last = await records.lastOfVm(vm.id);
     if (last && ACTIVE_DUMP_STATUSES.includes(last.status as DumpStatus)) return `a dump of VM ${vm.name} is already ${last.status} (dump ${last.id})`;
     if (last && opts.minIntervalSec > 0) {
       const ago = (Date.now() - (last.finishedAt ?? last.createdAt).getTime()) / 1000;
@@ -172,7 +174,7 @@ export function createDumpService(deps: {
         return `VM ${vm.name} was dumped ${Math.floor(ago)} s ago; DUMP_MIN_INTERVAL is ${opts.minIntervalSec} s, try again in ${Math.ceil(opts.minIntervalSec - ago)} s`;
       }
     }
-    return spaceRefusal(vm, host, opts, ahead);
+    return spaceRefusal(vm, host, opts, ahead, space);
   }
 
   async function finalPathFor(vm: Vm): Promise<string> {
@@ -199,8 +201,10 @@ export function createDumpService(deps: {
     const accepted: Vm[] = [];
     // Each VM accepted here is ahead of the next ones of the same trigger.
     const ahead = await dumpsAhead(null);
+    const lasts = await records.lastOfVms(found.map((v) => v.id));
+    const space = freeSpace(opts);
     for (const vm of found) {
-      const why = await refusalOf(vm, ahead);
+      const why = await refusalOf(vm, ahead, lasts.get(vm.id), space);
       if (why) refused.push({ ref: String(vm.id), reason: why });
       else {
         accepted.push(vm);

@@ -5,6 +5,7 @@
 // same DUMP_DIR or the same remote pool (running, or queued before it) will still write there:
 // free space alone lets three concurrent 1 GiB dumps onto 1.5 GiB pass, then fill the disk.
 import { statfs } from 'node:fs/promises';
+import type { LibvirtConnection } from '../../libvirt/connection.js';
 import type { Host, Vm } from '../inventory/feature.js';
 
 /** The storage pool on remote hosts that dumps are written into, and its directory there. */
@@ -66,16 +67,39 @@ function aheadClause(ahead: DumpAhead[], bytes: number, where: string): string {
   return `${gib(bytes)} of it still needed by ${ahead.length} dump${ahead.length === 1 ? '' : 's'} queued or running ${where} (${list})`;
 }
 
+/**
+ * Free space, read once and kept for one admission (a trigger's VMs, or a dump's start): DUMP_DIR's
+ * statfs, and per remote host its pool (directory ensured, info refreshed). Nothing the admission
+ * itself does changes them; the dumps it accepts are counted as `ahead` instead.
+ */
+export function freeSpace(opts: { dumpDir: string; remotePool: RemotePool }) {
+  let dumpDir: Promise<number> | undefined;
+  const pools = new Map<string, Promise<{ path: string; available: number }>>();
+  return {
+    dumpDir: () => (dumpDir ??= statfs(opts.dumpDir).then((fs) => Number(fs.bavail) * Number(fs.bsize))),
+    pool(hostUri: string, conn: LibvirtConnection) {
+      let p = pools.get(hostUri);
+      if (!p) {
+        const { name, dir } = opts.remotePool;
+        p = conn.storagePoolEnsureDir(name, dir).then(async (path) => ({ path, available: (await conn.storagePoolInfo(name)).available }));
+        pools.set(hostUri, p);
+      }
+      return p;
+    },
+  };
+}
+export type FreeSpace = ReturnType<typeof freeSpace>;
+
 /** Why there is no room to dump this VM now, or null. `ahead`: the dumps before it (see DumpAhead). */
 export async function spaceRefusal(
   vm: Vm,
   host: Host,
   opts: { dumpDir: string; remotePool: RemotePool },
   ahead: DumpAhead[] = [],
+  space: FreeSpace = freeSpace(opts),
 ): Promise<string | null> {
   const need = guestMemoryBytes(vm);
-  const fs = await statfs(opts.dumpDir);
-  const free = Number(fs.bavail) * Number(fs.bsize);
+  const free = await space.dumpDir();
   const localAhead = ahead.filter((d) => d.dumpDirBytes > 0);
   const reserved = localAhead.reduce((s, d) => s + d.dumpDirBytes, 0);
   if (free - reserved < need) {
@@ -84,13 +108,11 @@ export async function spaceRefusal(
     return `not enough free space in DUMP_DIR (${opts.dumpDir}): ${gib(free)} free${held}, VM ${vm.name} has ${gib(need)} of memory`;
   }
   if (!isRemoteUri(host.uri) || !host.conn) return null;
-  const { name, dir } = opts.remotePool;
+  const { name } = opts.remotePool;
   const poolAhead = ahead.filter((d) => d.remoteHostUri === host.uri && d.poolBytes > 0);
   const poolReserved = poolAhead.reduce((s, d) => s + d.poolBytes, 0);
-  let available: number;
   try {
-    const path = await host.conn.storagePoolEnsureDir(name, dir);
-    available = (await host.conn.storagePoolInfo(name)).available;
+    const { path, available } = await space.pool(host.uri, host.conn);
     if (available - poolReserved < need) {
       const held = available >= need ? `, ${aheadClause(poolAhead, poolReserved, 'in it')}` : '';
       return `not enough free space in storage pool ${name} (${path}) on host ${host.name}: ${gib(available)} available${held}, VM ${vm.name} has ${gib(need)} of memory`;
