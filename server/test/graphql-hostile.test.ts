@@ -1,22 +1,20 @@
 // GraphQL, graphql-ws and SSE as a hostile client would use them: each limit answers with its
 // status and reason, is counted in /api/telemetry/status, is logged as one line, and leaves the
 // server (and the other operations on the same socket) working.
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HISTORY_FIELDS } from '../src/domain/history.js';
 import { writeDemoFleet } from '../src/libvirt/demo-fleet.js';
-import { startTestApp, type TestApp } from './helpers/app.js';
+import { startTestApp, testDataDir, type TestApp } from './helpers/app.js';
 import { deepSelection, fanOut, initSocket, manyAliases, rawSocket, readSse } from './helpers/hostile.js';
 
 let t: TestApp;
 const logLines: any[] = [];
 
 beforeAll(async () => {
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'vmpulse-test-'));
+  const dataDir = testDataDir();
   const sink = new Writable({
     write(chunk, _enc, done) {
       for (const line of String(chunk).split('\n').filter(Boolean)) logLines.push(JSON.parse(line));
@@ -384,7 +382,7 @@ describe('limits are counted', () => {
 describe('a 1,000-VM fleet', () => {
   let big: TestApp;
   beforeAll(async () => {
-    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'vmpulse-test-'));
+    const dataDir = testDataDir();
     big = await startTestApp({ LIBVIRT_URI: writeDemoFleet(path.join(dataDir, 'fleet.xml'), { count: 1000 }), POLL_INTERVAL: '60' }, dataDir);
   });
   afterAll(() => big?.stop());

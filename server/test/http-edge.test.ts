@@ -2,13 +2,11 @@
 // (with and without a token), headers that trickle in, idle connections past the cap, floods of
 // wrong tokens, a token over its rate, repeated and prototype-named parameters; and the SPA for
 // every page a browser asks for. Each refusal: the right status, the family's body, counted.
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeDemoFleet } from '../src/libvirt/demo-fleet.js';
-import { ADMIN, startTestApp, type TestApp } from './helpers/app.js';
+import { ADMIN, startTestApp, testDataDir, type TestApp } from './helpers/app.js';
 import { idleConnections, rawRequest } from './helpers/raw-http.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -20,7 +18,7 @@ let t: TestApp;
 const limitHits = async (app: TestApp) => (await (await app.api('/api/telemetry/status')).json()).limits as Record<string, number>;
 
 beforeAll(async () => {
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'vmpulse-test-'));
+  const dataDir = testDataDir();
   t = await startTestApp(
     {
       // 300 VMs: /api/telemetry/vms is ~40 KB, the size of answer that goes out as one gzip call

@@ -11,19 +11,18 @@
 // source_file and source_bridge from the domain XML once per VM, in the background: the test waits
 // for them, then every label must match.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import parsePrometheusTextFormat, { type MetricFamily } from 'parse-prometheus-text-format';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DEMO_OWNERS, demoDomains, writeDemoFleet } from '../src/libvirt/demo-fleet.js';
-import { startTestApp } from './helpers/app.js';
+import { startTestApp, testDataDir } from './helpers/app.js';
 import { freePort } from './helpers/ports.js';
 
 const EXPORTER = '/usr/bin/prometheus-libvirt-exporter';
 const PROMETHEUS_ACCEPT = 'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
 
-const dataDir = mkdtempSync(path.join(os.tmpdir(), 'vmpulse-prom-'));
+const dataDir = testDataDir('vmpulse-prom-');
 const fleetPath = path.join(dataDir, 'fleet.xml');
 const FLEET = { count: 16, prefix: `prom${process.pid}-` };
 const uri = writeDemoFleet(fleetPath, FLEET);

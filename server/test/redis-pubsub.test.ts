@@ -1,12 +1,10 @@
 // REDIS_URL: two replicas share one PostgreSQL and one Redis; samples collected by one reach a
 // subscriber of the other (BigInt counters intact through Redis).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeDemoFleet } from '../src/libvirt/demo-fleet.js';
-import { collect, startTestApp, type TestApp } from './helpers/app.js';
+import { collect, startTestApp, testDataDir, type TestApp } from './helpers/app.js';
 import { freePort } from './helpers/ports.js';
 
 let redis: ChildProcess;
@@ -26,10 +24,10 @@ beforeAll(async () => {
     });
     redis.on('error', reject);
   });
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'vmpulse-test-'));
+  const dataDir = testDataDir();
   const env = { LIBVIRT_URI: writeDemoFleet(path.join(dataDir, 'fleet.xml')), REDIS_URL: `redis://127.0.0.1:${port}`, POLL_INTERVAL: '0.5' };
   a = await startTestApp(env, dataDir);
-  b = await startTestApp({ ...env, DATABASE_URL: a.app.db.url }, mkdtempSync(path.join(os.tmpdir(), 'vmpulse-test-')));
+  b = await startTestApp({ ...env, DATABASE_URL: a.app.db.url }, testDataDir());
   await b.app.services.collector.stop(); // only replica A collects
 }, 60_000);
 

@@ -9,14 +9,12 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { DEMO_OWNERS, demoDomains, writeDemoFleet } from '../src/libvirt/demo-fleet.js';
 import { roles, type Role } from '../src/lib/auth.js';
-import { startTestApp } from './helpers/app.js';
+import { startTestApp, testDataDir } from './helpers/app.js';
 import { createValidator, fetchOpenapi, operations, responseSchema, responseType, type Operation } from './helpers/openapi.js';
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 
 // Top-level await: the routes must be known when the tests are collected.
-const dataDir = mkdtempSync(path.join(os.tmpdir(), 'vmpulse-test-'));
+const dataDir = testDataDir();
 const t = await startTestApp({ LIBVIRT_URI: writeDemoFleet(path.join(dataDir, 'fleet.xml')) }, dataDir);
 afterAll(async () => {
   t.app.services.collector.start(); // the matrix stops it (POST /api/telemetry/stop)

@@ -1,18 +1,16 @@
 // Live telemetry on a test-driver fleet: collector ticks reach graphql-ws clients, and the REST
 // shims of seeds 000, 001 and 002 show the same numbers.
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { METRIC_NAMES } from '../src/domain/metrics.js';
 import { demoDomains, writeDemoFleet } from '../src/libvirt/demo-fleet.js';
-import { collect, startTestApp, type TestApp } from './helpers/app.js';
+import { collect, startTestApp, testDataDir, type TestApp } from './helpers/app.js';
 
 let t: TestApp;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 beforeAll(async () => {
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'vmpulse-test-'));
+  const dataDir = testDataDir();
   t = await startTestApp({ LIBVIRT_URI: writeDemoFleet(path.join(dataDir, 'fleet.xml')), POLL_INTERVAL: '0.5', INFLUX_TOKEN: 'apiv3_secret_token', CORS_ORIGINS: 'http://dash.example' }, dataDir);
   // Two ticks, so rates exist.
   while ((t.app.services.collector.status().ticks ?? 0) < 2) await sleep(100);

@@ -21,10 +21,19 @@ export interface TestApp {
   stop(): Promise<void>;
 }
 
+const ownDirs = new Set<string>();
+
+/** A temporary DATA_DIR for a test app (to put a fleet file in before it starts): removed by the app's `stop()`. */
+export function testDataDir(prefix = 'vmpulse-test-'): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
+  ownDirs.add(dir);
+  return dir;
+}
+
 /**
  * `log`: a logger of the test's own (to read what the server logs); default silent unless TEST_LOG_LEVEL.
- * Without `dataDir` the app gets a temporary one of its own, removed by `stop()`; a `dataDir` given
- * is the caller's to remove.
+ * Without `dataDir` the app gets a temporary one of its own, removed by `stop()`, as is one from
+ * `testDataDir()`; any other `dataDir` given is the caller's to remove.
  */
 export async function startTestApp(env: Record<string, string | undefined> = {}, dataDir?: string, log?: Logger): Promise<TestApp> {
   const dir = dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'vmpulse-test-'));
@@ -74,7 +83,7 @@ export async function startTestApp(env: Record<string, string | undefined> = {},
     async stop() {
       await Promise.all(clients.map((c) => c.dispose()));
       await app.stop();
-      if (!dataDir) rmSync(dir, { recursive: true, force: true });
+      if (!dataDir || ownDirs.delete(dataDir)) rmSync(dir, { recursive: true, force: true });
     },
   };
 }

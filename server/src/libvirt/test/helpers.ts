@@ -1,11 +1,21 @@
 // Shared bits of the libvirt wrapper tests.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll } from 'vitest';
 import { LibvirtError, VirErr } from '../errors.js';
 
+const made: string[] = [];
+// Registered in each test file that imports this (vitest isolates files): its directories go with it.
+afterAll(() => {
+  for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+/** A temporary directory, removed after the test file. */
 export function tempDir(prefix = 'vmpulse-libvirt-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  made.push(d);
+  return d;
 }
 
 export function sleep(ms: number): Promise<void> {
