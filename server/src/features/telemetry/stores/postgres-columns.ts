@@ -51,26 +51,35 @@ const DERIVED_READERS: readonly ((d: Derived) => number | null)[] = [
 ];
 
 type Sample = Pick<MetricSnapshot, 'ts' | 'metrics' | 'cpus' | 'memoryMax'>;
+const C = COUNTER_METRICS.length;
+const counter = (m: (typeof COUNTER_METRICS)[number]) => COUNTER_METRICS.indexOf(m);
 /**
- * Each of DERIVED_FIELDS computed from two samples exactly as `derive` computes it (it is made of
- * the same functions), one field at a time: a read that wants three fields pays for three.
+ * The DERIVED_FIELDS after the counters' rates, each from those rates (`rate(k)`: COUNTER_METRICS[k]'s)
+ * and the current sample, exactly as `derive` computes them (the same functions).
+ */
+const AFTER_RATES: readonly ((rate: (k: number) => number | undefined, cur: Sample) => number | null)[] = [
+  (rate, cur) => finite(cpuPercentOf(rate(counter('cputime')), cur.cpus)),
+  (rate, cur) => finite(cpuPercentOf(rate(counter('timeusr')), cur.cpus)),
+  (rate, cur) => finite(cpuPercentOf(rate(counter('timesys')), cur.cpus)),
+  (_rate, cur) => finite(memPercent(cur)),
+];
+
+/**
+ * Each of DERIVED_FIELDS computed from two samples as `derive` computes it, one field at a time: a
+ * read that wants three fields pays for three.
  */
 export const DERIVED_FROM_SAMPLES: readonly ((prev: Sample | undefined, cur: Sample) => number | null)[] = [
   ...COUNTER_METRICS.map((m) => (prev: Sample | undefined, cur: Sample) => finite(rateOf(prev, cur, m))),
-  (prev, cur) => finite(cpuPercentOf(rateOf(prev, cur, 'cputime'), cur.cpus)),
-  (prev, cur) => finite(cpuPercentOf(rateOf(prev, cur, 'timeusr'), cur.cpus)),
-  (prev, cur) => finite(cpuPercentOf(rateOf(prev, cur, 'timesys'), cur.cpus)),
-  (_prev, cur) => finite(memPercent(cur)),
+  ...AFTER_RATES.map((f) => (prev: Sample | undefined, cur: Sample) => f((k) => rateOf(prev, cur, COUNTER_METRICS[k]!), cur)),
 ];
 
-const C = COUNTER_METRICS.length;
-const CPU_RATES = [COUNTER_METRICS.indexOf('cputime'), COUNTER_METRICS.indexOf('timeusr'), COUNTER_METRICS.indexOf('timesys')];
 const rateScratch = new Array<number | undefined>(C);
+const scratchRate = (k: number) => rateScratch[k];
 
 /**
  * Whether `derive(prev, cur)` gives back exactly `want` (a snapshot's derived values, in
- * DERIVED_FIELDS order): DERIVED_FROM_SAMPLES in one pass, each rate computed once (the CPU
- * percentages reuse theirs), stopping at the first difference. Called for every stored sample.
+ * DERIVED_FIELDS order): the same fields in one pass, each rate computed once, stopping at the first
+ * difference. Called for every stored sample.
  */
 export function reproduces(prev: Sample | undefined, cur: Sample, want: readonly (number | null)[]): boolean {
   for (let k = 0; k < C; k++) {
@@ -78,8 +87,8 @@ export function reproduces(prev: Sample | undefined, cur: Sample, want: readonly
     if (finite(r) !== want[k]) return false;
     rateScratch[k] = r;
   }
-  for (let j = 0; j < CPU_RATES.length; j++) if (finite(cpuPercentOf(rateScratch[CPU_RATES[j]!], cur.cpus)) !== want[C + j]) return false;
-  return finite(memPercent(cur)) === want[C + CPU_RATES.length];
+  for (let j = 0; j < AFTER_RATES.length; j++) if (AFTER_RATES[j]!(scratchRate, cur) !== want[C + j]) return false;
+  return true;
 }
 
 /** A snapshot's derived values, in DERIVED_FIELDS order. */
