@@ -21,7 +21,10 @@ function feedClient() {
       }),
     ],
   });
-  const send = (job: Partial<DumpJob>) => act(() => sinks.forEach((s) => s.next({ data: { dumpJobUpdated: { __typename: 'DumpJob', createdAt: '2026-11-30T00:00:00Z', vmId: '1', ...job } } })));
+  const send = (job: Partial<DumpJob>) =>
+    act(() => {
+      for (const s of sinks) s.next({ data: { dumpJobUpdated: { __typename: 'DumpJob', createdAt: '2026-11-30T00:00:00Z', vmId: '1', ...job } } });
+    });
   const wrapper = ({ children }: { children: ReactNode }) => <Provider value={client}>{children}</Provider>;
   return { send, wrapper, sinks: () => sinks.length };
 }
