@@ -55,7 +55,7 @@ export function DumpsPage() {
           </button>
           <span className="muted" data-testid="dump-page">
             page {pageNo}
-            {page ? ` · ${page.totalCount} records` : ''}
+            {page ? ` · ${page.totalCount} record${page.totalCount === 1 ? '' : 's'}` : ''}
           </span>
           <button type="button" onClick={() => page?.pageInfo.endCursor && setCursors((c) => [...c, page.pageInfo.endCursor!])} disabled={!page?.pageInfo.hasNextPage}>
             Older
