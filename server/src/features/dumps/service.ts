@@ -22,7 +22,7 @@ import type { DumpQueue } from './queue.js';
 import type { DumpListFilter, DumpRecords, DumpRow, TriggerRow } from './records.js';
 import { applyRetention, type RetentionLimits } from './retention.js';
 import { runDump } from './runner.js';
-import { type DumpAhead, type FreeSpace, freeSpace, guestMemoryBytes, isRemoteUri, type RemotePool, spaceRefusal, stillToWrite } from './space.js';
+import { type DumpAhead, dumpAhead, type FreeSpace, freeSpace, guestMemoryBytes, isRemoteUri, type RemotePool, spaceRefusal } from './space.js';
 
 /** A dump as every reader sees it: the record and its live progress. */
 export interface DumpJob extends DumpRow {
@@ -142,10 +142,9 @@ export function createDumpService(deps: {
     const ahead: DumpAhead[] = [];
     for (const r of await records.active()) {
       if (r.id === selfId || (selfId !== null && r.status === 'queued' && r.id > selfId)) continue;
-      const remote = isRemoteUri(r.hostUri);
-      const left = stillToWrite(guestMemoryBytes(vms.get(r.vmId)), remote, live.get(r.id));
-      const dumpDirBytes = path.dirname(path.resolve(r.path)) === dir ? left.dumpDirBytes : 0;
-      if (dumpDirBytes > 0 || left.poolBytes > 0) ahead.push({ id: r.id, vmName: r.vmName, remoteHostUri: remote ? r.hostUri : null, dumpDirBytes, poolBytes: left.poolBytes });
+      const inDumpDir = path.dirname(path.resolve(r.path)) === dir;
+      const d = dumpAhead({ id: r.id, vmName: r.vmName, hostUri: r.hostUri, memoryBytes: guestMemoryBytes(vms.get(r.vmId)), inDumpDir }, live.get(r.id));
+      if (d.dumpDirBytes > 0 || d.poolBytes > 0) ahead.push(d);
     }
     return ahead;
   }
@@ -208,8 +207,7 @@ export function createDumpService(deps: {
       if (why) refused.push({ ref: String(vm.id), reason: why });
       else {
         accepted.push(vm);
-        const uri = hosts.get(vm.hostId)!.uri;
-        ahead.push({ id: null, vmName: vm.name, remoteHostUri: isRemoteUri(uri) ? uri : null, ...stillToWrite(guestMemoryBytes(vm), isRemoteUri(uri)) });
+        ahead.push(dumpAhead({ id: null, vmName: vm.name, hostUri: hosts.get(vm.hostId)!.uri, memoryBytes: guestMemoryBytes(vm), inDumpDir: true }));
       }
     }
     const trig = await records.createTrigger(cleaned, principal.name, refused.map((r) => `${r.ref}: ${r.reason}`));

@@ -49,7 +49,7 @@ export function isRemoteUri(uri: string): boolean {
  * volume, i.e. its job's processed share while it dumps, all of it once the volume is streamed
  * back (raw bytes read).
  */
-export function stillToWrite(
+function stillToWrite(
   memoryBytes: number,
   remote: boolean,
   progress?: { rawBytes: number; gzipBytes: number; percent: number | null },
@@ -58,6 +58,16 @@ export function stillToWrite(
   if (!remote) return { dumpDirBytes, poolBytes: 0 };
   const inVolume = !progress ? 0 : progress.rawBytes > 0 ? memoryBytes : (memoryBytes * (progress.percent ?? 0)) / 100;
   return { dumpDirBytes, poolBytes: Math.max(0, memoryBytes - inVolume) };
+}
+
+/** A dump ahead as DumpAhead: what it will still write into DUMP_DIR (when `inDumpDir`) and into its remote host's pool. */
+export function dumpAhead(
+  d: { id: number | null; vmName: string; hostUri: string; memoryBytes: number; inDumpDir: boolean },
+  progress?: { rawBytes: number; gzipBytes: number; percent: number | null },
+): DumpAhead {
+  const remote = isRemoteUri(d.hostUri);
+  const left = stillToWrite(d.memoryBytes, remote, progress);
+  return { id: d.id, vmName: d.vmName, remoteHostUri: remote ? d.hostUri : null, dumpDirBytes: d.inDumpDir ? left.dumpDirBytes : 0, poolBytes: left.poolBytes };
 }
 
 /** The part of a refusal that names the dumps ahead and what they still need. */
