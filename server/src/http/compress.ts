@@ -10,8 +10,10 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 const LEVEL = 4;
 const COMPRESS_MIN_BYTES = 1024;
 
-/** Whether Accept-Encoding admits gzip (a `q=0` refuses it). */
-/** @internal exported for tests only: its unit test drives it */
+/**
+ * Whether Accept-Encoding admits gzip (a `q=0` refuses it).
+ * @internal exported for tests only: its unit test drives it
+ */
 export function acceptsGzip(header: string | undefined): boolean {
   if (!header) return false;
   for (const part of header.split(',')) {

@@ -58,8 +58,8 @@ export interface VmFilter {
  * QEMU reports a start as `resumed` then `started`, a destroy as `shutdown` then `stopped`; the state
  * we read after the first event already shows both. Name a crossing between inactive and active
  * for what it was; other changes keep libvirt's event name.
+ * @internal exported for tests only: its unit test drives it
  */
-/** @internal exported for tests only: its unit test drives it */
 export function transitionEvent(previous: string | null, state: string, libvirtEvent: string): string {
   if (previous === null) return libvirtEvent;
   const was = !INACTIVE_STATES.has(previous);

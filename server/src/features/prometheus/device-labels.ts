@@ -24,8 +24,10 @@ function elements(xml: string, el: string): { open: string; body: string }[] {
   return out;
 }
 
-/** The exporter's reading of a domain XML (libvirt_schema in kumina 0.2.0). Pure. */
-/** @internal exported for tests only: its unit test drives it */
+/**
+ * The exporter's reading of a domain XML (libvirt_schema in kumina 0.2.0). Pure.
+ * @internal exported for tests only: its unit test drives it
+ */
 export function parseDeviceLabels(xml: string): DeviceLabels {
   const files = new Map<string, string>();
   const bridges = new Map<string, string>();

@@ -281,8 +281,10 @@ export function readBlockFields(bytes: Uint8Array, fields: readonly HistoryField
   return { ts, values };
 }
 
-/** Everything a block holds, one record per sample: for tests, tools and the legacy conversion check. */
-/** @internal exported for tests only: what decodeBlock gives the tests */
+/**
+ * Everything a block holds, one record per sample: for tests, tools and the legacy conversion check.
+ * @internal exported for tests only: what decodeBlock gives the tests
+ */
 export interface StoredSample {
   ts: number;
   state: string;
