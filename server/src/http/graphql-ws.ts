@@ -25,6 +25,7 @@ import type { Logger } from '../lib/logger.js';
 import type { Services } from '../lib/module.js';
 import { isSharedJson, sharedJsonText } from '../lib/shared-json.js';
 import { asBadRequest, limitError } from './graphql-limits.js';
+import { deflateOnTheLoop } from './ws-deflate.js';
 
 export type WsLimits = Pick<
   Config,
@@ -46,15 +47,6 @@ export const principalKey = (p: Principal) => (p.tokenId !== null ? `token:${p.t
 
 const KEEPALIVE_MS = 12_000;
 const LARGE_MESSAGE_CHARS = 64 * 1024;
-/**
- * Deflate operations in flight across all sockets (ws's default is 10). A tick fans one message out
- * to every vmMetrics subscriber: with 10 in flight, each batch waited for the event loop to take the
- * previous batch's completions, and the last of 100 subscribers got the tick ~30 ms after the first.
- * Bench A/B, 1,000 VMs, 100 vmMetrics + 5 fleetMetrics clients (bench/README.md): vmMetrics p99
- * 117 → 71 ms at 32; 128 was no faster and its bursts of completions held the event loop 52 ms.
- */
-const ZLIB_CONCURRENCY = 32;
-
 /**
  * Shared values (lib/shared-json.ts) in outgoing messages: graphql-ws' JSON.stringify writes a
  * numbered mark in their place (its replacer), and the socket's send splices their JSON text, encoded
@@ -209,16 +201,17 @@ export function attachGraphqlWs(deps: {
   });
 
   // Compressed frames: a 1,000-VM fleetMetrics message is ~220 KB of JSON and compresses ~10×.
-  // With context takeover every message is deflated (the threshold applies only without it), on the
-  // libuv pool, at most ZLIB_CONCURRENCY at once across all sockets.
-  // Each socket keeps its own zlib contexts: at zlib's defaults (15-bit window, memLevel 8) 105 bench
-  // clients held 33 MiB of them; with a 2 KiB deflate window and memLevel 5, 13 MiB (heap snapshots,
-  // bench/README.md "Memory"), and a 1,000-VM fleet message compresses 5.3× instead of 5.5×.
+  // With context takeover every message is deflated (the threshold applies only without it), by
+  // ws-deflate.ts: small ones on the event loop, large ones on the libuv pool.
+  // A 2 KiB deflate window and memLevel 5: at zlib's defaults (15-bit window, memLevel 8) ws' stream
+  // per socket held 33 MiB for 105 bench clients, 13 MiB with these (heap snapshots, bench/README.md
+  // "Memory"); ws-deflate keeps only the 2 KiB window per socket. A 1,000-VM fleet message compresses
+  // 5.3× instead of 5.5×. Client messages are inflated by ws, on the pool.
   const wss = new WebSocketServer({
     server: deps.server,
     path: deps.path,
     maxPayload: Math.max(limits.WS_MAX_PAYLOAD_BEFORE_INIT, limits.WS_MAX_PAYLOAD),
-    perMessageDeflate: { threshold: 4096, serverMaxWindowBits: 11, zlibDeflateOptions: { level: 1, memLevel: 5 }, concurrencyLimit: ZLIB_CONCURRENCY },
+    perMessageDeflate: { threshold: 4096, serverMaxWindowBits: 11, zlibDeflateOptions: { level: 1, memLevel: 5 } },
     handleProtocols,
   });
   deps.gauges.register({ name: 'graphql_ws_sockets', help: 'graphql-ws sockets open (acknowledged or not yet).', read: () => wss.clients.size });
@@ -233,6 +226,7 @@ export function attachGraphqlWs(deps: {
   });
 
   wss.on('connection', (socket, request) => {
+    deflateOnTheLoop(socket);
     const extra: Extra = { socket, request, acknowledged: false };
     socket.on('error', (err: Error & { code?: string }) => {
       if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
