@@ -12,6 +12,8 @@ let url: string;
 let script: (string | Buffer)[] = [];
 /** the permessage-deflate parameters the server side of the last socket agreed to */
 let agreed: Record<string, unknown> | undefined;
+/** per message of the last script: had its frame reached the TCP socket when send() returned? */
+let framedInSend: boolean[] = [];
 
 beforeAll(async () => {
   // The server's own settings (graphql-ws.ts).
@@ -20,7 +22,12 @@ beforeAll(async () => {
     deflateOnTheLoop(socket);
     agreed = (socket as unknown as { _extensions: Record<string, { params: Record<string, unknown> } | undefined> })._extensions['permessage-deflate']?.params;
     socket.on('message', () => {
-      for (const m of script) socket.send(m);
+      const tcp = (socket as unknown as { _socket: { bytesWritten: number } })._socket;
+      framedInSend = script.map((m) => {
+        const before = tcp.bytesWritten;
+        socket.send(m);
+        return tcp.bytesWritten > before;
+      });
     });
   });
   await once(wss, 'listening');
@@ -67,6 +74,9 @@ describe('ws-deflate: permessage-deflate on the event loop', () => {
     expect(agreed).toMatchObject({ server_max_window_bits: 11 });
     expect(agreed).not.toHaveProperty('server_no_context_takeover');
     expect(got.map((b) => b.toString('latin1'))).toEqual(script.map((m) => Buffer.from(m).toString('latin1')));
+    // Small messages are deflated and framed within send() (ws alone would wait for the libuv pool);
+    // each large one goes to the pool, and the messages after it wait their turn behind it.
+    expect(framedInSend).toEqual([true, true, false, false, false, false, false, false]);
   });
 
   it('uses what the socket sent before: a repeated message costs a few bytes on the wire', async () => {
