@@ -161,16 +161,19 @@ const ALL_NULL = 0;
 const ALL_PRESENT = 1;
 const MIXED = 2;
 
-function writeNulls(w: ByteWriter, values: readonly unknown[]): boolean {
+/** Writes the null map; returns how many values are present. */
+function writeNulls(w: ByteWriter, values: readonly unknown[]): number {
+  // Indexed loops here: the minute's blocks are encoded together, ~30 columns each, and an iterator
+  // per column showed up as tens of MB of garbage per minute at 1,000 VMs (allocation profile).
   let present = 0;
-  for (const v of values) if (v !== null) present++;
+  for (let i = 0; i < values.length; i++) if (values[i] !== null) present++;
   if (present === 0) {
     w.byte(ALL_NULL);
-    return false;
+    return 0;
   }
   if (present === values.length) {
     w.byte(ALL_PRESENT);
-    return true;
+    return present;
   }
   w.byte(MIXED);
   for (let i = 0; i < values.length; i += 8) {
@@ -178,7 +181,7 @@ function writeNulls(w: ByteWriter, values: readonly unknown[]): boolean {
     for (let k = 0; k < 8 && i + k < values.length; k++) if (values[i + k] !== null) bits |= 1 << k;
     w.byte(bits);
   }
-  return true;
+  return present;
 }
 
 /** null: all null; true: all present; else which are. */
@@ -245,9 +248,11 @@ function differencesBig(xs: readonly (bigint | number)[], order: 1 | 2): bigint[
  * 2 stores differences of differences (counters and timestamps, which rise at a steady pace).
  */
 export function writeIntColumn(w: ByteWriter, values: readonly (bigint | number | null)[], order: 1 | 2) {
-  if (!writeNulls(w, values)) return;
-  const xs = values.filter((v): v is bigint | number => v !== null);
-  w.varint(zigzag(big(xs[0]!)));
+  const present = writeNulls(w, values);
+  if (!present) return;
+  const xs = present === values.length ? (values as readonly (bigint | number)[]) : values.filter((v): v is bigint | number => v !== null);
+  const first = xs[0]!;
+  w.varint(typeof first === 'number' && Math.abs(first) < SMALL ? zigzagN(first) : zigzag(big(first)));
   if (xs.length === 1) return;
   const diffs = differences(xs, order);
   if (typeof diffs[0] === 'number') {
