@@ -10,12 +10,20 @@ const SCALE = [1, 10, 100, 1_000, 10_000];
 const round = (v: number, digits = 3) => Math.round(v * SCALE[digits]!) / SCALE[digits]!;
 
 /**
+ * Every counter's key, unset (JSON and `?? null` see no value). A record cloned from it is laid out
+ * for all 20 at once; one grown key by key reallocates its property store along the way: 1.36 →
+ * 0.86 KB allocated per record, two records per VM per tick (side test, node 20).
+ */
+const EVERY_COUNTER: Partial<Record<CounterMetric, number>> = {};
+for (const m of COUNTER_METRICS) setMetric(EVERY_COUNTER, m, undefined);
+
+/**
  * Rates need two samples of one series. A counter that went backwards (the VM restarted, or a
  * device was removed) starts a new series: no rate this tick rather than a negative one.
  */
 export function derive(prev: Sample | undefined, cur: Sample): Derived {
-  const rates: Derived['rates'] = {};
-  const angles: Derived['angles'] = {};
+  const rates: Derived['rates'] = { ...EVERY_COUNTER };
+  const angles: Derived['angles'] = { ...EVERY_COUNTER };
   for (const m of COUNTER_METRICS) {
     const rate = rawRate(prev, cur, m);
     if (rate === undefined) continue;
