@@ -26,7 +26,7 @@ export const SYNC_MAX_BYTES = 32 * 1024;
  */
 const SYNC_CHUNK_BYTES = 2048;
 /** Pool deflates in flight across all sockets (ws' own default is 10). */
-export const POOL_CONCURRENCY = 32;
+const POOL_CONCURRENCY = 32;
 
 type Compress = (data: Buffer | string, fin: boolean, callback: (err: Error | null, result?: Buffer) => void) => void;
 
