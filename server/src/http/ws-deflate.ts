@@ -17,7 +17,10 @@
 import zlib from 'node:zlib';
 import type { WebSocket } from 'ws';
 
-/** Largest message deflated on the event loop (~0.3 ms at level 1); larger ones go to the pool. */
+/**
+ * Largest message deflated on the event loop (~0.3 ms at level 1); larger ones go to the pool.
+ * @internal exported for tests only: its unit test sends one larger
+ */
 export const SYNC_MAX_BYTES = 32 * 1024;
 /**
  * Output buffer of an engine on the loop. zlib's default, 16 KiB, is an ArrayBuffer of its own per
