@@ -13,6 +13,12 @@ type TopicMap = { [topic: string]: [] | [unknown] | [number | string, unknown] }
 
 export type { PubSub };
 
+/** A pubsub that never leaves this process and can say whether a topic has listeners here. */
+export type LocalPubSub<T extends TopicMap> = PubSub<T> & {
+  /** does anyone in this process listen to the topic (any id, for a per-id topic: no) */
+  listened(topic: keyof T & string): boolean;
+};
+
 interface BusStatus {
   /** 'local' without REDIS_URL */
   mode: 'local' | 'redis';
@@ -26,7 +32,7 @@ export interface EventBus {
   /** A typed view of the bus for one feature's topics: delivered here and, with Redis, to every replica. */
   topics<T extends TopicMap>(): PubSub<T>;
   /** A typed view that never leaves this process (events each replica derives for itself). */
-  local<T extends TopicMap>(): PubSub<T>;
+  local<T extends TopicMap>(): LocalPubSub<T>;
   /** true when events reach other replicas (REDIS_URL) */
   readonly distributed: boolean;
   status(): BusStatus;
@@ -66,7 +72,7 @@ class CountingEventTarget extends EventTarget {
  * 'vm:metrics' is published per VM per tick and most VMs have no subscriber, so no event object is
  * built and nothing is dispatched for them (topic names as yoga's createPubSub makes them).
  */
-function createLocalPubSub(): PubSub<TopicMap> {
+export function createLocalPubSub<T extends TopicMap>(): LocalPubSub<T> {
   const target = new CountingEventTarget();
   const inner = createPubSub<TopicMap>({ eventTarget: target });
   const publish = inner.publish as (routingKey: string, ...args: unknown[]) => void;
@@ -76,7 +82,8 @@ function createLocalPubSub(): PubSub<TopicMap> {
       if (!target.listened(args[1] === undefined ? routingKey : `${routingKey}:${String(args[0])}`)) return;
       publish(routingKey, ...args);
     }) as PubSub<TopicMap>['publish'],
-  };
+    listened: (topic: string) => target.listened(topic),
+  } as unknown as LocalPubSub<T>;
 }
 
 export async function createEventBus(redisUrl: string | undefined, log?: Logger): Promise<EventBus> {
@@ -84,7 +91,7 @@ export async function createEventBus(redisUrl: string | undefined, log?: Logger)
   if (!redisUrl) {
     return {
       topics: <T extends TopicMap>() => localBus as unknown as PubSub<T>,
-      local: <T extends TopicMap>() => localBus as unknown as PubSub<T>,
+      local: <T extends TopicMap>() => localBus as unknown as LocalPubSub<T>,
       distributed: false,
       status: () => ({ mode: 'local', connected: true, dropped: 0 }),
       close: async () => {},
@@ -112,7 +119,7 @@ export async function createEventBus(redisUrl: string | undefined, log?: Logger)
   const pubsub = createPubSub<TopicMap>({ eventTarget: target });
   return {
     topics: <T extends TopicMap>() => pubsub as unknown as PubSub<T>,
-    local: <T extends TopicMap>() => localBus as unknown as PubSub<T>,
+    local: <T extends TopicMap>() => localBus as unknown as LocalPubSub<T>,
     distributed: true,
     status: () => ({ mode: 'redis', connected: publishClient.status === 'ready' && subscribeClient.status === 'ready', dropped }),
     close: async () => {

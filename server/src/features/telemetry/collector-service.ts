@@ -1,6 +1,6 @@
 // Start, stop and status of the collector at run time. The only publisher of `collector:status`.
 import { coalesce } from '../../lib/coalesce.js';
-import type { PubSub } from '../../lib/pubsub.js';
+import type { LocalPubSub } from '../../lib/pubsub.js';
 import { snapshotThen } from '../../lib/stream.js';
 import type { HostService, LeaseService } from '../inventory/feature.js';
 import type { CollectorLoop, HostTickStats } from './collector/loop.js';
@@ -43,7 +43,7 @@ export function createCollectorService(deps: {
   hosts: HostService;
   leases: LeaseService;
   metrics: MetricsService;
-  pubsub: PubSub<CollectorTopics>;
+  pubsub: LocalPubSub<CollectorTopics>;
   intervalSec: number;
   /** the least time between two status messages, ms (hosts tick staggered over the interval) */
   statusGapMs?: number;
@@ -82,7 +82,10 @@ export function createCollectorService(deps: {
     };
   }
 
-  const publish = () => pubsub.publish('collector:status', status());
+  // Built only for a listener (every host's figures, several times a second with many hosts).
+  const publish = () => {
+    if (pubsub.listened('collector:status')) pubsub.publish('collector:status', status());
+  };
   // Each message lists every host: hosts ticking together share one, at most one per statusGapMs.
   const publishSoon = coalesce(publish, deps.statusGapMs ?? 0);
   loop.onTick(() => publishSoon.request());

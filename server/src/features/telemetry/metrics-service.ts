@@ -6,7 +6,7 @@ import { scopeKey, type OwnerScope, type VmOwner } from '../../domain/owner.js';
 import type { MetricSnapshot } from '../../domain/snapshot.js';
 import { badRequest } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
-import type { PubSub } from '../../lib/pubsub.js';
+import type { LocalPubSub, PubSub } from '../../lib/pubsub.js';
 import { snapshotThen } from '../../lib/stream.js';
 import { map, pipe } from 'graphql-yoga';
 import { coalesce } from '../../lib/coalesce.js';
@@ -61,7 +61,7 @@ function toFleetEntry(s: MetricSnapshot, owner: VmOwner | null = null): FleetEnt
 }
 
 export function createMetricsService(deps: {
-  pubsub: PubSub<MetricsTopics>;
+  pubsub: LocalPubSub<MetricsTopics>;
   /** with several replicas: where owners send their hosts' samples to the others (undefined: one process) */
   replicas?: PubSub<ReplicaMetricsTopics>;
   /** may this replica store the host's samples (it owns the host for certain)? default: yes */
@@ -78,7 +78,10 @@ export function createMetricsService(deps: {
   const { pubsub, replicas, mayStore = () => true, fleetGapMs = 0, store, vms, log } = deps;
   const latest = new Map<number, MetricSnapshot>();
   // Several hosts tick close together: one fleet message for all of them, and at most one per fleetGapMs.
-  const fleet = coalesce(() => pubsub.publish('fleet:metrics', fleetNow()), fleetGapMs);
+  // Built only for a listener: unread, a fleet tick is ~1,000 entries of garbage a second.
+  const fleet = coalesce(() => {
+    if (pubsub.listened('fleet:metrics')) pubsub.publish('fleet:metrics', fleetNow());
+  }, fleetGapMs);
 
   // Another replica's host: cache and pass on to this replica's subscribers; its owner stores it.
   // (This replica's own messages come back as the very objects it cached: skipped.)

@@ -1,10 +1,10 @@
 // The metrics service's per-tick work: fleet messages coalesced across staggered hosts, the raw
 // libvirt record built only when read.
 import { pino } from 'pino';
-import { createPubSub } from 'graphql-yoga';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { FleetTick } from '../../../domain/fleet.js';
 import type { MetricSnapshot } from '../../../domain/snapshot.js';
+import { createLocalPubSub } from '../../../lib/pubsub.js';
 import type { Vm, VmService } from '../../inventory/feature.js';
 import { createMetricsService, type MetricsTopics } from '../metrics-service.js';
 import type { MetricStore } from '../stores/store.js';
@@ -18,23 +18,34 @@ const vmOf = (id: number, hostId: number): Vm => ({
   memoryMax: 1024n, memoryUsed: 0n, cputime: 0n, present: true, updatedAt: new Date(0),
 });
 
-function setup(fleetGapMs?: number) {
-  const pubsub = createPubSub<MetricsTopics>();
+function setup(fleetGapMs?: number, { fleetListener = true } = {}) {
+  const pubsub = createLocalPubSub<MetricsTopics>();
   const vms = new Map<number, Vm>();
-  const vmService = { get: (id: number) => vms.get(id), ownerOf: () => null, noteUsage: () => {}, scopeFilter: () => () => true } as unknown as VmService;
+  const reads = { ownerOf: 0 };
+  const vmService = {
+    get: (id: number) => vms.get(id),
+    ownerOf: () => {
+      reads.ownerOf++;
+      return null;
+    },
+    noteUsage: () => {},
+    scopeFilter: () => () => true,
+  } as unknown as VmService;
   const written: MetricSnapshot[][] = [];
   const store = { write: async (b: MetricSnapshot[]) => void written.push(b) } as unknown as MetricStore;
   const metrics = createMetricsService({ pubsub, store, vms: vmService, log: pino({ level: 'silent' }), ...(fleetGapMs ? { fleetGapMs } : {}) });
   const fleet: FleetTick[] = [];
-  void (async () => {
-    for await (const t of pubsub.subscribe('fleet:metrics')) fleet.push(t);
-  })();
+  if (fleetListener) {
+    void (async () => {
+      for await (const t of pubsub.subscribe('fleet:metrics')) fleet.push(t);
+    })();
+  }
   const ingest = (id: number, hostId: number, libvirt?: () => Record<string, bigint>) => {
     const vm = vmOf(id, hostId);
     vms.set(id, vm);
     return metrics.ingest([{ vm, state: 'running', cpus: 1, sample: { metrics: { cputime: BigInt(Date.now()) * 1_000_000n }, nics: [], disks: [] }, ...(libvirt ? { libvirt } : {}) }]);
   };
-  return { metrics, fleet, ingest, written };
+  return { metrics, fleet, ingest, written, reads };
 }
 
 describe('metrics service', () => {
@@ -61,6 +72,28 @@ describe('metrics service', () => {
     for (let i = 1; i < fleet.length; i++) expect(fleet[i]!.ts - fleet[i - 1]!.ts).toBeGreaterThanOrEqual(250);
     // the last message has every host's latest sample
     expect(fleet.at(-1)!.vms.every((v) => v.ts === metrics.latest(v.vmId)!.ts)).toBe(true);
+    metrics.stop();
+  });
+
+  it('builds no fleet message while nobody listens to the fleet, and does again once somebody does', async () => {
+    vi.useFakeTimers({ now: 0 });
+    const { ingest, metrics, reads } = setup(250, { fleetListener: false });
+    for (let h = 1; h <= 3; h++) {
+      await ingest(h, h);
+      await vi.advanceTimersByTimeAsync(300);
+    }
+    // a fleet entry reads each VM's owner: none was built
+    expect(reads.ownerOf).toBe(0);
+    const got: FleetTick[] = [];
+    const stream = metrics.watchFleet()[Symbol.asyncIterator]();
+    got.push((await stream.next()).value as FleetTick); // the current overview, at once
+    const next = stream.next();
+    await ingest(4, 4);
+    await vi.advanceTimersByTimeAsync(300);
+    got.push((await next).value as FleetTick);
+    expect(got.map((t) => t.vms.map((v) => v.vmId))).toEqual([[1, 2, 3], [1, 2, 3, 4]]);
+    expect(reads.ownerOf).toBeGreaterThan(0);
+    await stream.return?.();
     metrics.stop();
   });
 
