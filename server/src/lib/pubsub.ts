@@ -71,6 +71,7 @@ class CountingEventTarget extends EventTarget {
  * graphql-yoga's pubsub for events that stay in this process, skipping an event nobody listens to:
  * 'vm:metrics' is published per VM per tick and most VMs have no subscriber, so no event object is
  * built and nothing is dispatched for them (topic names as yoga's createPubSub makes them).
+ * @internal exported for tests only: the metrics service's test runs on it
  */
 export function createLocalPubSub<T extends TopicMap>(): LocalPubSub<T> {
   const target = new CountingEventTarget();
