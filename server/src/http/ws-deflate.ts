@@ -56,36 +56,37 @@ export function deflateOnTheLoop(socket: WebSocket): void {
   if (windowBits < 9) return;
   const contextTakeover = !pmd.params.server_no_context_takeover;
   const base: zlib.ZlibOptions = { ...pmd._options.zlibDeflateOptions, windowBits, finishFlush: zlib.constants.Z_SYNC_FLUSH };
+  const onLoop: zlib.ZlibOptions = { ...base, chunkSize: SYNC_CHUNK_BYTES };
   const history = slidingWindow(1 << windowBits);
+  const withHistory = (opts: zlib.ZlibOptions, dictionary: Buffer) => (dictionary.length > 0 ? { ...opts, dictionary } : opts);
+  // A message ends with the sync flush's empty stored block, 00 00 ff ff, which the frame leaves out (RFC 7692 §7.2.1).
+  const frame = (out: Buffer, fin: boolean) => (fin ? out.subarray(0, out.length - 4) : out);
+  // What the client's inflater holds after this message.
+  const advance = (input: Buffer, fin: boolean) => (fin && !contextTakeover ? history.clear() : history.push(input));
 
   pmd.compress = (data, fin, callback) => {
     const input = typeof data === 'string' ? Buffer.from(data) : data;
-    // A message ends with the sync flush's empty stored block, 00 00 ff ff, which the frame leaves out (RFC 7692 §7.2.1).
-    const frame = (out: Buffer) => (fin ? out.subarray(0, out.length - 4) : out);
-    const optsWith = (dictionary: Buffer) => (dictionary.length > 0 ? { ...base, dictionary } : base);
-    // What the client's inflater will hold after this message.
-    const advance = () => (fin && !contextTakeover ? history.clear() : history.push(input));
     if (input.length <= SYNC_MAX_BYTES) {
       let out: Buffer;
       try {
-        out = zlib.deflateRawSync(input, { ...optsWith(history.bytes()), chunkSize: SYNC_CHUNK_BYTES });
+        out = zlib.deflateRawSync(input, withHistory(onLoop, history.bytes()));
       } catch (err) {
         socket.terminate();
         throw err;
       }
-      advance();
-      callback(null, frame(out));
+      advance(input, fin);
+      callback(null, frame(out, fin));
       return;
     }
     // The engine is made when the pool takes the job: it gets the window as it is now.
-    const opts = optsWith(Buffer.from(history.bytes()));
-    advance();
+    const opts = withHistory(base, Buffer.from(history.bytes()));
+    advance(input, fin);
     pool((done) =>
       zlib.deflateRaw(input, opts, (err, out) => {
         done();
         // ws' Sender has no way to fail one message: the socket goes (graphql-ws cleans up on close).
         if (err) socket.terminate();
-        else callback(null, frame(out));
+        else callback(null, frame(out, fin));
       }),
     );
   };
