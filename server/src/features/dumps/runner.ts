@@ -29,9 +29,8 @@ export interface RunOptions {
   timeoutMs: number;
   /** aborted by a cancel */
   signal: AbortSignal;
+  /** at most one progress message per PROGRESS_EVERY_MS; phase changes always */
   onProgress(p: DumpProgress): void;
-  /** at most one progress message per this many ms, phase changes always */
-  progressEveryMs?: number;
 }
 
 export type RunOutcome =
@@ -44,8 +43,12 @@ class Stop extends Error {
   }
 }
 
-/** libvirt job stats (memory processed) as often as progress goes out: each message carries a fresh figure */
-const JOB_POLL_MS = 250;
+/**
+ * Progress goes out at most this often, and libvirt's job stats (memory processed) are read as often,
+ * so each message carries a fresh figure. At 250 ms a 512 MiB guest dumped into a tmpfs in under a
+ * second showed a single percent between 0 and 100 (a CI run of the e2e real-guest dump).
+ */
+const PROGRESS_EVERY_MS = 100;
 const STOP_GRACE_MS = 5000;
 
 export async function runDump(target: DumpTarget, opts: RunOptions): Promise<RunOutcome> {
@@ -63,7 +66,7 @@ export async function runDump(target: DumpTarget, opts: RunOptions): Promise<Run
   let lastSent = 0;
   const emit = (force = false) => {
     const now = Date.now();
-    if (!force && now - lastSent < (opts.progressEveryMs ?? 250)) return;
+    if (!force && now - lastSent < PROGRESS_EVERY_MS) return;
     lastSent = now;
     opts.onProgress(computeProgress({ phase, startedAt: started, now, ...counts, ...job, expectedBytes: opts.format === 'elf' ? target.memoryBytes : null }));
   };
@@ -84,7 +87,7 @@ export async function runDump(target: DumpTarget, opts: RunOptions): Promise<Run
     } catch {
       /* no job (yet or any more), or a driver without job stats: the byte counts carry on */
     }
-    if (polling) pollTimer = setTimeout(poll, JOB_POLL_MS);
+    if (polling) pollTimer = setTimeout(poll, PROGRESS_EVERY_MS);
   };
   if (!target.testDriver) pollTimer = setTimeout(poll, 50);
 
