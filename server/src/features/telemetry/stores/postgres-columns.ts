@@ -94,5 +94,8 @@ export function reproduces(prev: Sample | undefined, cur: Sample, want: readonly
 /** A snapshot's derived values, in DERIVED_FIELDS order. */
 export const derivedOf = (d: Derived): (number | null)[] => DERIVED_READERS.map((read) => read(d));
 
+/** One of a snapshot's derived values: DERIVED_FIELDS[index]'s. */
+export const derivedValue = (d: Derived, index: number): number | null => DERIVED_READERS[index]!(d);
+
 /** The field's index in DERIVED_FIELDS, or -1 for a seed metric. */
 export const derivedIndex = (f: HistoryField) => DERIVED_FIELDS.indexOf(f);

@@ -141,7 +141,7 @@ describe('raw blocks', () => {
     const series = Array.from({ length: 60 }, (_, i) => snap(1, Date.UTC(2026, 10, 1) + i * 1000, i));
     expectSame(decodeBlock(toBlocks(series)[0]!.encode()), series);
     const real = randomFleet({ vms: 1, start: Date.UTC(2026, 10, 1), ticks: 60, seed: 5 }).flat();
-    const scrambled = real.map((s) => ({ ...s, rates: Object.fromEntries(Object.entries(s.rates).map(([m, v]) => [m, v * 1.5])) }));
+    const scrambled = real.map((s) => ({ ...s, rates: Object.fromEntries(Object.entries(JSON.parse(JSON.stringify(s.rates)) as Record<string, number>).map(([m, v]) => [m, v * 1.5])) }));
     const [derived, explicit] = [real, scrambled].map((x) => toBlocks(x)[0]!.encode());
     expectSame(decodeBlock(explicit!), scrambled);
     expect(derived!.length).toBeLessThan(explicit!.length - 60 * 20 * 2);
