@@ -64,7 +64,8 @@ describe('derive', () => {
     expect(derivedFrom(s, { ...held, derivation: derivationOf(s) })).toBe(false); // another snapshot
     expect(derivedFrom(s, { ...held, derivation: undefined })).toBe(false); // a store that does not know
     expect(derivedFrom({ ...b, ...derive(undefined, b) }, held)).toBe(false);
-    expect(derivedFrom({ ...b, ...derive({ ...a, rates: json(a.rates) }, b) }, held)).toBe(false); // from a replica's copy
+    const replicaCopy = { ...a, rates: json(a.rates) }; // `a` as another replica sends it, over JSON
+    expect(derivedFrom({ ...b, ...derive(replicaCopy, b) }, held)).toBe(false);
     // anything changed after deriving: a value, the counters, the vCPUs, the percentages
     expect(derivedFrom({ ...s, memPct: Number.NaN }, held)).toBe(false);
     expect(derivedFrom({ ...s, cpuPct: { ...s.cpuPct } }, held)).toBe(false);
