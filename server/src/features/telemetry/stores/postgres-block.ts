@@ -34,6 +34,17 @@ const EXPLICIT = 2;
 /** Where each rollup stat reads from: an index into the derived values, or a metric. */
 const STAT_SOURCES = ROLLUP_STATS.map((f) => ({ derived: derivedIndex(f), metric: f as MetricName }));
 
+/** samples a block has room for at first: a minute at 1 Hz, and the context sample */
+const ROWS = 64;
+const MAX_U64 = 2n ** 64n - 1n;
+
+/** A copy of a typed array with room for `length` values. */
+function grown<T extends Float64Array | Uint8Array | Uint16Array | BigUint64Array>(a: T, length: number): T {
+  const b = new (a.constructor as new (n: number) => T)(length);
+  (b as { set(from: T): void }).set(a);
+  return b;
+}
+
 // Scratch rows for the summary (EntryBuilder.add copies what it keeps).
 const statRow: (number | null)[] = new Array<number | null>(ROLLUP_STATS.length).fill(null);
 const lastRow: (bigint | null)[] = new Array<bigint | null>(ROLLUP_LAST.length).fill(null);
@@ -43,20 +54,27 @@ export class OpenBlock {
   /** samples held, the context included */
   n = 0;
   private hasContext = false;
-  private readonly ts: number[] = [];
-  private readonly cpus: number[] = [];
-  private readonly memoryMax: bigint[] = [];
-  private readonly stale: number[] = [];
-  private readonly state: number[] = [];
+  // A minute's samples in typed arrays of room for `rows` samples (doubled when full), not JS arrays
+  // grown sample by sample: those were most of what a scavenge had to copy and promote at 1,000
+  // VMs (bench/README.md, "what survives a scavenge").
+  private rows = ROWS;
+  private ts = new Float64Array(ROWS);
+  private cpus = new Float64Array(ROWS);
+  /** per sample: stale (0/1), index into `states`, how its derived values come back */
+  private stale = new Uint8Array(ROWS);
+  private state = new Uint16Array(ROWS);
+  private mode = new Uint8Array(ROWS);
+  private readonly memoryMax: bigint[] = new Array<bigint>(ROWS);
   private readonly states: string[] = [];
-  private readonly mode: number[] = [];
   private readonly explicit = new Map<number, (number | null)[]>();
   // Metrics in a typed array: a minute of 1,000 VMs would otherwise hold 1.5 M BigInt objects.
   // As Numbers (exact below 2^53), so encoding takes the codec's Number path with no BigInt
-  // arithmetic; the few values past 2^53 (cputime of a VM up for months) stay BigInts aside.
-  private values = new Float64Array(64 * M);
-  private present = new Uint8Array(64 * M);
-  /** values outside 0 … 2^53 − 1, exact */
+  // arithmetic; values from 2^53 to 2^64 − 1 (cputime of a VM up for months; the test driver's,
+  // which counts from 1970, always) in a 64-bit column of their own, made when first needed.
+  private values = new Float64Array(ROWS * M);
+  private present = new Uint8Array(ROWS * M);
+  private wide: BigUint64Array | undefined;
+  /** values outside 0 … 2^64 − 1, exact (no counter is) */
   private readonly outside = new Map<number, bigint>();
   private readonly summary: EntryBuilder;
   /** the sample the next one derives from */
@@ -85,22 +103,15 @@ export class OpenBlock {
 
   private push(s: Sample & { state?: string; stale?: boolean }, mode: number) {
     const i = this.n++;
-    if (this.values.length < this.n * M) {
-      const values = new Float64Array(this.values.length * 2);
-      values.set(this.values);
-      this.values = values;
-      const present = new Uint8Array(this.present.length * 2);
-      present.set(this.present);
-      this.present = present;
-    }
-    this.ts.push(s.ts);
-    this.cpus.push(s.cpus);
-    this.memoryMax.push(s.memoryMax);
-    this.stale.push(s.stale ? 1 : 0);
+    if (this.n > this.rows) this.grow();
+    this.ts[i] = s.ts;
+    this.cpus[i] = s.cpus;
+    this.memoryMax[i] = s.memoryMax;
+    this.stale[i] = s.stale ? 1 : 0;
     let k = this.states.indexOf(s.state ?? '');
     if (k < 0) k = this.states.push(s.state ?? '') - 1;
-    this.state.push(k);
-    this.mode.push(mode);
+    this.state[i] = k;
+    this.mode[i] = mode;
     for (let c = 0; c < M; c++) {
       const v = s.metrics[METRIC_NAMES[c]!];
       if (v === undefined) continue;
@@ -112,9 +123,25 @@ export class OpenBlock {
         this.values[at] = x;
       } else {
         this.present[at] = AS_BIGINT;
-        this.outside.set(at, v);
+        if (v >= 0n && v <= MAX_U64) {
+          this.wide ??= new BigUint64Array(this.values.length);
+          this.wide[at] = v;
+        } else this.outside.set(at, v);
       }
     }
+  }
+
+  private grow() {
+    const rows = this.rows * 2;
+    this.ts = grown(this.ts, rows);
+    this.cpus = grown(this.cpus, rows);
+    this.stale = grown(this.stale, rows);
+    this.state = grown(this.state, rows);
+    this.mode = grown(this.mode, rows);
+    this.values = grown(this.values, rows * M);
+    this.present = grown(this.present, rows * M);
+    if (this.wide) this.wide = grown(this.wide, rows * M);
+    this.rows = rows;
   }
 
   append(s: MetricSnapshot) {
@@ -159,7 +186,7 @@ export class OpenBlock {
     const out = new Array<number | bigint | null>(this.n);
     for (let i = 0, at = c; i < this.n; i++, at += M) {
       const how = this.present[at];
-      out[i] = how === AS_NUMBER ? this.values[at]! : how === AS_BIGINT ? this.outside.get(at)! : null;
+      out[i] = how === AS_NUMBER ? this.values[at]! : how === AS_BIGINT ? (this.outside.get(at) ?? this.wide![at]!) : null;
     }
     return out;
   }
@@ -175,12 +202,13 @@ export class OpenBlock {
       w.varint(b.length);
       w.bytes(b);
     }
-    w.section((c) => writeIntColumn(c, this.ts, 2));
-    w.section((c) => writeIntColumn(c, this.cpus, 1));
-    w.section((c) => writeIntColumn(c, this.memoryMax, 1));
-    w.section((c) => writeIntColumn(c, this.stale, 1));
-    w.section((c) => writeIntColumn(c, this.state, 1));
-    w.section((c) => writeIntColumn(c, this.mode, 1));
+    const n = this.n;
+    w.section((c) => writeIntColumn(c, Array.from(this.ts.subarray(0, n)), 2));
+    w.section((c) => writeIntColumn(c, Array.from(this.cpus.subarray(0, n)), 1));
+    w.section((c) => writeIntColumn(c, this.memoryMax.slice(0, n), 1));
+    w.section((c) => writeIntColumn(c, Array.from(this.stale.subarray(0, n)), 1));
+    w.section((c) => writeIntColumn(c, Array.from(this.state.subarray(0, n)), 1));
+    w.section((c) => writeIntColumn(c, Array.from(this.mode.subarray(0, n)), 1));
     METRIC_NAMES.forEach((m, k) => {
       w.section((c) => writeIntColumn(c, this.metricColumn(k), isGauge(m) ? 1 : 2));
     });

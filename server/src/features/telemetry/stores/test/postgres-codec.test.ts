@@ -136,6 +136,17 @@ describe('raw blocks', () => {
     }
   });
 
+  it('hold more samples than a minute at 1 Hz, and values past 2^64 or below 0, exactly', () => {
+    // 150 samples 400 ms apart in one minute: the block's columns grow (twice) with the big values in them
+    const start = Date.UTC(2026, 10, 1);
+    const series = Array.from({ length: 150 }, (_, i) =>
+      snap(1, start + i * 400, i, { metrics: { cputime: U64_MAX - 1000n + BigInt(i), timeusr: 2n ** 70n + BigInt(i), memrss: -BigInt(i) - 1n, net_rxbytes: TWO_53 + BigInt(i) } }),
+    );
+    const blocks = toBlocks(series);
+    expect(blocks).toHaveLength(1);
+    expectSame(decodeBlock(blocks[0]!.encode()), series);
+  });
+
   it('store rates the counters cannot reproduce explicitly, and keep none when they can', () => {
     // snap() rates are arbitrary numbers, not what derive() would make of its counters
     const series = Array.from({ length: 60 }, (_, i) => snap(1, Date.UTC(2026, 10, 1) + i * 1000, i));
