@@ -1,20 +1,24 @@
 // What hosts cost the server and its PostgreSQL every tick, for several builds side by side.
 // `pnpm --filter @vmpulse/bench per-host -- --builds base=/tmp/old/server/dist/src/main.js,new=server/dist/src/main.js [--hosts 1,10]`
+// A build's V8 flags after `@` (`new16=server/dist/src/main.js@--max-semi-space-size=16`); default `pnpm start`'s.
+// One big host instead, to compare builds per VM: `--hosts 1 --vms 1000`.
 // Each build runs as servers of its own (own DATA_DIR, embedded PostgreSQL), one per host count,
 // each host a test-driver fleet file with `--vms` (1) running VMs (libvirt in-process, nearly
 // free), all at the same time, so every build shares the machine's load of the moment. After a
 // warm-up, the CPU of each server process (all threads) and of its PostgreSQL (its child
 // processes, from /proc) over `--seconds` (default 120: two minutes of history blocks) is divided
-// by the ticks (1 s interval); with two host counts, the difference per extra host is what each
-// further host costs per tick (per-process costs such as timers cancel out).
+// by the ticks (1 s interval), beside each server's RSS maximum; with two host counts, the
+// difference per extra host is what each further host costs per tick (per-process costs such as
+// timers cancel out).
 // libvirt's part: the collector's libvirt calls alone (libvirt-bare.ts) on one host's fleet file,
 // in a process of their own, right after the window; "beyond libvirt" = per extra host − that.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { writeDemoFleet } from '../../server/src/libvirt/demo-fleet.js';
 import { bareLibvirt } from './guests.js';
+import { SEMI_SPACE_FLAG } from './server.js';
 import { REPO_ROOT, median, sleep, trackChild, treeCpuSeconds } from './util.js';
 
 const argv = process.argv.slice(2).filter((a) => a !== '--');
@@ -24,38 +28,59 @@ const opt = (name: string, def: string) => {
 };
 const builds = opt('builds', 'current=server/dist/src/main.js')
   .split(',')
-  .map((b) => b.split('=') as [string, string]);
+  .map((b) => {
+    const name = b.slice(0, b.indexOf('='));
+    const [main, flags] = b.slice(name.length + 1).split('@') as [string, string | undefined];
+    return [name, main, flags ? flags.split(' ') : [SEMI_SPACE_FLAG]] as const;
+  });
 const hostCounts = opt('hosts', '1').split(',').map(Number);
 const vmsPerHost = Number(opt('vms', '1'));
 const seconds = Number(opt('seconds', '120'));
 const warmupS = 30;
 
-const servers = builds.flatMap(([name, main]) =>
+/** a process's resident set, KiB (0 once it is gone) */
+function rssKiB(pid: number): number {
+  try {
+    return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
+const servers = builds.flatMap(([name, main, flags]) =>
   hostCounts.map((hosts) => {
     const dir = mkdtempSync(path.join(os.tmpdir(), `vmpulse-per-host-${name}-`));
     const uris = Array.from({ length: hosts }, (_, h) => writeDemoFleet(path.join(dir, `host-${h}.xml`), { count: vmsPerHost, prefix: `h${h}-` }));
-    const child = spawn(process.execPath, [path.resolve(REPO_ROOT, main)], {
+    const child = spawn(process.execPath, [...flags, path.resolve(REPO_ROOT, main)], {
       cwd: REPO_ROOT,
       env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dir, LIBVIRT_URI: uris.join(','), LOG_LEVEL: 'warn', POLL_INTERVAL: '1' },
       stdio: 'ignore',
     });
     trackChild(child);
-    return { name, main, hosts, dir, child, uri: uris[0]! };
+    return { name, main: [...flags, main].join(' '), hosts, dir, child, uri: uris[0]! };
   }),
 );
 process.stderr.write(`[per-host] ${builds.length} builds × ${hostCounts.join('/')} hosts of ${vmsPerHost} VM(s): ${warmupS} s warm-up, then ${seconds} s measured\n`);
 await sleep(warmupS * 1000);
 const before = servers.map((s) => treeCpuSeconds(s.child.pid!));
-await sleep(seconds * 1000);
+// each server process's RSS, every second of the window (its PostgreSQL not included)
+const rssMax = servers.map(() => 0);
+for (let t = 0; t < seconds; t++) {
+  await sleep(1000);
+  servers.forEach((s, i) => {
+    rssMax[i] = Math.max(rssMax[i]!, rssKiB(s.child.pid!));
+  });
+}
 const after = servers.map((s) => treeCpuSeconds(s.child.pid!));
 const load = os.loadavg().map((l) => l.toFixed(2)).join(' ');
 console.log(`server + PostgreSQL CPU per tick, test-driver hosts of ${vmsPerHost} VM(s), ${seconds} s side by side, load ${load}`);
 const total = new Map<string, number>();
 servers.forEach((s, i) => {
+  if (s.child.exitCode !== null) console.log(`  ${s.name} exited during the run (code ${s.child.exitCode}): its figures below are not a measurement`);
   const server = ((after[i]!.self - before[i]!.self) * 1000) / seconds;
   const pg = ((after[i]!.descendants - before[i]!.descendants) * 1000) / seconds;
   total.set(`${s.name}/${s.hosts}`, server + pg);
-  console.log(`  ${s.name.padEnd(10)} ${String(s.hosts).padStart(3)} host(s): server ${server.toFixed(2)} ms + PostgreSQL ${pg.toFixed(2)} ms = ${(server + pg).toFixed(2)} ms   (${s.main})`);
+  console.log(`  ${s.name.padEnd(10)} ${String(s.hosts).padStart(3)} host(s): server ${server.toFixed(2)} ms + PostgreSQL ${pg.toFixed(2)} ms = ${(server + pg).toFixed(2)} ms; server RSS max ${(rssMax[i]! / 1024).toFixed(0)} MiB   (${s.main})`);
 });
 if (hostCounts.length === 2) {
   const [a, b] = hostCounts as [number, number];

@@ -57,7 +57,7 @@ export interface ServerUnderTest {
 }
 
 /** the V8 young-generation flag `pnpm start` (root package.json) runs the server with */
-const SEMI_SPACE_FLAG = '--max-semi-space-size=64';
+export const SEMI_SPACE_FLAG = '--max-semi-space-size=64';
 
 export async function startServer(opts: { libvirtUri: string; pollInterval?: number; label: string; startTimeoutMs?: number; nodeOptions?: string; serverMain?: string; env?: Record<string, string>; cpuProfDir?: string }): Promise<ServerUnderTest> {
   const main = opts.serverMain ?? SERVER_MAIN;

@@ -56,7 +56,7 @@ export class OpenBlock {
   private hasContext = false;
   // A minute's samples in typed arrays of room for `rows` samples (doubled when full), not JS arrays
   // grown sample by sample: those were most of what a scavenge had to copy and promote at 1,000
-  // VMs (bench/README.md, "what survives a scavenge").
+  // VMs (bench/README.md, "Fewer objects per snapshot").
   private rows = ROWS;
   private ts = new Float64Array(ROWS);
   private cpus = new Float64Array(ROWS);
