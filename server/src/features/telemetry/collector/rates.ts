@@ -1,4 +1,5 @@
-// Per-tick derived values: per-second rates, seed 001's angle feature, CPU % and memory %. Pure.
+// Per-tick derived values: per-second rates, seed 001's angle feature, CPU % and memory %. Pure
+// functions of their samples (their rates share slabs of storage, see Rates).
 import { COUNTER_METRICS, type CounterMetric } from '../../../domain/metrics.js';
 import type { MetricSnapshot } from '../../../domain/snapshot.js';
 import { setMetric } from './metric-record.js';
