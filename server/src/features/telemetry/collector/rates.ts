@@ -27,11 +27,36 @@ let slab = new Float64Array(SLAB_VMS * C);
 let slabNext = 0;
 
 /**
+ * Gives a class a getter per counter name, enumerable like a plain record's keys, and a `toJSON()`
+ * with the counters that have a value: its instances read like the records they stand for.
+ */
+function readAsCounterRecord<T extends object>(proto: T, read: (self: T, k: number) => number | undefined): void {
+  COUNTER_METRICS.forEach((m, k) => {
+    Object.defineProperty(proto, m, {
+      get(this: T) {
+        return read(this, k);
+      },
+      enumerable: true,
+    });
+  });
+  Object.defineProperty(proto, 'toJSON', {
+    value(this: T): Partial<Record<CounterMetric, number>> {
+      const out: Partial<Record<CounterMetric, number>> = {};
+      for (let k = 0; k < C; k++) {
+        const v = read(this, k);
+        if (v !== undefined) setMetric(out, COUNTER_METRICS[k]!, v);
+      }
+      return out;
+    },
+  });
+}
+
+/**
  * A VM's rates of one tick, read by counter name like a plain record (`r.cputime`, `r[m]`;
  * undefined: no rate; rounded as read). The unrounded values sit in a slab shared with other
  * VMs' (NaN: none), so a VM's rates are one small object instead of a record of 20 boxed doubles,
  * and its angles another, computed when read: 1.7 KB less garbage per VM per tick (bench/README.md,
- * "fewer objects per snapshot"). JSON (replicas over Redis) and `toJSON()` give the plain record.
+ * "fewer objects per snapshot"). JSON (replicas over Redis) gives the plain record.
  */
 class Rates {
   readonly #values: Float64Array;
@@ -43,47 +68,26 @@ class Rates {
   readonly #fromId: number;
   readonly #fromTs: number;
   readonly #cur: Sample;
-  #cpuPct: Derived['cpuPct'] | undefined;
-  #memPct: number | null = null;
+  readonly #cpuPct: Derived['cpuPct'];
+  readonly #memPct: number | null;
 
-  constructor(values: Float64Array, at: number, from: Sample | undefined, cur: Sample) {
+  constructor(values: Float64Array, at: number, from: Sample | undefined, cur: Sample, cpuPct: Derived['cpuPct'], memPct: number | null) {
     this.#values = values;
     this.#at = at;
     this.#fromId = from && 'rates' in from ? Rates.idOf(from.rates) : Number.NaN;
     this.#fromTs = from ? from.ts : Number.NaN;
     this.#cur = cur;
-  }
-
-  /** The rest of what derive() made of the same samples. */
-  madeWith(cpuPct: Derived['cpuPct'], memPct: number | null): void {
     this.#cpuPct = cpuPct;
     this.#memPct = memPct;
   }
 
   static {
-    COUNTER_METRICS.forEach((m, k) => {
-      Object.defineProperty(Rates.prototype, m, {
-        get(this: Rates) {
-          return this.rate(k);
-        },
-        enumerable: true,
-      });
-    });
-  }
-
-  toJSON(): Partial<Record<CounterMetric, number>> {
-    const out: Partial<Record<CounterMetric, number>> = {};
-    for (let k = 0; k < C; k++) {
-      const v = this.rate(k);
-      if (v !== undefined) setMetric(out, COUNTER_METRICS[k]!, v);
-    }
-    return out;
+    readAsCounterRecord(Rates.prototype, (r, k) => r.rate(k));
   }
 
   /** Counter k's rate (COUNTER_METRICS[k]'s), rounded. */
   rate(k: number): number | undefined {
-    const v = this.#values[this.#at + k]!;
-    return Number.isNaN(v) ? undefined : round(v);
+    return rateIn(this.#values, this.#at + k);
   }
 
   /** The angle of counter k's rate, from the unrounded rate. */
@@ -113,24 +117,14 @@ class Angles {
   }
 
   static {
-    COUNTER_METRICS.forEach((m, k) => {
-      Object.defineProperty(Angles.prototype, m, {
-        get(this: Angles) {
-          return this.#rates.angle(k);
-        },
-        enumerable: true,
-      });
-    });
+    readAsCounterRecord(Angles.prototype, (a, k) => a.#rates.angle(k));
   }
+}
 
-  toJSON(): Partial<Record<CounterMetric, number>> {
-    const out: Partial<Record<CounterMetric, number>> = {};
-    for (let k = 0; k < C; k++) {
-      const a = this.#rates.angle(k);
-      if (a !== undefined) setMetric(out, COUNTER_METRICS[k]!, a);
-    }
-    return out;
-  }
+/** The rounded rate at `i` of a slab (NaN: none). */
+function rateIn(values: Float64Array, i: number): number | undefined {
+  const v = values[i]!;
+  return Number.isNaN(v) ? undefined : round(v);
 }
 
 /** Which derive() call made a snapshot's values (NaN: none of this process's, a replica's over JSON). */
@@ -159,10 +153,9 @@ export function derive(prev: Sample | undefined, cur: Sample): Derived {
     const rate = rawRate(prev, cur, COUNTER_METRICS[k]!);
     values[at + k] = rate === undefined ? Number.NaN : rate;
   }
-  const rates = new Rates(values, at, prev, cur);
-  const cpuPct = { total: cpuPercentOf(rates.rate(CPUTIME), cur.cpus), user: cpuPercentOf(rates.rate(TIMEUSR), cur.cpus), system: cpuPercentOf(rates.rate(TIMESYS), cur.cpus) };
+  const cpuPct = { total: cpuPercentOf(rateIn(values, at + CPUTIME), cur.cpus), user: cpuPercentOf(rateIn(values, at + TIMEUSR), cur.cpus), system: cpuPercentOf(rateIn(values, at + TIMESYS), cur.cpus) };
   const memPct = memPercent(cur);
-  rates.madeWith(cpuPct, memPct);
+  const rates = new Rates(values, at, prev, cur, cpuPct, memPct);
   // Each class has a getter per counter name (their static blocks): read as the records they stand for.
   return { rates: rates as CounterRecord, angles: new Angles(rates) as CounterRecord, cpuPct, memPct };
 }

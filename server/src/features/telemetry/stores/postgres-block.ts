@@ -202,13 +202,14 @@ export class OpenBlock {
       w.varint(b.length);
       w.bytes(b);
     }
-    const n = this.n;
-    w.section((c) => writeIntColumn(c, Array.from(this.ts.subarray(0, n)), 2));
-    w.section((c) => writeIntColumn(c, Array.from(this.cpus.subarray(0, n)), 1));
-    w.section((c) => writeIntColumn(c, this.memoryMax.slice(0, n), 1));
-    w.section((c) => writeIntColumn(c, Array.from(this.stale.subarray(0, n)), 1));
-    w.section((c) => writeIntColumn(c, Array.from(this.state.subarray(0, n)), 1));
-    w.section((c) => writeIntColumn(c, Array.from(this.mode.subarray(0, n)), 1));
+    // the samples held, as the codec's arrays
+    const held = (a: Float64Array | Uint8Array | Uint16Array) => Array.from(a.subarray(0, this.n));
+    w.section((c) => writeIntColumn(c, held(this.ts), 2));
+    w.section((c) => writeIntColumn(c, held(this.cpus), 1));
+    w.section((c) => writeIntColumn(c, this.memoryMax.slice(0, this.n), 1));
+    w.section((c) => writeIntColumn(c, held(this.stale), 1));
+    w.section((c) => writeIntColumn(c, held(this.state), 1));
+    w.section((c) => writeIntColumn(c, held(this.mode), 1));
     METRIC_NAMES.forEach((m, k) => {
       w.section((c) => writeIntColumn(c, this.metricColumn(k), isGauge(m) ? 1 : 2));
     });
