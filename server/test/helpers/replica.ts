@@ -16,14 +16,15 @@ export interface Replica {
   /** every JSON log line so far */
   logs: Record<string, unknown>[];
   api(pathname: string, init?: RequestInit): Promise<Response>;
-  /** resolves with [exit code, signal, ms from the call to the exit] */
-  term(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }>;
+  /** resolves with [exit code, signal, ms from the call to the exit]; `group`: the whole process group, as a terminal's Ctrl-C (needs `ownGroup`) */
+  term(signal?: NodeJS.Signals, opts?: { group?: boolean }): Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }>;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-export async function startReplica(env: Record<string, string>, timeoutMs = 60_000): Promise<Replica> {
+export async function startReplica(env: Record<string, string>, timeoutMs = 60_000, opts: { ownGroup?: boolean } = {}): Promise<Replica> {
   const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: serverDir,
+    detached: !!opts.ownGroup, // leader of a process group of its own, as a shell makes a foreground job
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', VMPULSE_ADMIN_TOKEN: ADMIN, LOG_LEVEL: 'info', HTTP_AUTH_FAILURE_LIMIT: '100000', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -63,9 +64,12 @@ export async function startReplica(env: Record<string, string>, timeoutMs = 60_0
     logs,
     exited,
     api: (pathname, init = {}) => fetch(url + pathname, { ...init, headers: { authorization: `Bearer ${ADMIN}`, ...(init.headers as Record<string, string>) } }),
-    async term(signal = 'SIGTERM') {
+    async term(signal = 'SIGTERM', { group = false } = {}) {
       const t0 = Date.now();
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+      if (proc.exitCode === null && proc.signalCode === null) {
+        if (group) process.kill(-proc.pid!, signal);
+        else proc.kill(signal);
+      }
       const r = await exited;
       return { ...r, ms: Date.now() - t0 };
     },

@@ -1,0 +1,71 @@
+// An embedded PostgreSQL whose vmpulse is gone (kill -9, the OOM killer, a crash): PostgreSQL
+// does not end with its parent, so it would keep DATA_DIR/postgres locked and every later start
+// would fail on its lock file. Found from PostgreSQL's own postmaster.pid and stopped before ours
+// starts; a PostgreSQL whose vmpulse is alive is left alone (that start fails, as it must).
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Logger } from './logger.js';
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'; // exists, another user's
+  }
+}
+
+const read = (file: string): string | undefined => {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+};
+
+/** The parent of a process (/proc/PID/stat's 4th field; the 2nd, the name, may hold spaces). */
+function parentOf(pid: number): number | undefined {
+  const stat = read(`/proc/${pid}/stat`);
+  const rest = stat?.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return rest ? Number(rest[1]) : undefined;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function exits(pid: number, ms: number): Promise<boolean> {
+  for (const end = Date.now() + ms; Date.now() < end; await sleep(100)) if (!alive(pid)) return true;
+  return !alive(pid);
+}
+
+/**
+ * Stops the PostgreSQL that `postmaster.pid` in `pgDir` names when it runs on `pgDir` and its parent
+ * is not the live vmpulse that `ownerFile` ({ pid }) names: fast shutdown (SIGINT: sessions ended,
+ * a checkpoint written, nothing committed lost), then immediate (SIGQUIT: WAL replayed at the
+ * next start) if it has not ended in 15 s. PostgreSQL's own lock-file rules decide the rest.
+ */
+export async function stopOrphanedPostgres(pgDir: string, ownerFile: string, log: Logger): Promise<void> {
+  const [pidLine, dirLine] = (read(path.join(pgDir, 'postmaster.pid')) ?? '').split('\n');
+  const pid = Number(pidLine);
+  if (!Number.isInteger(pid) || pid <= 1 || !alive(pid)) return; // none, or a stale file PostgreSQL replaces itself
+  // postmaster.pid line 2 is the data directory; the command line says the pid is still that postmaster
+  if (path.resolve(dirLine ?? '') !== path.resolve(pgDir) || !read(`/proc/${pid}/cmdline`)?.split('\0').includes(pgDir)) return;
+  let owner: number | undefined;
+  try {
+    owner = Number((JSON.parse(read(ownerFile) ?? '{}') as { pid?: unknown }).pid) || undefined;
+  } catch {
+    /* unreadable: no owner */
+  }
+  const parent = parentOf(pid);
+  if (parent === process.pid || (owner !== undefined && alive(owner) && parent === owner)) return;
+  log.warn({ pid, owner: owner ?? null, dir: pgDir }, 'embedded PostgreSQL left running by a vmpulse that is gone: stopping it');
+  const stuck = new Error(`embedded PostgreSQL (pid ${pid}) left running in ${pgDir} by a vmpulse that is gone does not stop; stop it, then start vmpulse again`);
+  try {
+    process.kill(pid, 'SIGINT');
+    if (await exits(pid, 15_000)) return;
+    log.warn({ pid }, 'embedded PostgreSQL left running did not stop in 15 s: immediate shutdown');
+    process.kill(pid, 'SIGQUIT');
+  } catch (err) {
+    throw new Error(stuck.message, { cause: err }); // EPERM: another user's, and we are not root
+  }
+  if (!(await exits(pid, 5_000))) throw stuck;
+}
