@@ -2,7 +2,7 @@
 // writes bench/results.json; `--quick` is a short smoke run (results.quick.json).
 //
 // Options: --quick | --only bare,collector,subs,rest,bytes,metrics,guests | --guests N | --guest-mem MiB
-//          --reps N | --vms N | --out FILE | --node-options '<NODE_OPTIONS for the server under test>'
+//          --reps N | --vms N | --out FILE | --node-options '<node flags for the server under test>'
 //          --print FILE (re-render the table of a results file) | --server-main PATH (another build of server/dist/src/main.js, for A/B experiments)
 //          --baseline-main PATH (A/B in one run: the rest and subs phases measure this build and the server under test, alternating)
 //          --hosts N --vms-per-host M (a fleet of N test-driver hosts, one `test:///` file each, M VMs each,
@@ -892,7 +892,7 @@ function renderTable(r: Record<string, any>): string {
   const out = [
     '',
     `vmpulse bench — ${r.date} — ${r.machine.cores} cores, ${r.machine.cpuModel}, Node ${r.machine.node}, load at start ${r.machine.loadavgAtStart.join(' ')}`,
-    `fleet: ${c0.vms} test-driver VMs${c0.hosts > 1 ? ` on ${c0.hosts} hosts × ${c0.vmsPerHost}` : ''} (${r.fleet?.running ?? '?'} running), POLL_INTERVAL=${c0.pollIntervalS}s, ${c0.reps} run(s) per figure${c0.quick ? ' (QUICK smoke run)' : ''}${c0.serverNodeOptions ? `, server NODE_OPTIONS=${c0.serverNodeOptions}` : ''}${c0.serverMain ? `, server ${c0.serverMain}` : ''}${c0.baselineMain ? `, A/B baseline ${c0.baselineMain}` : ''}; runtime ${r.runtimeS ?? '?'} s`,
+    `fleet: ${c0.vms} test-driver VMs${c0.hosts > 1 ? ` on ${c0.hosts} hosts × ${c0.vmsPerHost}` : ''} (${r.fleet?.running ?? '?'} running), POLL_INTERVAL=${c0.pollIntervalS}s, ${c0.reps} run(s) per figure${c0.quick ? ' (QUICK smoke run)' : ''}${c0.serverNodeOptions ? `, server node flags ${c0.serverNodeOptions}` : ''}${c0.serverMain ? `, server ${c0.serverMain}` : ''}${c0.baselineMain ? `, A/B baseline ${c0.baselineMain}` : ''}; runtime ${r.runtimeS ?? '?'} s`,
     '',
     line(['figure', 'value (median, min–max of runs)', 'target', 'met?']),
     widths.map((w) => '─'.repeat(w)).join('─┼─'),

@@ -56,8 +56,8 @@ export interface ServerUnderTest {
   stop(): Promise<void>;
 }
 
-/** the V8 young-generation flag `pnpm start` (root package.json) runs the server with */
-export const SEMI_SPACE_FLAG = '--max-semi-space-size=64';
+/** the V8 flags `pnpm start` (root package.json) runs the server with (bench/README.md, "Memory") */
+export const START_NODE_FLAGS = ['--max-semi-space-size=64'];
 
 export async function startServer(opts: { libvirtUri: string; pollInterval?: number; label: string; startTimeoutMs?: number; nodeOptions?: string; serverMain?: string; env?: Record<string, string>; cpuProfDir?: string }): Promise<ServerUnderTest> {
   const main = opts.serverMain ?? SERVER_MAIN;
@@ -67,10 +67,11 @@ export async function startServer(opts: { libvirtUri: string; pollInterval?: num
   const url = `http://127.0.0.1:${port}`;
   const logFile = path.join(dataDir, 'server.log');
   const log = createWriteStream(logFile);
-  // `pnpm start`'s young generation, unless --node-options sets its own (a command-line flag would win over NODE_OPTIONS).
-  const semiSpace = opts.nodeOptions?.includes('--max-semi-space-size') ? [] : [SEMI_SPACE_FLAG];
+  // `pnpm start`'s flags, unless --node-options gives others (instead of them). On the command line,
+  // not in NODE_OPTIONS: Node refuses some V8 flags there (--single-threaded-gc).
+  const nodeFlags = opts.nodeOptions?.split(/\s+/).filter(Boolean) ?? START_NODE_FLAGS;
   const cpuProf = opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`] : [];
-  const child: ChildProcess = spawn(process.execPath, [...semiSpace, ...cpuProf, '--import', pathToFileURL(path.join(BENCH_DIR, 'src', 'probe.mjs')).href, main], {
+  const child: ChildProcess = spawn(process.execPath, [...nodeFlags, ...cpuProf, '--import', pathToFileURL(path.join(BENCH_DIR, 'src', 'probe.mjs')).href, main], {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     env: {
@@ -84,7 +85,6 @@ export async function startServer(opts: { libvirtUri: string; pollInterval?: num
       // Every load client shares the admin token: lift the per-token socket cap (default 20) above them.
       WS_MAX_SOCKETS_PER_TOKEN: '1000',
       LOG_LEVEL: 'warn',
-      ...(opts.nodeOptions ? { NODE_OPTIONS: opts.nodeOptions } : {}),
       ...opts.env,
     },
   });

@@ -95,7 +95,7 @@ it('after kill -9 the next start stops the orphaned PostgreSQL and keeps tokens 
     },
     (err: Error) => err.message,
   );
-  expect(third).toMatch(/exited \(1\) before listening: [\s\S]*another vmpulse using this DATA_DIR/);
+  expect(third).toMatch(new RegExp(`exited \\(1\\) before listening: [\\s\\S]*another vmpulse \\(pid ${second.pid}\\) is using this DATA_DIR`));
   expect(alive(now)).toBe(true);
   expect(postmasterPid(dataDir)).toBe(now);
   expect((await (await second.api('/readyz')).json()).status).toBe('ready');

@@ -42,6 +42,7 @@ async function exits(pid: number, ms: number): Promise<boolean> {
  * is not the live vmpulse that `ownerFile` ({ pid }) names: fast shutdown (SIGINT: sessions ended,
  * a checkpoint written, nothing committed lost), then immediate (SIGQUIT: WAL replayed at the
  * next start) if it has not ended in 15 s. PostgreSQL's own lock-file rules decide the rest.
+ * Throws, naming the live vmpulse, when the PostgreSQL is that vmpulse's.
  */
 export async function stopOrphanedPostgres(pgDir: string, ownerFile: string, log: Logger): Promise<void> {
   const [pidLine, dirLine] = (read(path.join(pgDir, 'postmaster.pid')) ?? '').split('\n');
@@ -56,7 +57,9 @@ export async function stopOrphanedPostgres(pgDir: string, ownerFile: string, log
     /* unreadable: no owner */
   }
   const parent = parentOf(pid);
-  if (parent === process.pid || (owner !== undefined && alive(owner) && parent === owner)) return;
+  if (parent === process.pid || (owner !== undefined && alive(owner) && parent === owner)) {
+    throw new Error(`another vmpulse (pid ${parent}) is using this DATA_DIR: its embedded PostgreSQL (pid ${pid}) runs in ${pgDir}; stop it first, or give this one another DATA_DIR`);
+  }
   log.warn({ pid, owner: owner ?? null, dir: pgDir }, 'embedded PostgreSQL left running by a vmpulse that is gone: stopping it');
   const stuck = new Error(`embedded PostgreSQL (pid ${pid}) left running in ${pgDir} by a vmpulse that is gone does not stop; stop it, then start vmpulse again`);
   try {
