@@ -44,8 +44,8 @@ async function main() {
     clearTimeout(force);
     process.exit(0);
   };
-  process.on('SIGINT', () => void shutdown('SIGINT'));
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  // SIGHUP: the terminal it was started from closed (Node's default would exit without writing the open minutes).
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void shutdown(signal));
 }
 
 main().catch((err) => {

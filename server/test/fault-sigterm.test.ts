@@ -1,7 +1,7 @@
 // SIGTERM under load (REST clients, graphql-ws subscribers, 200 VMs at 2 Hz): the process exits 0
 // within 5 s and the samples it held in memory are in PostgreSQL afterwards, up to its last tick.
-// And a terminal's Ctrl-C (SIGINT to the whole foreground process group, the embedded PostgreSQL
-// included unless it has a group of its own): the same, with PostgreSQL stopped by vmpulse, last.
+// And a terminal's Ctrl-C or hangup (SIGINT / SIGHUP to the whole foreground process group, the
+// embedded PostgreSQL included unless it has a group of its own): the same, PostgreSQL stopped last.
 import { existsSync } from 'node:fs';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -20,7 +20,7 @@ const POLL = 0.5;
 const VMS = 200;
 let dir: string;
 let r: Replica;
-let ctrlC: Replica | undefined;
+const grouped: Replica[] = [];
 const clients: Client[] = [];
 
 beforeAll(async () => {
@@ -33,7 +33,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all(clients.map((c) => c.dispose()));
   await r?.term('SIGKILL');
-  await ctrlC?.term('SIGKILL');
+  for (const g of grouped) await g.term('SIGKILL');
   rmSync(dir, { recursive: true, force: true });
 }, 30_000);
 
@@ -88,20 +88,24 @@ it('SIGTERM under load: exit 0 within 5 s, every VM stored up to its last tick',
   await expectFlushed(path.join(dir, 'data'), running, termAt, POLL);
 }, 120_000);
 
-it("Ctrl-C in a terminal (SIGINT to the process group): exit 0 within 5 s, PostgreSQL stopped last, nothing lost", async () => {
-  const dataDir = path.join(dir, 'data-ctrl-c');
-  const fleet = writeDemoFleet(path.join(dir, 'fleet-ctrl-c.xml'), { count: 20, prefix: 'ctrlc-' });
-  // A minute's history blocks are written when the minute closes: what the signal catches is held in memory.
-  ctrlC = await startReplica({ LIBVIRT_URI: fleet, DATA_DIR: dataDir, POLL_INTERVAL: String(POLL) }, 60_000, { ownGroup: true });
-  await until('the fleet sampled', async () => (await (await ctrlC!.api('/api/telemetry/status')).json()).samples >= 20 * 4);
-  const running = (await (await ctrlC.api('/api/telemetry/live-vms')).json()).count as number;
-  const postmaster = postmasterPid(dataDir);
-  const signalAt = Date.now();
-  const exit = await ctrlC.term('SIGINT', { group: true });
-  expect(exit.code).toBe(0);
-  expect(exit.ms).toBeLessThan(5000);
-  expect(ctrlC.logs.filter((l) => (l.level as number) >= 50).map((l) => l.msg)).toEqual([]); // no "PostgreSQL died", no failed flush
-  expect(existsSync(path.join(dataDir, 'postgres', 'postmaster.pid'))).toBe(false); // stopped, not left behind
-  expect(() => process.kill(postmaster, 0)).toThrow();
-  await expectFlushed(dataDir, running, signalAt, POLL);
-}, 120_000);
+// A terminal's Ctrl-C, and the terminal closed (SIGHUP to its foreground group; Node's default exits at once).
+for (const signal of ['SIGINT', 'SIGHUP'] as const) {
+  it(`${signal} to the process group (a terminal's ${signal === 'SIGINT' ? 'Ctrl-C' : 'hangup'}): exit 0 within 5 s, PostgreSQL stopped last, nothing lost`, async () => {
+    const dataDir = path.join(dir, `data-${signal}`);
+    const fleet = writeDemoFleet(path.join(dir, `fleet-${signal}.xml`), { count: 20, prefix: `${signal.toLowerCase()}-` });
+    // A minute's history blocks are written when the minute closes: what the signal catches is held in memory.
+    const r = await startReplica({ LIBVIRT_URI: fleet, DATA_DIR: dataDir, POLL_INTERVAL: String(POLL) }, 60_000, { ownGroup: true });
+    grouped.push(r);
+    await until('the fleet sampled', async () => (await (await r.api('/api/telemetry/status')).json()).samples >= 20 * 4);
+    const running = (await (await r.api('/api/telemetry/live-vms')).json()).count as number;
+    const postmaster = postmasterPid(dataDir);
+    const signalAt = Date.now();
+    const exit = await r.term(signal, { group: true });
+    expect(exit.code).toBe(0);
+    expect(exit.ms).toBeLessThan(5000);
+    expect(r.logs.filter((l) => (l.level as number) >= 50).map((l) => l.msg)).toEqual([]); // no "PostgreSQL died", no failed flush
+    expect(existsSync(path.join(dataDir, 'postgres', 'postmaster.pid'))).toBe(false); // stopped, not left behind
+    expect(() => process.kill(postmaster, 0)).toThrow();
+    await expectFlushed(dataDir, running, signalAt, POLL);
+  }, 120_000);
+}
