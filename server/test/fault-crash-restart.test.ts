@@ -17,15 +17,17 @@ let dataDir: string;
 let fleet: string;
 const replicas: Replica[] = [];
 
-const alive = (pid: number) => {
+/** /proc/PID/stat from the state on ([state, parent, …]); undefined once the process is reaped */
+const statOf = (pid: number) => {
   try {
-    process.kill(pid, 0);
-    return true;
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   } catch {
-    return false;
+    return undefined;
   }
 };
-const parentOf = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
+/** running: a zombie has ended (this container's init reaps it a second or two later) */
+const alive = (pid: number) => !!statOf(pid) && statOf(pid)![0] !== 'Z';
+const parentOf = (pid: number) => Number(statOf(pid)?.[1]);
 const start = async () => {
   const r = await startReplica({ LIBVIRT_URI: fleet, DATA_DIR: dataDir, POLL_INTERVAL: String(POLL) });
   replicas.push(r);

@@ -2,18 +2,9 @@
 // does not end with its parent, so it would keep DATA_DIR/postgres locked and every later start
 // would fail on its lock file. Found from PostgreSQL's own postmaster.pid and stopped before ours
 // starts; a PostgreSQL whose vmpulse is alive is left alone (that start fails, as it must).
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from './logger.js';
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'; // exists, another user's
-  }
-}
 
 const read = (file: string): string | undefined => {
   try {
@@ -23,12 +14,25 @@ const read = (file: string): string | undefined => {
   }
 };
 
-/** The parent of a process (/proc/PID/stat's 4th field; the 2nd, the name, may hold spaces). */
-function parentOf(pid: number): number | undefined {
+/** /proc/PID/stat's fields from the 3rd on (state, parent, …); the 2nd, the name, may hold spaces. */
+function statOf(pid: number): string[] | undefined {
   const stat = read(`/proc/${pid}/stat`);
-  const rest = stat?.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return rest ? Number(rest[1]) : undefined;
+  return stat?.slice(stat.lastIndexOf(')') + 2).split(' ');
 }
+
+/** The pid exists (EPERM: another user's), whether or not its parent has reaped it yet. */
+function exists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Running: it exists and is not a zombie (dead, waiting for a parent that may never reap it: an init in a container that does not). */
+const alive = (pid: number) => exists(pid) && statOf(pid)?.[0] !== 'Z';
+const parentOf = (pid: number) => Number(statOf(pid)?.[1]) || undefined;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -47,7 +51,10 @@ async function exits(pid: number, ms: number): Promise<boolean> {
 export async function stopOrphanedPostgres(pgDir: string, ownerFile: string, log: Logger): Promise<void> {
   const [pidLine, dirLine] = (read(path.join(pgDir, 'postmaster.pid')) ?? '').split('\n');
   const pid = Number(pidLine);
-  if (!Number.isInteger(pid) || pid <= 1 || !alive(pid)) return; // none, or a stale file PostgreSQL replaces itself
+  if (!Number.isInteger(pid) || pid <= 1 || !exists(pid)) return; // none, or a stale file PostgreSQL replaces itself
+  // A zombie holds the pid of a dead process (whichever): PostgreSQL would take the lock for a live one.
+  const staleLock = () => rmSync(path.join(pgDir, 'postmaster.pid'), { force: true });
+  if (!alive(pid)) return staleLock();
   // postmaster.pid line 2 is the data directory; the command line says the pid is still that postmaster
   if (path.resolve(dirLine ?? '') !== path.resolve(pgDir) || !read(`/proc/${pid}/cmdline`)?.split('\0').includes(pgDir)) return;
   let owner: number | undefined;
@@ -64,11 +71,13 @@ export async function stopOrphanedPostgres(pgDir: string, ownerFile: string, log
   const stuck = new Error(`embedded PostgreSQL (pid ${pid}) left running in ${pgDir} by a vmpulse that is gone does not stop; stop it, then start vmpulse again`);
   try {
     process.kill(pid, 'SIGINT');
-    if (await exits(pid, 15_000)) return;
-    log.warn({ pid }, 'embedded PostgreSQL left running did not stop in 15 s: immediate shutdown');
-    process.kill(pid, 'SIGQUIT');
+    if (!(await exits(pid, 15_000))) {
+      log.warn({ pid }, 'embedded PostgreSQL left running did not stop in 15 s: immediate shutdown');
+      process.kill(pid, 'SIGQUIT');
+      if (!(await exits(pid, 5_000))) throw stuck;
+    }
   } catch (err) {
-    throw new Error(stuck.message, { cause: err }); // EPERM: another user's, and we are not root
+    throw err === stuck ? stuck : new Error(stuck.message, { cause: err }); // EPERM: another user's, and we are not root
   }
-  if (!(await exits(pid, 5_000))) throw stuck;
+  if (exists(pid)) staleLock(); // stopped, not reaped yet
 }
