@@ -18,7 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { writeDemoFleet } from '../../server/src/libvirt/demo-fleet.js';
 import { bareLibvirt } from './guests.js';
-import { START_NODE_FLAGS } from './server.js';
+import { nodeFlagsOf } from './server.js';
 import { REPO_ROOT, median, sleep, trackChild, treeCpuSeconds } from './util.js';
 
 const argv = process.argv.slice(2).filter((a) => a !== '--');
@@ -31,7 +31,7 @@ const builds = opt('builds', 'current=server/dist/src/main.js')
   .map((b) => {
     const name = b.slice(0, b.indexOf('='));
     const [main, flags] = b.slice(name.length + 1).split('@') as [string, string | undefined];
-    return [name, main, flags ? flags.split(' ') : START_NODE_FLAGS] as const;
+    return [name, main, nodeFlagsOf(flags)] as const;
   });
 const hostCounts = opt('hosts', '1').split(',').map(Number);
 const vmsPerHost = Number(opt('vms', '1'));

@@ -57,7 +57,10 @@ export interface ServerUnderTest {
 }
 
 /** the V8 flags `pnpm start` (root package.json) runs the server with (bench/README.md, "Memory") */
-export const START_NODE_FLAGS = ['--max-semi-space-size=64'];
+const START_NODE_FLAGS = ['--max-semi-space-size=64'];
+
+/** Node flags as given on the command line (`'--a --b=1'`), or `pnpm start`'s when none are given. */
+export const nodeFlagsOf = (given: string | undefined): string[] => given?.split(/\s+/).filter(Boolean) ?? START_NODE_FLAGS;
 
 export async function startServer(opts: { libvirtUri: string; pollInterval?: number; label: string; startTimeoutMs?: number; nodeOptions?: string; serverMain?: string; env?: Record<string, string>; cpuProfDir?: string }): Promise<ServerUnderTest> {
   const main = opts.serverMain ?? SERVER_MAIN;
@@ -69,7 +72,7 @@ export async function startServer(opts: { libvirtUri: string; pollInterval?: num
   const log = createWriteStream(logFile);
   // `pnpm start`'s flags, unless --node-options gives others (instead of them). On the command line,
   // not in NODE_OPTIONS: Node refuses some V8 flags there (--single-threaded-gc).
-  const nodeFlags = opts.nodeOptions?.split(/\s+/).filter(Boolean) ?? START_NODE_FLAGS;
+  const nodeFlags = nodeFlagsOf(opts.nodeOptions);
   const cpuProf = opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`] : [];
   const child: ChildProcess = spawn(process.execPath, [...nodeFlags, ...cpuProf, '--import', pathToFileURL(path.join(BENCH_DIR, 'src', 'probe.mjs')).href, main], {
     cwd: REPO_ROOT,

@@ -28,6 +28,8 @@ const statOf = (pid: number) => {
 /** running: a zombie has ended (this container's init reaps it a second or two later) */
 const alive = (pid: number) => !!statOf(pid) && statOf(pid)![0] !== 'Z';
 const parentOf = (pid: number) => Number(statOf(pid)?.[1]);
+/** the running embedded PostgreSQL's URL, as vmpulse announces it (its port changes at each start) */
+const dbUrl = () => JSON.parse(readFileSync(path.join(dataDir, 'postgres.json'), 'utf8')).url as string;
 const start = async () => {
   const r = await startReplica({ LIBVIRT_URI: fleet, DATA_DIR: dataDir, POLL_INTERVAL: String(POLL) });
   replicas.push(r);
@@ -66,9 +68,8 @@ it('after kill -9 the next start stops the orphaned PostgreSQL and keeps tokens 
   const viewer = created.data.createToken.token as string;
   expect((await vmsWith(first, viewer)).status).toBe(200);
   // A minute's first block is written at its close or a shutdown: wait until one is stored.
-  const dbUrl = JSON.parse(readFileSync(path.join(dataDir, 'postgres.json'), 'utf8')).url as string;
   const before = await until('a history block stored', async () => {
-    const times = await storedSampleTimes(dbUrl);
+    const times = await storedSampleTimes(dbUrl());
     return times.size > 0 && times;
   }, 90_000, 1000);
   const orphan = postmasterPid(dataDir);
@@ -86,7 +87,7 @@ it('after kill -9 the next start stops the orphaned PostgreSQL and keeps tokens 
   // The token made before the crash still answers; the history stored before it is still there.
   expect((await vmsWith(second, viewer)).status).toBe(200);
   expect((await vmsWith(second, `${viewer}x`)).status).toBe(401);
-  const after = await storedSampleTimes(JSON.parse(readFileSync(path.join(dataDir, 'postgres.json'), 'utf8')).url);
+  const after = await storedSampleTimes(dbUrl());
   for (const [vmId, ts] of before) expect(after.get(vmId)?.slice(0, ts.length), `VM ${vmId}`).toEqual(ts);
 
   // A third vmpulse on the same DATA_DIR while the second runs: refused, and the second's PostgreSQL untouched.

@@ -4,6 +4,7 @@
 // starts; a PostgreSQL whose vmpulse is alive is left alone (that start fails, as it must).
 import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from './logger.js';
 
 const read = (file: string): string | undefined => {
@@ -33,8 +34,6 @@ function exists(pid: number): boolean {
 /** Running: it exists and is not a zombie (dead, waiting for a parent that may never reap it: an init in a container that does not). */
 const alive = (pid: number) => exists(pid) && statOf(pid)?.[0] !== 'Z';
 const parentOf = (pid: number) => Number(statOf(pid)?.[1]) || undefined;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function exits(pid: number, ms: number): Promise<boolean> {
   for (const end = Date.now() + ms; Date.now() < end; await sleep(100)) if (!alive(pid)) return true;
@@ -68,16 +67,19 @@ export async function stopOrphanedPostgres(pgDir: string, ownerFile: string, log
     throw new Error(`another vmpulse (pid ${parent}) is using this DATA_DIR: its embedded PostgreSQL (pid ${pid}) runs in ${pgDir}; stop it first, or give this one another DATA_DIR`);
   }
   log.warn({ pid, owner: owner ?? null, dir: pgDir }, 'embedded PostgreSQL left running by a vmpulse that is gone: stopping it');
-  const stuck = new Error(`embedded PostgreSQL (pid ${pid}) left running in ${pgDir} by a vmpulse that is gone does not stop; stop it, then start vmpulse again`);
-  try {
-    process.kill(pid, 'SIGINT');
-    if (!(await exits(pid, 15_000))) {
-      log.warn({ pid }, 'embedded PostgreSQL left running did not stop in 15 s: immediate shutdown');
-      process.kill(pid, 'SIGQUIT');
-      if (!(await exits(pid, 5_000))) throw stuck;
+  const stuck = `embedded PostgreSQL (pid ${pid}) left running in ${pgDir} by a vmpulse that is gone does not stop; stop it, then start vmpulse again`;
+  const signal = (sig: NodeJS.Signals) => {
+    try {
+      process.kill(pid, sig);
+    } catch (err) {
+      throw new Error(stuck, { cause: err }); // EPERM: another user's, and we are not root
     }
-  } catch (err) {
-    throw err === stuck ? stuck : new Error(stuck.message, { cause: err }); // EPERM: another user's, and we are not root
+  };
+  signal('SIGINT');
+  if (!(await exits(pid, 15_000))) {
+    log.warn({ pid }, 'embedded PostgreSQL left running did not stop in 15 s: immediate shutdown');
+    signal('SIGQUIT');
+    if (!(await exits(pid, 5_000))) throw new Error(stuck);
   }
   if (exists(pid)) staleLock(); // stopped, not reaped yet
 }

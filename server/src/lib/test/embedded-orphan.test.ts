@@ -25,6 +25,8 @@ const alive = (pid: number) => {
     return false;
   }
 };
+/** a process's state letter (/proc/PID/stat; Z: zombie) */
+const stateOf = (pid: number) => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]![0];
 const lockFile = (pid: number) => writeFileSync(path.join(pgDir, 'postmaster.pid'), `${pid}\n${pgDir}\n1796000000\n5432\n\n127.0.0.1\n`);
 
 beforeAll(() => {
@@ -71,8 +73,8 @@ it('removes a lock file whose pid is a zombie (dead, never reaped: an init that 
   const parent = spawn('bash', ['-c', 'sleep 0.1 & echo $!; exec sleep 30']);
   children.push(parent);
   const zombie = Number(await firstLine(parent));
-  for (let i = 0; i < 50 && readFileSync(`/proc/${zombie}/stat`, 'utf8').split(') ')[1]![0] !== 'Z'; i++) await new Promise((r) => setTimeout(r, 50));
-  expect(readFileSync(`/proc/${zombie}/stat`, 'utf8').split(') ')[1]![0]).toBe('Z');
+  for (let i = 0; i < 50 && stateOf(zombie) !== 'Z'; i++) await new Promise((r) => setTimeout(r, 50));
+  expect(stateOf(zombie)).toBe('Z');
   lockFile(zombie);
   await stopOrphanedPostgres(pgDir, ownerFile, log);
   expect(existsSync(path.join(pgDir, 'postmaster.pid'))).toBe(false);
@@ -91,7 +93,7 @@ it('an orphan deaf to the fast shutdown gets the immediate one after 15 s', asyn
   const t0 = Date.now();
   await stopOrphanedPostgres(pgDir, ownerFile, log);
   // gone, or a zombie whose lock file went with it
-  expect(alive(pid) && readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]![0] !== 'Z').toBe(false);
+  expect(alive(pid) && stateOf(pid) !== 'Z').toBe(false);
   if (alive(pid)) expect(existsSync(path.join(pgDir, 'postmaster.pid'))).toBe(false);
   expect(Date.now() - t0).toBeGreaterThanOrEqual(15_000);
   expect(warned).toEqual(['embedded PostgreSQL left running by a vmpulse that is gone: stopping it', 'embedded PostgreSQL left running did not stop in 15 s: immediate shutdown']);
