@@ -93,6 +93,64 @@ class FreshSnapshot implements MetricSnapshot {
   }
 }
 
+// What a snapshot without a sample holds: shared and frozen (never written, one set for every VM).
+const NO_VALUES: MetricSnapshot['metrics'] & MetricSnapshot['rates'] = Object.freeze({});
+const NO_DEVICES: never[] = Object.freeze([]) as never[];
+const NO_PERCENT: MetricSnapshot['cpuPct'] = Object.freeze({ user: null, system: null, total: null });
+
+/**
+ * A VM's snapshot at a tick that has no sample of it: the last good values held, `ageMs` old (the
+ * tick failed for it: `stale`, with the error; `ts` stays the last good sample's), or none at all
+ * (not running, or failing before any good sample). One object with named fields: an object spread
+ * of the previous snapshot plus a dozen more keys cost ~9 µs and ~4 KB per VM per tick (side test;
+ * every shut-off VM takes this path every tick).
+ */
+class HeldSnapshot implements MetricSnapshot {
+  readonly vmId: number;
+  readonly hostId: number;
+  readonly hostName: string;
+  readonly vmName: string;
+  readonly uuid: string;
+  readonly memoryMax: bigint;
+  readonly ts: number;
+  readonly state: string;
+  readonly cpus: number;
+  readonly metrics: MetricSnapshot['metrics'];
+  readonly nics: MetricSnapshot['nics'];
+  readonly disks: MetricSnapshot['disks'];
+  readonly rates: MetricSnapshot['rates'];
+  readonly angles: MetricSnapshot['angles'];
+  readonly cpuPct: MetricSnapshot['cpuPct'];
+  readonly memPct: number | null;
+  readonly stale: boolean;
+  readonly ageMs: number;
+  readonly error?: string;
+
+  constructor(r: VmReading<Vm>, now: number, prev: MetricSnapshot | undefined) {
+    const vm = r.vm;
+    this.vmId = vm.id;
+    this.hostId = vm.hostId;
+    this.hostName = vm.hostName;
+    this.vmName = vm.name;
+    this.uuid = vm.uuid;
+    this.memoryMax = vm.memoryMax;
+    this.state = r.state;
+    const held = r.error && prev ? prev : undefined;
+    this.ts = held ? held.ts : now;
+    this.cpus = held ? held.cpus : r.cpus;
+    this.metrics = held ? held.metrics : NO_VALUES;
+    this.nics = held ? held.nics : NO_DEVICES;
+    this.disks = held ? held.disks : NO_DEVICES;
+    this.rates = held ? held.rates : NO_VALUES;
+    this.angles = held ? held.angles : NO_VALUES;
+    this.cpuPct = held ? held.cpuPct : NO_PERCENT;
+    this.memPct = held ? held.memPct : null;
+    this.stale = !!r.error;
+    this.ageMs = held ? now - held.ts : 0;
+    if (r.error) this.error = r.error;
+  }
+}
+
 function toFleetEntry(s: MetricSnapshot, owner: VmOwner | null = null): FleetEntry {
   return {
     vmId: s.vmId,
@@ -153,19 +211,7 @@ export function createMetricsService(deps: {
 
   function snapshotOf(r: VmReading<Vm>, ts: number): MetricSnapshot {
     const prev = latest.get(r.vm.id);
-    if (r.error && prev) {
-      const base = { vmId: r.vm.id, hostId: r.vm.hostId, hostName: r.vm.hostName, vmName: r.vm.name, uuid: r.vm.uuid, memoryMax: r.vm.memoryMax };
-      // Keep the last good values, say how old they are; the VM recovers on its own next tick.
-      // `ts` stays the time of the last good sample.
-      return { ...prev, ...base, state: r.state, stale: true, ageMs: ts - prev.ts, error: r.error };
-    }
-    if (!r.sample) {
-      const base = { vmId: r.vm.id, hostId: r.vm.hostId, hostName: r.vm.hostName, vmName: r.vm.name, uuid: r.vm.uuid, memoryMax: r.vm.memoryMax };
-      // Not running (nothing to sample), or failing before any good sample.
-      const empty = { metrics: {}, nics: [], disks: [], rates: {}, angles: {}, cpuPct: { user: null, system: null, total: null }, memPct: null };
-      return { ...base, ...empty, ts, state: r.state, cpus: r.cpus, stale: !!r.error, ageMs: 0, ...(r.error ? { error: r.error } : {}) };
-    }
-    return new FreshSnapshot(r, r.sample, ts, prev);
+    return r.sample && !(r.error && prev) ? new FreshSnapshot(r, r.sample, ts, prev) : new HeldSnapshot(r, ts, prev);
   }
 
   // Each snapshot's fleet entry is built once: with many hosts a fleet message goes out several
