@@ -151,6 +151,12 @@ class HeldSnapshot implements MetricSnapshot {
   }
 }
 
+/** Has the snapshot any metric (`Object.keys(…).length > 0` without an array per VM per tick)? */
+function hasMetrics(s: MetricSnapshot): boolean {
+  for (const _ in s.metrics) return true;
+  return false;
+}
+
 function toFleetEntry(s: MetricSnapshot, owner: VmOwner | null = null): FleetEntry {
   return {
     vmId: s.vmId,
@@ -269,7 +275,7 @@ export function createMetricsService(deps: {
       const hostId = readings[0]?.vm.hostId;
       if (replicas && hostId !== undefined) replicas.publish('host:samples', { hostId, snapshots });
       // History keeps samples; a shut-off VM has none to keep.
-      const fresh = snapshots.filter((s) => !s.stale && Object.keys(s.metrics).length > 0);
+      const fresh = snapshots.filter((s) => !s.stale && hasMetrics(s));
       if (fresh.length && mayStore(fresh[0]!.hostId)) {
         await store.write(fresh).catch((err: unknown) => log.error({ err }, 'metric store write failed'));
       }

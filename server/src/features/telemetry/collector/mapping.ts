@@ -1,9 +1,9 @@
 // libvirt stats params (bulk virConnectGetAllDomainStats or our per-call batch: same keys)
 // → the seed's metrics. Pure, unit-tested.
 import type { StatValue } from '../../../libvirt/types.js';
-import type { MetricName } from '../../../domain/metrics.js';
+import { METRIC_NAMES, type MetricName } from '../../../domain/metrics.js';
 import type { DiskSample, NicSample } from '../../../domain/snapshot.js';
-import { setMetric } from './metric-record.js';
+import { MetricRecord } from './metric-record.js';
 
 export interface MappedStats {
   metrics: Partial<Record<MetricName, bigint>>;
@@ -13,7 +13,7 @@ export interface MappedStats {
   cpus?: number;
 }
 
-const SCALAR: [MetricName, string][] = [
+const SCALAR_KEYS: [MetricName, string][] = [
   ['cputime', 'cpu.time'],
   ['timeusr', 'cpu.user'],
   ['timesys', 'cpu.system'],
@@ -28,7 +28,7 @@ const SCALAR: [MetricName, string][] = [
   ['memdisk_cache', 'balloon.disk_caches'],
 ];
 
-const NIC: [keyof NicSample & string, string, MetricName][] = [
+const NIC_FIELDS: [keyof NicSample & string, string, MetricName][] = [
   ['rxbytes', 'rx.bytes', 'net_rxbytes'],
   ['rxpackets', 'rx.pkts', 'net_rxpackets'],
   ['rxerrors', 'rx.errs', 'net_rxerrors'],
@@ -39,13 +39,19 @@ const NIC: [keyof NicSample & string, string, MetricName][] = [
   ['txdrops', 'tx.drop', 'net_txdrops'],
 ];
 
-const DISK: [keyof DiskSample & string, string, MetricName][] = [
+const DISK_FIELDS: [keyof DiskSample & string, string, MetricName][] = [
   ['rd_req', 'rd.reqs', 'disk_rd_req'],
   ['rd_bytes', 'rd.bytes', 'disk_rd_bytes'],
   ['wr_reqs', 'wr.reqs', 'disk_wr_reqs'],
   ['wr_bytes', 'wr.bytes', 'disk_wr_bytes'],
   ['errors', 'errors', 'disk_errors'],
 ];
+
+// Each metric by its index in METRIC_NAMES (the order a MetricRecord takes its values in).
+const at = (m: MetricName) => METRIC_NAMES.indexOf(m);
+const SCALAR = SCALAR_KEYS.map(([m, key]) => [at(m), key] as const);
+const NIC = NIC_FIELDS.map(([field, key, m]) => [field, key, at(m)] as const);
+const DISK = DISK_FIELDS.map(([field, key, m]) => [field, key, at(m)] as const);
 
 function big(v: unknown): bigint | undefined {
   if (typeof v === 'bigint') return v;
@@ -65,13 +71,13 @@ const NAME_KEYS = { net: [] as string[], block: [] as string[] };
 const ALLOCATION_KEYS: string[] = [];
 const CAPACITY_KEYS: string[] = [];
 
-/** Sums device counters into the seed's totals; a total is present only if some device reported it. */
+/** Sums device counters into the seed's totals (`sums`, by metric index); a total is present only if some device reported it. */
 function devices<S extends { name: string }>(
   p: Get,
   group: 'net' | 'block',
-  fields: [keyof S & string, string, MetricName][],
+  fields: readonly (readonly [keyof S & string, string, number])[],
   fieldKeys: string[][],
-  metrics: MappedStats['metrics'],
+  sums: (bigint | undefined)[],
   zero: () => S,
 ): S[] {
   const count = Number(p(`${group}.count`) ?? 0);
@@ -86,8 +92,8 @@ function devices<S extends { name: string }>(
       // libvirt reports "not supported" counters as -1 in some drivers
       if (v === undefined || v < 0n) continue;
       (dev as Record<string, unknown>)[field] = v;
-      const sum = metrics[metric];
-      setMetric(metrics, metric, sum === undefined ? v : sum + v);
+      const sum = sums[metric];
+      sums[metric] = sum === undefined ? v : sum + v;
     }
     out.push(dev);
   }
@@ -97,25 +103,28 @@ function devices<S extends { name: string }>(
 /** A stats record's value by libvirt key (undefined: not reported). */
 export type Get = (key: string) => StatValue | undefined;
 
+const scratch = new Array<bigint | undefined>(METRIC_NAMES.length);
+
 /** A stats record's metrics, NICs and disks, read through `p` (a row of a StatsTable, merged with another's; or a plain record: `(k) => record[k]`). */
 export function mapStatsOf(p: Get): MappedStats {
-  const metrics: MappedStats['metrics'] = {};
+  // One scratch array for every call (mapping is synchronous): the values, then one record of them.
+  const values = scratch.fill(undefined);
   for (const [metric, key] of SCALAR) {
     const v = big(p(key));
-    if (v !== undefined && v >= 0n) setMetric(metrics, metric, v);
+    if (v !== undefined && v >= 0n) values[metric] = v;
   }
-  const nics = devices<NicSample>(p, 'net', NIC, NIC_KEYS, metrics, zeroNic);
-  const disks = devices<DiskSample>(p, 'block', DISK, DISK_KEYS, metrics, zeroDisk);
+  const nics = devices<NicSample>(p, 'net', NIC, NIC_KEYS, values, zeroNic);
+  const disks = devices<DiskSample>(p, 'block', DISK, DISK_KEYS, values, zeroDisk);
   for (let i = 0; i < disks.length; i++) {
     const allocation = big(p(keyOf(ALLOCATION_KEYS, 'block', i, 'allocation')));
     const capacity = big(p(keyOf(CAPACITY_KEYS, 'block', i, 'capacity')));
     if (allocation !== undefined) disks[i]!.allocation = allocation;
     if (capacity !== undefined) disks[i]!.capacity = capacity;
   }
+  const metrics = new MetricRecord(values);
   const vcpus = p('vcpu.current');
   return typeof vcpus === 'number' ? { metrics, nics, disks, cpus: vcpus } : { metrics, nics, disks };
 }
-
 // Zeros for what a device does not report; `name` last, as the samples have always listed it.
 const zeroNic = (): NicSample => ({ rxbytes: 0n, rxpackets: 0n, rxerrors: 0n, rxdrops: 0n, txbytes: 0n, txpackets: 0n, txerrors: 0n, txdrops: 0n, name: '' });
 const zeroDisk = (): DiskSample => ({ rd_req: 0n, rd_bytes: 0n, wr_reqs: 0n, wr_bytes: 0n, errors: 0n, name: '' });

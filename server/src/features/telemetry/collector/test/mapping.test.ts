@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { METRIC_NAMES } from '../../../../domain/metrics.js';
 import { mapStatsOf } from '../mapping.js';
+import { MetricRecord } from '../metric-record.js';
 
 /** A plain stats record through the collector's mapping (the loop reads its StatsTable rows the same way). */
 const mapStats = (record: Record<string, bigint | number | string | boolean>) => mapStatsOf((k) => record[k]);
@@ -68,5 +70,12 @@ describe('mapStatsOf', () => {
 
   it('handles a domain with state only (inactive, or the test driver bulk call)', () => {
     expect(mapStats({ 'state.state': 5, 'state.reason': 1 })).toEqual({ metrics: {}, nics: [], disks: [] });
+  });
+
+  it('puts each value of a MetricRecord under its own name, in METRIC_NAMES order, and leaves the missing ones out', () => {
+    const all = new MetricRecord(METRIC_NAMES.map((_, i) => BigInt(i + 1)));
+    expect(Object.entries(all)).toEqual(METRIC_NAMES.map((m, i) => [m, BigInt(i + 1)]));
+    const some = new MetricRecord(METRIC_NAMES.map((_, i) => (i % 2 ? BigInt(i) : undefined)));
+    expect(Object.keys(some)).toEqual(METRIC_NAMES.filter((_, i) => i % 2));
   });
 });
