@@ -1,8 +1,10 @@
-// A metric set on a per-VM record by its name through NAMED stores. V8 turns an object that gains
-// more than a dozen properties through keyed stores (`o[name] = v`) into a dictionary (~8 KB a
-// record for rates + angles, slower to read everywhere after); named stores keep these records fast
-// objects that share hidden classes.
-import type { MetricName } from '../../../domain/metrics.js';
+// Per-VM records of the metrics by name. Both keep them fast objects that share hidden classes:
+// V8 turns an object that gains more than a dozen properties through keyed stores (`o[name] = v`)
+// into a dictionary (~8 KB a record for rates + angles, slower to read everywhere after).
+// setMetric: a metric set on a record by its name through NAMED stores. MetricRecord: a sample's
+// metrics, made at once.
+import { METRIC_NAMES, type MetricName } from '../../../domain/metrics.js';
+import { Float64Slabs } from '../../../lib/slabs.js';
 
 export function setMetric<T>(o: Partial<Record<MetricName, T>>, m: MetricName, v: T): void {
   switch (m) {
@@ -86,13 +88,20 @@ export function setMetric<T>(o: Partial<Record<MetricName, T>>, m: MetricName, v
   }
 }
 
+const M = METRIC_NAMES.length;
+const slabs = new Float64Slabs(M);
+
 /**
  * A VM's metrics of one sample, from their values in METRIC_NAMES order (undefined: not reported,
  * left absent). Each present metric is assigned by name in the constructor, so V8 gives the records
  * room for all 25 in the object itself: a record grown key by key (setMetric on `{}`) reallocates
  * its out-of-object property store seven times on the way, ~700 bytes of garbage per VM per tick.
+ * Beside the BigInts, each value as a double where that is exact (metricNumber()): the collector's
+ * rates and the history store read those instead of converting ~65 BigInts per VM per tick.
  */
 export class MetricRecord implements Partial<Record<MetricName, bigint>> {
+  readonly #numbers: Float64Array;
+  readonly #at: number;
   declare cputime?: bigint;
   declare timeusr?: bigint;
   declare timesys?: bigint;
@@ -121,6 +130,9 @@ export class MetricRecord implements Partial<Record<MetricName, bigint>> {
 
   /** `v[i]`: METRIC_NAMES[i]'s value */
   constructor(v: readonly (bigint | undefined)[]) {
+    this.#at = slabs.row();
+    this.#numbers = slabs.slab;
+    for (let c = 0; c < M; c++) this.#numbers[this.#at + c] = exactNumber(v[c]);
     if (v[0] !== undefined) this.cputime = v[0];
     if (v[1] !== undefined) this.timeusr = v[1];
     if (v[2] !== undefined) this.timesys = v[2];
@@ -147,4 +159,26 @@ export class MetricRecord implements Partial<Record<MetricName, bigint>> {
     if (v[23] !== undefined) this.disk_wr_bytes = v[23];
     if (v[24] !== undefined) this.disk_errors = v[24];
   }
+
+  /** metric c of a MetricRecord as metricNumber() gives it; undefined for any other record */
+  static numberOf(metrics: object, c: number): number | undefined {
+    return metrics instanceof MetricRecord ? metrics.#numbers[metrics.#at + c]! : undefined;
+  }
+}
+
+/** A value as the double it equals, NaN when there is none (absent, negative, or past 2^53 − 1: exact only as a BigInt). */
+function exactNumber(v: bigint | undefined): number {
+  if (v === undefined) return Number.NaN;
+  // Anything past 2^53 − 1 converts to at least 2^53: exact test with no BigInt comparison.
+  const x = Number(v);
+  return x >= 0 && x <= Number.MAX_SAFE_INTEGER ? x : Number.NaN;
+}
+
+/**
+ * Metric `c` (its METRIC_NAMES index) of a metrics record as an exact double; NaN when absent or
+ * when only its BigInt is exact (read `metrics[name]` then). Cheap for the collector's records,
+ * a conversion for any other (a replica's over JSON, history's).
+ */
+export function metricNumber(metrics: Partial<Record<MetricName, bigint>>, c: number): number {
+  return MetricRecord.numberOf(metrics, c) ?? exactNumber(metrics[METRIC_NAMES[c]!]);
 }

@@ -1,8 +1,9 @@
 // Per-tick derived values: per-second rates, seed 001's angle feature, CPU % and memory %. Pure
 // functions of their samples (their rates share slabs of storage, see Rates).
-import { COUNTER_METRICS, type CounterMetric } from '../../../domain/metrics.js';
+import { COUNTER_METRICS, METRIC_NAMES, type CounterMetric } from '../../../domain/metrics.js';
 import type { MetricSnapshot } from '../../../domain/snapshot.js';
-import { setMetric } from './metric-record.js';
+import { Float64Slabs } from '../../../lib/slabs.js';
+import { metricNumber, setMetric } from './metric-record.js';
 
 type Sample = Pick<MetricSnapshot, 'ts' | 'metrics' | 'cpus' | 'memoryMax'>;
 export type Derived = Pick<MetricSnapshot, 'rates' | 'angles' | 'cpuPct' | 'memPct'>;
@@ -21,10 +22,8 @@ type CounterRecord = Readonly<Partial<Record<CounterMetric, number>>>;
 
 let nextId = 1;
 
-/** VMs per slab: a slab is one allocation for 64 VMs' rates (and what pins it is at most 10 KiB). */
-const SLAB_VMS = 64;
-let slab = new Float64Array(SLAB_VMS * C);
-let slabNext = 0;
+/** A VM's unrounded rates of one tick: a row of C doubles (NaN: no rate) in slabs shared by 64 VMs. */
+const slabs = new Float64Slabs(C);
 
 /**
  * Gives a class a getter per counter name, enumerable like a plain record's keys, and a `toJSON()`
@@ -143,16 +142,9 @@ export const derivedFrom = (s: Sample & Derived, prev: Sample & { derivation?: n
  * device was removed) starts a new series: no rate this tick rather than a negative one.
  */
 export function derive(prev: Sample | undefined, cur: Sample): Derived {
-  if (slabNext === SLAB_VMS) {
-    slab = new Float64Array(SLAB_VMS * C);
-    slabNext = 0;
-  }
-  const values = slab;
-  const at = slabNext++ * C;
-  for (let k = 0; k < C; k++) {
-    const rate = rawRate(prev, cur, COUNTER_METRICS[k]!);
-    values[at + k] = rate === undefined ? Number.NaN : rate;
-  }
+  const at = slabs.row();
+  const values = slabs.slab;
+  for (let k = 0; k < C; k++) values[at + k] = rawRate(prev, cur, COUNTER_AT[k]!);
   const cpuPct = { total: cpuPercentOf(rateIn(values, at + CPUTIME), cur.cpus), user: cpuPercentOf(rateIn(values, at + TIMEUSR), cur.cpus), system: cpuPercentOf(rateIn(values, at + TIMESYS), cur.cpus) };
   const memPct = memPercent(cur);
   const rates = new Rates(values, at, prev, cur, cpuPct, memPct);
@@ -160,30 +152,37 @@ export function derive(prev: Sample | undefined, cur: Sample): Derived {
   return { rates: rates as CounterRecord, angles: new Angles(rates) as CounterRecord, cpuPct, memPct };
 }
 
-const TWO_53 = 2 ** 53;
+/** Each counter's index in METRIC_NAMES (COUNTER_AT[k] for COUNTER_METRICS[k]). */
+const COUNTER_AT = COUNTER_METRICS.map((m) => METRIC_NAMES.indexOf(m));
+const AT = new Map(METRIC_NAMES.map((m, c) => [m, c]));
 
-function rawRate(prev: Sample | undefined, cur: Sample, m: CounterMetric): number | undefined {
-  if (!prev) return undefined;
+/** Metric `c`'s (METRIC_NAMES index) per-second rate between two samples; NaN: none. */
+function rawRate(prev: Sample | undefined, cur: Sample, c: number): number {
+  if (!prev) return Number.NaN;
   const dtMs = cur.ts - prev.ts;
-  const a = prev.metrics[m];
-  const b = cur.metrics[m];
-  if (!(dtMs > 0) || a === undefined || b === undefined) return undefined;
-  // Exact either way: below 2^53 as doubles (no BigInt arithmetic; Number(x) < 2^53 only when x is);
-  // beyond, the BigInt delta first (the totals may be past 2^53, their difference is not).
-  const nb = Number(b);
-  const na = Number(a);
+  if (!(dtMs > 0)) return Number.NaN;
+  // Exact either way: as doubles when both are present and below 2^53 (no BigInt conversion or
+  // arithmetic); otherwise the BigInt delta (the totals may be past 2^53, their difference is not).
+  const na = metricNumber(prev.metrics, c);
+  const nb = metricNumber(cur.metrics, c);
   let delta: number;
-  if (nb < TWO_53 && na < TWO_53) delta = nb - na;
-  else delta = b < a ? -1 : Number(b - a);
-  return delta < 0 ? undefined : (delta * 1000) / dtMs;
+  if (!Number.isNaN(na) && !Number.isNaN(nb)) delta = nb - na;
+  else {
+    const m = METRIC_NAMES[c]!;
+    const a = prev.metrics[m];
+    const b = cur.metrics[m];
+    if (a === undefined || b === undefined) return Number.NaN;
+    delta = b < a ? -1 : Number(b - a);
+  }
+  return delta < 0 ? Number.NaN : (delta * 1000) / dtMs;
 }
 
 // One value of what derive() returns, for readers that need a few of them (stored history).
 
 /** A counter's rate, as derive() reports it. */
 export function rateOf(prev: Sample | undefined, cur: Sample, m: CounterMetric): number | undefined {
-  const rate = rawRate(prev, cur, m);
-  return rate === undefined ? undefined : round(rate);
+  const rate = rawRate(prev, cur, AT.get(m)!);
+  return Number.isNaN(rate) ? undefined : round(rate);
 }
 
 /** A CPU-time rate (ns/s) as % of the VM's vCPUs: 1e9 ns/s per vCPU is 100 %. */

@@ -7,6 +7,7 @@
 // The first sample's rates need the sample before it, which may sit in the previous block (or in
 // no stored block at all): a block then starts with that sample as context, read but not returned.
 import { METRIC_NAMES, type MetricName } from '../../../domain/metrics.js';
+import { metricNumber } from '../collector/metric-record.js';
 import { derivationOf, derive, derivedFrom } from '../collector/rates.js';
 import type { MetricSnapshot } from '../../../domain/snapshot.js';
 import type { HistoryField } from '../../../domain/history.js';
@@ -32,7 +33,7 @@ const DERIVED_ALONE = 1;
 const EXPLICIT = 2;
 
 /** Where each rollup stat reads from: an index into the derived values, or a metric. */
-const STAT_SOURCES = ROLLUP_STATS.map((f) => ({ derived: derivedIndex(f), metric: f as MetricName }));
+const STAT_SOURCES = ROLLUP_STATS.map((f) => ({ derived: derivedIndex(f), metric: f as MetricName, at: METRIC_NAMES.indexOf(f as MetricName) }));
 
 /** samples a block has room for at first: a minute at 1 Hz, and the context sample */
 const ROWS = 64;
@@ -113,15 +114,14 @@ export class OpenBlock {
     this.state[i] = k;
     this.mode[i] = mode;
     for (let c = 0; c < M; c++) {
-      const v = s.metrics[METRIC_NAMES[c]!];
-      if (v === undefined) continue;
       const at = i * M + c;
-      // Exact test with no BigInt comparison: anything past 2^53 − 1 converts to at least 2^53.
-      const x = Number(v);
-      if (x >= 0 && x <= Number.MAX_SAFE_INTEGER) {
+      const x = metricNumber(s.metrics, c);
+      if (!Number.isNaN(x)) {
         this.present[at] = AS_NUMBER;
         this.values[at] = x;
       } else {
+        const v = s.metrics[METRIC_NAMES[c]!];
+        if (v === undefined) continue;
         this.present[at] = AS_BIGINT;
         if (v >= 0n && v <= MAX_U64) {
           this.wide ??= new BigUint64Array(this.values.length);
@@ -168,7 +168,8 @@ export class OpenBlock {
       const src = STAT_SOURCES[k]!;
       if (src.derived >= 0) statRow[k] = want ? (want[src.derived] ?? null) : derivedValue(s, src.derived);
       else {
-        const v = s.metrics[src.metric];
+        const x = metricNumber(s.metrics, src.at);
+        const v = Number.isNaN(x) ? s.metrics[src.metric] : x;
         statRow[k] = v === undefined ? null : Number(v);
       }
     }

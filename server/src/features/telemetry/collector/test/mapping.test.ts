@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { METRIC_NAMES } from '../../../../domain/metrics.js';
 import { mapStatsOf } from '../mapping.js';
-import { MetricRecord } from '../metric-record.js';
+import { MetricRecord, metricNumber } from '../metric-record.js';
 
 /** A plain stats record through the collector's mapping (the loop reads its StatsTable rows the same way). */
 const mapStats = (record: Record<string, bigint | number | string | boolean>) => mapStatsOf((k) => record[k]);
@@ -77,5 +77,14 @@ describe('mapStatsOf', () => {
     expect(Object.entries(all)).toEqual(METRIC_NAMES.map((m, i) => [m, BigInt(i + 1)]));
     const some = new MetricRecord(METRIC_NAMES.map((_, i) => (i % 2 ? BigInt(i) : undefined)));
     expect(Object.keys(some)).toEqual(METRIC_NAMES.filter((_, i) => i % 2));
+  });
+
+  it('gives each metric as the double it equals only where that is exact, for its own records and plain ones alike', () => {
+    const values = [2n ** 53n - 1n, 2n ** 53n, 0n, undefined, 2n ** 64n - 1n, 12_345n];
+    const record = new MetricRecord(values);
+    const plain = Object.fromEntries(values.flatMap((v, c) => (v === undefined ? [] : [[METRIC_NAMES[c]!, v]])));
+    for (const metrics of [record, plain]) {
+      expect(values.map((_, c) => metricNumber(metrics, c))).toEqual([2 ** 53 - 1, Number.NaN, 0, Number.NaN, Number.NaN, 12_345]);
+    }
   });
 });
