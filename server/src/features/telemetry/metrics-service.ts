@@ -12,10 +12,8 @@ import { map, pipe } from 'graphql-yoga';
 import { coalesce } from '../../lib/coalesce.js';
 import { CHUNK, yieldToEventLoop } from '../../lib/yield.js';
 import type { Vm, VmService } from '../inventory/feature.js';
-import type { StatParams } from '../../libvirt/types.js';
 import type { VmReading } from './collector/loop.js';
-import type { MappedStats } from './collector/mapping.js';
-import { derive } from './collector/rates.js';
+import { FreshSnapshot, HeldSnapshot } from './snapshots.js';
 import type { MetricStore } from './stores/store.js';
 
 /** The topics this service publishes (it is their only publisher), each replica for its own subscribers. */
@@ -31,124 +29,6 @@ export type ReplicaMetricsTopics = {
 interface HostSamples {
   hostId: number;
   snapshots: MetricSnapshot[];
-}
-
-/**
- * A fresh sample's snapshot. Its raw libvirt record (MetricSnapshot.libvirt) sits in a private field
- * behind a getter: built on first read (the InfluxDB store, /metrics), not every tick for every VM;
- * left out of JSON (pubsub over Redis, API answers) and spreads, so a replica's messages stay their
- * size (~1.7 KB a VM, ~3.6 KB with the record); and no Object.defineProperty per snapshot (two of
- * them cost ~0.3 µs per VM per tick, side test).
- */
-class FreshSnapshot implements MetricSnapshot {
-  readonly vmId: number;
-  readonly hostId: number;
-  readonly hostName: string;
-  readonly vmName: string;
-  readonly uuid: string;
-  readonly memoryMax: bigint;
-  readonly ts: number;
-  readonly metrics: MetricSnapshot['metrics'];
-  readonly cpus: number;
-  readonly state: string;
-  readonly nics: MetricSnapshot['nics'];
-  readonly disks: MetricSnapshot['disks'];
-  readonly rates: MetricSnapshot['rates'];
-  readonly angles: MetricSnapshot['angles'];
-  readonly cpuPct: MetricSnapshot['cpuPct'];
-  readonly memPct: number | null;
-  readonly stale = false;
-  readonly ageMs = 0;
-  #raw: (() => StatParams) | undefined;
-  #record: StatParams | undefined;
-
-  constructor(r: VmReading<Vm>, sample: MappedStats, ts: number, prev: MetricSnapshot | undefined) {
-    const vm = r.vm;
-    this.vmId = vm.id;
-    this.hostId = vm.hostId;
-    this.hostName = vm.hostName;
-    this.vmName = vm.name;
-    this.uuid = vm.uuid;
-    this.memoryMax = vm.memoryMax;
-    this.ts = ts;
-    this.metrics = sample.metrics;
-    this.cpus = sample.cpus ?? r.cpus;
-    this.state = r.state;
-    this.nics = sample.nics;
-    this.disks = sample.disks;
-    const { rates, angles, cpuPct, memPct } = derive(prev, { ts, metrics: this.metrics, cpus: this.cpus, memoryMax: vm.memoryMax });
-    this.rates = rates;
-    this.angles = angles;
-    this.cpuPct = cpuPct;
-    this.memPct = memPct;
-    this.#raw = r.libvirt;
-  }
-
-  get libvirt(): StatParams | undefined {
-    if (this.#raw) {
-      this.#record = this.#raw();
-      this.#raw = undefined;
-    }
-    return this.#record;
-  }
-}
-
-// What a snapshot without a sample holds: shared and frozen (never written, one set for every VM).
-const NO_VALUES: MetricSnapshot['metrics'] & MetricSnapshot['rates'] = Object.freeze({});
-const NO_DEVICES: never[] = Object.freeze([]) as never[];
-const NO_PERCENT: MetricSnapshot['cpuPct'] = Object.freeze({ user: null, system: null, total: null });
-
-/**
- * A VM's snapshot at a tick that has no sample of it: the last good values held, `ageMs` old (the
- * tick failed for it: `stale`, with the error; `ts` stays the last good sample's), or none at all
- * (not running, or failing before any good sample). One object with named fields: an object spread
- * of the previous snapshot plus a dozen more keys cost ~9 µs and ~4 KB per VM per tick (side test;
- * every shut-off VM takes this path every tick).
- */
-class HeldSnapshot implements MetricSnapshot {
-  readonly vmId: number;
-  readonly hostId: number;
-  readonly hostName: string;
-  readonly vmName: string;
-  readonly uuid: string;
-  readonly memoryMax: bigint;
-  readonly ts: number;
-  readonly state: string;
-  readonly cpus: number;
-  readonly metrics: MetricSnapshot['metrics'];
-  readonly nics: MetricSnapshot['nics'];
-  readonly disks: MetricSnapshot['disks'];
-  readonly rates: MetricSnapshot['rates'];
-  readonly angles: MetricSnapshot['angles'];
-  readonly cpuPct: MetricSnapshot['cpuPct'];
-  readonly memPct: number | null;
-  readonly stale: boolean;
-  readonly ageMs: number;
-  readonly error?: string;
-
-  constructor(r: VmReading<Vm>, now: number, prev: MetricSnapshot | undefined) {
-    const vm = r.vm;
-    this.vmId = vm.id;
-    this.hostId = vm.hostId;
-    this.hostName = vm.hostName;
-    this.vmName = vm.name;
-    this.uuid = vm.uuid;
-    this.memoryMax = vm.memoryMax;
-    this.state = r.state;
-    const held = r.error && prev ? prev : undefined;
-    this.ts = held ? held.ts : now;
-    this.cpus = held ? held.cpus : r.cpus;
-    this.metrics = held ? held.metrics : NO_VALUES;
-    this.nics = held ? held.nics : NO_DEVICES;
-    this.disks = held ? held.disks : NO_DEVICES;
-    this.rates = held ? held.rates : NO_VALUES;
-    this.angles = held ? held.angles : NO_VALUES;
-    this.cpuPct = held ? held.cpuPct : NO_PERCENT;
-    this.memPct = held ? held.memPct : null;
-    this.stale = !!r.error;
-    this.ageMs = held ? now - held.ts : 0;
-    if (r.error) this.error = r.error;
-  }
 }
 
 /** Has the snapshot any metric (`Object.keys(…).length > 0` without an array per VM per tick)? */

@@ -45,7 +45,7 @@ function setup(fleetGapMs?: number, { fleetListener = true } = {}) {
     vms.set(id, vm);
     return metrics.ingest([{ vm, state: 'running', cpus: 1, sample: { metrics: { cputime: BigInt(Date.now()) * 1_000_000n }, nics: [], disks: [] }, ...(libvirt ? { libvirt } : {}) }]);
   };
-  return { metrics, fleet, ingest, written, reads };
+  return { metrics, fleet, ingest, written, reads, vms };
 }
 
 describe('metrics service', () => {
@@ -110,5 +110,27 @@ describe('metrics service', () => {
     expect(s!.libvirt).toBe(s!.libvirt);
     expect(build).toHaveBeenCalledTimes(1);
     expect(written[0]![0]).toBe(s);
+  });
+
+  it('a tick without a sample of a VM: the last good values held and marked stale, or none while it is not running; neither stored', async () => {
+    const { metrics, ingest, written, vms } = setup();
+    const [good] = await ingest(1, 1);
+    const vm = vms.get(1)!;
+    const [failed] = await metrics.ingest([{ vm, state: 'running', cpus: 1, error: 'no stats this tick' }], good!.ts + 1000);
+    expect(failed).toMatchObject({ vmId: 1, vmName: 'vm1', state: 'running', stale: true, ageMs: 1000, error: 'no stats this tick', ts: good!.ts });
+    expect(failed!.metrics).toBe(good!.metrics);
+    expect(failed!.rates).toBe(good!.rates);
+    expect(metrics.latest(1)).toBe(failed);
+
+    const [off] = await metrics.ingest([{ vm, state: 'shutoff', cpus: 1 }], good!.ts + 2000);
+    expect(off).toMatchObject({ state: 'shutoff', stale: false, ageMs: 0, ts: good!.ts + 2000, memPct: null, cpuPct: { user: null, system: null, total: null } });
+    expect(off).not.toHaveProperty('error');
+    expect(Object.keys(off!.metrics)).toEqual([]);
+    expect([off!.nics, off!.disks, Object.keys(off!.rates)]).toEqual([[], [], []]);
+    // The empties are shared by every such snapshot: nothing may write them.
+    expect(() => {
+      (off!.metrics as Record<string, bigint>).cputime = 1n;
+    }).toThrow(TypeError);
+    expect(written.flat().map((s) => s.ts)).toEqual([good!.ts]);
   });
 });
