@@ -44,6 +44,9 @@ export const METRIC_NAMES: readonly MetricName[] = [
   'disk_rd_req', 'disk_rd_bytes', 'disk_wr_reqs', 'disk_wr_bytes', 'disk_errors',
 ];
 
+/** Each metric's place in METRIC_NAMES (where records and columns keep them by index). */
+export const METRIC_INDEX = Object.fromEntries(METRIC_NAMES.map((m, i) => [m, i])) as Readonly<Record<MetricName, number>>;
+
 /** The units the seed gives its metrics in. */
 export type MetricUnit = 'ns' | 'KB' | 'bytes' | 'pages' | 'count' | 'packets' | 'requests';
 

@@ -214,14 +214,7 @@ export class LibvirtConnection {
   /** {@link domainStatsPerCall} as tables (one per parallel worker) instead of an object per record. */
   async domainStatsPerCallTable(items: readonly PerCallStatsItem[], opts: PerCallStatsOptions = {}): Promise<PerCallStatsTable[]> {
     const { parallel = 1, ...want } = opts;
-    // The items as given, not copies (the collector's per-tick call: a copy was ~3 objects per VM):
-    // the addon reads them into its own strings before it returns, and writes nothing back.
-    const nativeItems = items as NativeBatchItem[];
-    const workers = Math.max(1, Math.min(Math.floor(parallel), nativeItems.length));
-    const size = Math.ceil(nativeItems.length / workers);
-    const chunks: NativeBatchItem[][] = [];
-    for (let i = 0; i < nativeItems.length; i += size) chunks.push(nativeItems.slice(i, i + size));
-    return Promise.all(chunks.map((c) => call(this.nativeConn.domainStatsPerCall(c, { ...want, table: true }))));
+    return Promise.all(perWorker(items, parallel).map((c) => call(this.nativeConn.domainStatsPerCall(c, { ...want, table: true }))));
   }
 
   /**
@@ -237,20 +230,8 @@ export class LibvirtConnection {
     opts: PerCallStatsOptions = {},
   ): Promise<PerCallStatsRecord[]> {
     const { parallel = 1, ...want } = opts;
-    const nativeItems = items.map((it) =>
-      typeof it === 'string'
-        ? it
-        : {
-            uuid: it.uuid,
-            ...(it.interfaces ? { interfaces: [...it.interfaces] } : {}),
-            ...(it.blocks ? { blocks: [...it.blocks] } : {}),
-          },
-    );
-    const workers = Math.max(1, Math.min(Math.floor(parallel), nativeItems.length));
-    if (workers <= 1) return call(this.nativeConn.domainStatsPerCall(nativeItems, want));
-    const size = Math.ceil(nativeItems.length / workers);
-    const chunks: Array<typeof nativeItems> = [];
-    for (let i = 0; i < nativeItems.length; i += size) chunks.push(nativeItems.slice(i, i + size));
+    const chunks = perWorker(items, parallel);
+    if (chunks.length <= 1) return call(this.nativeConn.domainStatsPerCall(items as NativeItems, want));
     const results = await Promise.all(chunks.map((c) => call(this.nativeConn.domainStatsPerCall(c, want))));
     return results.flat();
   }
@@ -358,4 +339,20 @@ export interface VolumeStream {
   read(max?: number): Promise<Buffer | null>;
   finish(): Promise<void>;
   abort(): Promise<void>;
+}
+
+type NativeItems = Array<string | NativeBatchItem>;
+
+/**
+ * Per-domain stats items cut into `parallel` chunks, one per worker thread. Passed to the addon as
+ * given, not copied (the collector's per-tick call: a copy was ~3 objects per VM): it reads them
+ * into its own strings before it returns and writes nothing back.
+ */
+function perWorker(items: ReadonlyArray<string | PerCallStatsItem>, parallel: number): NativeItems[] {
+  const all = items as NativeItems;
+  const workers = Math.max(1, Math.min(Math.floor(parallel), all.length));
+  const size = Math.ceil(all.length / workers);
+  const chunks: NativeItems[] = [];
+  for (let i = 0; i < all.length; i += size) chunks.push(all.slice(i, i + size));
+  return chunks;
 }

@@ -1,7 +1,7 @@
 // libvirt stats params (bulk virConnectGetAllDomainStats or our per-call batch: same keys)
 // → the seed's metrics. Pure, unit-tested.
 import type { StatValue } from '../../../libvirt/types.js';
-import { METRIC_NAMES, type MetricName } from '../../../domain/metrics.js';
+import { METRIC_INDEX, METRIC_NAMES, type MetricName } from '../../../domain/metrics.js';
 import type { DiskSample, NicSample } from '../../../domain/snapshot.js';
 import { MetricRecord } from './metric-record.js';
 
@@ -48,10 +48,9 @@ const DISK_FIELDS: [keyof DiskSample & string, string, MetricName][] = [
 ];
 
 // Each metric by its index in METRIC_NAMES (the order a MetricRecord takes its values in).
-const at = (m: MetricName) => METRIC_NAMES.indexOf(m);
-const SCALAR = SCALAR_KEYS.map(([m, key]) => [at(m), key] as const);
-const NIC = NIC_FIELDS.map(([field, key, m]) => [field, key, at(m)] as const);
-const DISK = DISK_FIELDS.map(([field, key, m]) => [field, key, at(m)] as const);
+const SCALAR = SCALAR_KEYS.map(([m, key]) => [METRIC_INDEX[m], key] as const);
+const NIC = NIC_FIELDS.map(([field, key, m]) => [field, key, METRIC_INDEX[m]] as const);
+const DISK = DISK_FIELDS.map(([field, key, m]) => [field, key, METRIC_INDEX[m]] as const);
 
 function big(v: unknown): bigint | undefined {
   if (typeof v === 'bigint') return v;

@@ -1,6 +1,6 @@
 // Per-tick derived values: per-second rates, seed 001's angle feature, CPU % and memory %. Pure
 // functions of their samples (their rates share slabs of storage, see Rates).
-import { COUNTER_METRICS, METRIC_NAMES, type CounterMetric } from '../../../domain/metrics.js';
+import { COUNTER_METRICS, METRIC_INDEX, METRIC_NAMES, type CounterMetric } from '../../../domain/metrics.js';
 import type { MetricSnapshot } from '../../../domain/snapshot.js';
 import { Float64Slabs } from '../../../lib/slabs.js';
 import { metricNumber, setMetric } from './metric-record.js';
@@ -153,8 +153,7 @@ export function derive(prev: Sample | undefined, cur: Sample): Derived {
 }
 
 /** Each counter's index in METRIC_NAMES (COUNTER_AT[k] for COUNTER_METRICS[k]). */
-const COUNTER_AT = COUNTER_METRICS.map((m) => METRIC_NAMES.indexOf(m));
-const AT = new Map(METRIC_NAMES.map((m, c) => [m, c]));
+const COUNTER_AT = COUNTER_METRICS.map((m) => METRIC_INDEX[m]);
 
 /** Metric `c`'s (METRIC_NAMES index) per-second rate between two samples; NaN: none. */
 function rawRate(prev: Sample | undefined, cur: Sample, c: number): number {
@@ -181,7 +180,7 @@ function rawRate(prev: Sample | undefined, cur: Sample, c: number): number {
 
 /** A counter's rate, as derive() reports it. */
 export function rateOf(prev: Sample | undefined, cur: Sample, m: CounterMetric): number | undefined {
-  const rate = rawRate(prev, cur, AT.get(m)!);
+  const rate = rawRate(prev, cur, METRIC_INDEX[m]);
   return Number.isNaN(rate) ? undefined : round(rate);
 }
 

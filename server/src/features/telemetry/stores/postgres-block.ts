@@ -6,7 +6,7 @@
 //
 // The first sample's rates need the sample before it, which may sit in the previous block (or in
 // no stored block at all): a block then starts with that sample as context, read but not returned.
-import { METRIC_NAMES, type MetricName } from '../../../domain/metrics.js';
+import { METRIC_INDEX, METRIC_NAMES, type MetricName } from '../../../domain/metrics.js';
 import { metricNumber } from '../collector/metric-record.js';
 import { derivationOf, derive, derivedFrom } from '../collector/rates.js';
 import type { MetricSnapshot } from '../../../domain/snapshot.js';
@@ -33,7 +33,8 @@ const DERIVED_ALONE = 1;
 const EXPLICIT = 2;
 
 /** Where each rollup stat reads from: an index into the derived values, or a metric. */
-const STAT_SOURCES = ROLLUP_STATS.map((f) => ({ derived: derivedIndex(f), metric: f as MetricName, at: METRIC_NAMES.indexOf(f as MetricName) }));
+/** each rollup stat from a derived value (`derived` ≥ 0) or from metric `at` (its METRIC_NAMES index) */
+const STAT_SOURCES = ROLLUP_STATS.map((f) => ({ derived: derivedIndex(f), at: METRIC_INDEX[f as MetricName] }));
 
 /** samples a block has room for at first: a minute at 1 Hz, and the context sample */
 const ROWS = 64;
@@ -169,7 +170,7 @@ export class OpenBlock {
       if (src.derived >= 0) statRow[k] = want ? (want[src.derived] ?? null) : derivedValue(s, src.derived);
       else {
         const x = metricNumber(s.metrics, src.at);
-        const v = Number.isNaN(x) ? s.metrics[src.metric] : x;
+        const v = Number.isNaN(x) ? s.metrics[METRIC_NAMES[src.at]!] : x;
         statRow[k] = v === undefined ? null : Number(v);
       }
     }
