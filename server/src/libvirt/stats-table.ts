@@ -6,12 +6,17 @@ const I64 = 2;
 const U64 = 3;
 const BOOL = 5;
 const STR = 6;
+/** the machine stores the low 32 bits of a 64-bit integer first (every platform Node ships for but s390x) */
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+/** 2^53 / 2^32: a 64-bit integer whose high half is below this is exact as a double */
+const HIGH_EXACT = 2 ** 21;
 
 export class StatsTableReader {
   readonly table: StatsTable;
   private readonly i64: BigInt64Array;
   private readonly u64: BigUint64Array;
   private readonly f64: Float64Array;
+  private readonly u32: Uint32Array;
   private keyIndex: Map<string, number> | undefined;
   /** entry of each key in row `row` (-1: absent), filled by at() */
   private pos: Int32Array | undefined;
@@ -22,6 +27,7 @@ export class StatsTableReader {
     this.i64 = new BigInt64Array(table.values);
     this.u64 = new BigUint64Array(table.values);
     this.f64 = new Float64Array(table.values);
+    this.u32 = new Uint32Array(table.values);
   }
 
   get rows(): number {
@@ -50,6 +56,28 @@ export class StatsTableReader {
     }
   }
 
+  /**
+   * Entry j as a double when it is a non-negative integer that a double holds exactly; NaN when it
+   * is not one (a string, a boolean, a fraction, a negative, a 64-bit integer past 2^53 − 1: read
+   * value() then). A 64-bit integer is read from its two 32-bit halves, with no BigInt made.
+   */
+  number(j: number): number {
+    switch (this.table.kind[j]) {
+      case I64:
+      case U64: {
+        // I64: a negative one has its top bit set, so its high half is past HIGH_EXACT too
+        if (!LITTLE_ENDIAN) return exactInteger(Number(this.u64[j]!));
+        const high = this.u32[2 * j + 1]!;
+        return high < HIGH_EXACT ? high * 2 ** 32 + this.u32[2 * j]! : Number.NaN;
+      }
+      case BOOL:
+      case STR:
+        return Number.NaN;
+      default:
+        return exactInteger(this.f64[j]!);
+    }
+  }
+
   /** the entry of key index `k` in `row`, -1 when absent (rows are read one after the other: cheap) */
   entry(row: number, k: number): number {
     if (k < 0) return -1;
@@ -70,3 +98,6 @@ export class StatsTableReader {
     return into;
   }
 }
+
+/** x when it is a non-negative integer a double holds exactly, else NaN */
+const exactInteger = (x: number): number => (Number.isInteger(x) && x >= 0 && x <= Number.MAX_SAFE_INTEGER ? x : Number.NaN);

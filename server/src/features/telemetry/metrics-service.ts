@@ -13,6 +13,7 @@ import { coalesce } from '../../lib/coalesce.js';
 import { CHUNK, yieldToEventLoop } from '../../lib/yield.js';
 import type { Vm, VmService } from '../inventory/feature.js';
 import type { VmReading } from './collector/loop.js';
+import { hasAnyMetric } from './collector/metric-record.js';
 import { FreshSnapshot, HeldSnapshot } from './snapshots.js';
 import type { MetricStore } from './stores/store.js';
 
@@ -29,12 +30,6 @@ export type ReplicaMetricsTopics = {
 interface HostSamples {
   hostId: number;
   snapshots: MetricSnapshot[];
-}
-
-/** Has the snapshot any metric (`Object.keys(…).length > 0` without an array per VM per tick)? */
-function hasMetrics(s: MetricSnapshot): boolean {
-  for (const _ in s.metrics) return true;
-  return false;
 }
 
 function toFleetEntry(s: MetricSnapshot, owner: VmOwner | null = null): FleetEntry {
@@ -155,7 +150,7 @@ export function createMetricsService(deps: {
       const hostId = readings[0]?.vm.hostId;
       if (replicas && hostId !== undefined) replicas.publish('host:samples', { hostId, snapshots });
       // History keeps samples; a shut-off VM has none to keep.
-      const fresh = snapshots.filter((s) => !s.stale && hasMetrics(s));
+      const fresh = snapshots.filter((s) => !s.stale && hasAnyMetric(s.metrics));
       if (fresh.length && mayStore(fresh[0]!.hostId)) {
         await store.write(fresh).catch((err: unknown) => log.error({ err }, 'metric store write failed'));
       }

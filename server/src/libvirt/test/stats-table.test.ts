@@ -16,6 +16,42 @@ function sameRecord(table: StatParams, object: StatParams) {
   }
 }
 
+/** the oracle for number(): the value as a double where that is an exact non-negative integer, else NaN */
+function exactOracle(v: unknown): number {
+  if (typeof v === 'bigint') return v >= 0n && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : Number.NaN;
+  if (typeof v === 'number') return Number.isInteger(v) && v >= 0 && v <= Number.MAX_SAFE_INTEGER ? v : Number.NaN;
+  return Number.NaN;
+}
+
+const everyEntry = (t: StatsTableReader) => Array.from(t.table.kind, (_, j) => j);
+
+describe('number(): an entry as an exact double, no BigInt made', () => {
+  it('reads 64-bit integers from their halves exactly up to 2^53 − 1, and gives NaN past it, for negatives, fractions, booleans and strings', () => {
+    // kinds: 0 int, 1 uint, 2 llong, 3 ullong, 4 double, 5 boolean, 6 string
+    const entries: [number, number | bigint][] = [
+      [3, 0n], [3, 1n], [3, 2n ** 32n - 1n], [3, 2n ** 32n], [3, 2n ** 40n + 5n], [3, 2n ** 53n - 1n], [3, 2n ** 53n], [3, 2n ** 53n + 1n], [3, 2n ** 64n - 1n],
+      [2, 7n], [2, 2n ** 52n + 3n], [2, -1n], [2, -(2n ** 40n)], [2, 2n ** 63n - 1n],
+      [0, 5], [0, -5], [1, 4_000_000_000], [4, 2.5], [4, 1e300], [4, 12], [5, 1], [6, 0],
+    ];
+    const values = new ArrayBuffer(entries.length * 8);
+    const [i64, u64, f64] = [new BigInt64Array(values), new BigUint64Array(values), new Float64Array(values)];
+    entries.forEach(([kind, v], j) => {
+      if (kind === 2) i64[j] = v as bigint;
+      else if (kind === 3) u64[j] = v as bigint;
+      else f64[j] = v as number;
+    });
+    const t = new StatsTableReader({
+      uuids: ['u'], names: ['n'], keys: entries.map((_, j) => `k${j}`), strings: ['a string'],
+      start: Uint32Array.of(0, entries.length), key: Uint32Array.from(entries, (_, j) => j), kind: Uint8Array.from(entries, ([k]) => k), values,
+    });
+    const got = everyEntry(t).map((j) => t.number(j));
+    expect(got).toEqual(everyEntry(t).map((j) => exactOracle(t.value(j))));
+    // what the oracle says, spelled out
+    expect(got.slice(0, 9)).toEqual([0, 1, 2 ** 32 - 1, 2 ** 32, 2 ** 40 + 5, 2 ** 53 - 1, Number.NaN, Number.NaN, Number.NaN]);
+    expect(got.slice(9, 14)).toEqual([7, 2 ** 52 + 3, Number.NaN, Number.NaN, Number.NaN]);
+  });
+});
+
 describe('stats as tables (test:///default)', () => {
   let conn: LibvirtConnection;
   let uuids: string[];
@@ -37,6 +73,8 @@ describe('stats as tables (test:///default)', () => {
     objects.forEach((r, row) => {
       sameRecord(t.record(row), r.params);
     });
+    // number() against the values as read, every entry (the test driver's cpu.time is past 2^53)
+    expect(everyEntry(t).map((j) => t.number(j))).toEqual(everyEntry(t).map((j) => exactOracle(t.value(j))));
     // keys once per table, whatever the number of records
     expect(new Set(t.table.keys).size).toBe(t.table.keys.length);
     const row = t.table.uuids.indexOf(uuids[0]!);
@@ -61,6 +99,7 @@ describe('stats as tables (test:///default)', () => {
     expect(t.value(t.entry(0, t.keyOf('net.0.name')))).toBe('testnet0');
     expect(typeof t.value(t.entry(0, t.keyOf('cpu.time')))).toBe('bigint');
     expect(t.value(t.entry(0, t.keyOf('vcpu.current')))).toBe(2);
+    expect(everyEntry(t).map((j) => t.number(j))).toEqual(everyEntry(t).map((j) => exactOracle(t.value(j))));
 
     const par = await conn.domainStatsPerCallTable([{ uuid }, { uuid }, { uuid }], { parallel: 3 });
     expect(par.map((x) => x.uuids)).toEqual([[uuid], [uuid], [uuid]]);

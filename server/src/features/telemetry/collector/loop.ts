@@ -11,7 +11,7 @@ import { trimNativeHeap } from '../../../libvirt/malloc.js';
 import { withTimeout } from '../../../libvirt/timeout.js';
 import { StatsTableReader } from '../../../libvirt/stats-table.js';
 import type { PerCallStatsItem, StatParams, StatsGroup, StatValue } from '../../../libvirt/types.js';
-import { mapStatsOf, type MappedStats } from './mapping.js';
+import { mapStatsOf, type MappedStats, type StatsRow } from './mapping.js';
 import { staggerMs } from './stagger.js';
 
 const GROUPS: StatsGroup[] = ['state', 'cpu-total', 'balloon', 'vcpu', 'interface', 'block'];
@@ -147,6 +147,7 @@ export function createCollectorLoop<H extends CollectedHost, V extends Collected
       }
     }
     const readings: VmReading<V>[] = [];
+    const merged = new MergedRow(bulk);
     for (let i = 0; i < known.length; i++) {
       if (i > 0 && i % CHUNK === 0) await yieldToEventLoop();
       const vm = known[i]!;
@@ -169,17 +170,9 @@ export function createCollectorLoop<H extends CollectedHost, V extends Collected
         continue;
       }
       const extra = perCall.get(vm.uuid);
-      // The bulk record's keys win over the per-call ones (as Object.assign(perCall, bulk) would).
-      const get = (key: string): StatValue | undefined => {
-        const j = bulk.entry(row, bulk.keyOf(key));
-        if (j >= 0) return bulk.value(j);
-        if (!extra) return undefined;
-        const k = extra.reader.entry(extra.row, extra.reader.keyOf(key));
-        return k >= 0 ? extra.reader.value(k) : undefined;
-      };
       // The raw record only when a store asks for it (MetricSnapshot.libvirt): most ticks nobody does.
       const libvirt = (): StatParams => bulk.record(row, extra ? extra.reader.record(extra.row) : {});
-      readings.push({ vm, state, cpus: vm.cpuCount, sample: mapStatsOf(get), libvirt });
+      readings.push({ vm, state, cpus: vm.cpuCount, sample: mapStatsOf(merged.at(row, extra)), libvirt });
     }
     return readings;
   }
@@ -281,3 +274,39 @@ export function createCollectorLoop<H extends CollectedHost, V extends Collected
 }
 
 export type CollectorLoop = ReturnType<typeof createCollectorLoop>;
+
+/**
+ * A domain's bulk row merged with its per-call row, read by key for mapStatsOf(): the bulk
+ * record's keys win over the per-call ones (as Object.assign(perCall, bulk) would). One per host
+ * tick, pointed at each domain in turn (mapping is synchronous), instead of closures per domain.
+ */
+class MergedRow implements StatsRow {
+  #row = -1;
+  #extra: { reader: StatsTableReader; row: number } | undefined;
+  constructor(private readonly bulk: StatsTableReader) {}
+
+  at(row: number, extra: { reader: StatsTableReader; row: number } | undefined): this {
+    this.#row = row;
+    this.#extra = extra;
+    return this;
+  }
+
+  get(key: string): StatValue | undefined {
+    const j = this.bulk.entry(this.#row, this.bulk.keyOf(key));
+    if (j >= 0) return this.bulk.value(j);
+    const k = this.#extraEntry(key);
+    return k >= 0 ? this.#extra!.reader.value(k) : undefined;
+  }
+
+  number(key: string): number {
+    const j = this.bulk.entry(this.#row, this.bulk.keyOf(key));
+    if (j >= 0) return this.bulk.number(j);
+    const k = this.#extraEntry(key);
+    return k >= 0 ? this.#extra!.reader.number(k) : Number.NaN;
+  }
+
+  #extraEntry(key: string): number {
+    const x = this.#extra;
+    return x ? x.reader.entry(x.row, x.reader.keyOf(key)) : -1;
+  }
+}

@@ -58,6 +58,16 @@ function big(v: unknown): bigint | undefined {
   return undefined;
 }
 
+/** Adds a device's counter to a total: a double while the total stays exact as one, a BigInt past that. */
+function addTo(sums: (bigint | number | undefined)[], metric: number, v: bigint): void {
+  const x = Number(v);
+  const sum = sums[metric];
+  if (sum === undefined) sums[metric] = x <= Number.MAX_SAFE_INTEGER ? x : v;
+  // sum ≥ 0, so x + sum ≤ 2^53 − 1 means both are exact, and so is their sum
+  else if (typeof sum === 'number' && x + sum <= Number.MAX_SAFE_INTEGER) sums[metric] = sum + x;
+  else sums[metric] = BigInt(sum) + v;
+}
+
 // "net.3.rx.bytes" and the like, built once per device index and field (not once per VM per tick:
 // a fresh string is also a slower property lookup than an internalized one); one cache per field.
 function keyOf(keys: string[], group: string, i: number, leaf: string): string {
@@ -72,56 +82,66 @@ const CAPACITY_KEYS: string[] = [];
 
 /** Sums device counters into the seed's totals (`sums`, by metric index); a total is present only if some device reported it. */
 function devices<S extends { name: string }>(
-  p: Get,
+  row: StatsRow,
   group: 'net' | 'block',
   fields: readonly (readonly [keyof S & string, string, number])[],
   fieldKeys: string[][],
-  sums: (bigint | undefined)[],
+  sums: (bigint | number | undefined)[],
   zero: () => S,
 ): S[] {
-  const count = Number(p(`${group}.count`) ?? 0);
+  const count = Number(row.get(`${group}.count`) ?? 0);
   const out: S[] = [];
   for (let i = 0; i < count; i++) {
     const dev = zero();
-    const name = p(keyOf(NAME_KEYS[group], group, i, 'name'));
+    const name = row.get(keyOf(NAME_KEYS[group], group, i, 'name'));
     dev.name = name === undefined ? `${group}${i}` : String(name);
     for (let f = 0; f < fields.length; f++) {
       const [field, key, metric] = fields[f]!;
-      const v = big(p(keyOf(fieldKeys[f]!, group, i, key)));
+      const v = big(row.get(keyOf(fieldKeys[f]!, group, i, key)));
       // libvirt reports "not supported" counters as -1 in some drivers
       if (v === undefined || v < 0n) continue;
       (dev as Record<string, unknown>)[field] = v;
-      const sum = sums[metric];
-      sums[metric] = sum === undefined ? v : sum + v;
+      addTo(sums, metric, v);
     }
     out.push(dev);
   }
   return out;
 }
 
-/** A stats record's value by libvirt key (undefined: not reported). */
-export type Get = (key: string) => StatValue | undefined;
+/** A stats record read by libvirt key: a row of a StatsTable (merged with another's, see the collector's loop), or a plain record (test/plain-row.ts). */
+export interface StatsRow {
+  /** the value (undefined: not reported) */
+  get(key: string): StatValue | undefined;
+  /** the value when it is a non-negative integer a double holds exactly, else NaN (not reported, or read get()) */
+  number(key: string): number;
+}
 
-const scratch = new Array<bigint | undefined>(METRIC_NAMES.length);
+const scratch = new Array<bigint | number | undefined>(METRIC_NAMES.length);
 
-/** A stats record's metrics, NICs and disks, read through `p` (a row of a StatsTable, merged with another's; or a plain record: `(k) => record[k]`). */
-export function mapStatsOf(p: Get): MappedStats {
+/** A stats record's metrics, NICs and disks. */
+export function mapStatsOf(row: StatsRow): MappedStats {
   // One scratch array for every call (mapping is synchronous): the values, then one record of them.
+  // A value is taken as the exact double the table holds where there is one: no BigInt made.
   const values = scratch.fill(undefined);
   for (const [metric, key] of SCALAR) {
-    const v = big(p(key));
+    const x = row.number(key);
+    if (x >= 0) {
+      values[metric] = x;
+      continue;
+    }
+    const v = big(row.get(key));
     if (v !== undefined && v >= 0n) values[metric] = v;
   }
-  const nics = devices<NicSample>(p, 'net', NIC, NIC_KEYS, values, zeroNic);
-  const disks = devices<DiskSample>(p, 'block', DISK, DISK_KEYS, values, zeroDisk);
+  const nics = devices<NicSample>(row, 'net', NIC, NIC_KEYS, values, zeroNic);
+  const disks = devices<DiskSample>(row, 'block', DISK, DISK_KEYS, values, zeroDisk);
   for (let i = 0; i < disks.length; i++) {
-    const allocation = big(p(keyOf(ALLOCATION_KEYS, 'block', i, 'allocation')));
-    const capacity = big(p(keyOf(CAPACITY_KEYS, 'block', i, 'capacity')));
+    const allocation = big(row.get(keyOf(ALLOCATION_KEYS, 'block', i, 'allocation')));
+    const capacity = big(row.get(keyOf(CAPACITY_KEYS, 'block', i, 'capacity')));
     if (allocation !== undefined) disks[i]!.allocation = allocation;
     if (capacity !== undefined) disks[i]!.capacity = capacity;
   }
   const metrics = new MetricRecord(values);
-  const vcpus = p('vcpu.current');
+  const vcpus = row.get('vcpu.current');
   return typeof vcpus === 'number' ? { metrics, nics, disks, cpus: vcpus } : { metrics, nics, disks };
 }
 // Zeros for what a device does not report; `name` last, as the samples have always listed it.

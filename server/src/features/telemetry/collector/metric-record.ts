@@ -2,11 +2,11 @@
 // V8 turns an object that gains more than a dozen properties through keyed stores (`o[name] = v`)
 // into a dictionary (~8 KB a record for rates + angles, slower to read everywhere after).
 // setMetric: a metric set on a record by its name through NAMED stores. MetricRecord: a sample's
-// metrics, made at once.
+// metrics, made at once, as doubles read by name (readAsRecord).
 import { METRIC_NAMES, type MetricName } from '../../../domain/metrics.js';
 import { Float64Slabs } from '../../../lib/slabs.js';
 
-export function setMetric<T>(o: Partial<Record<MetricName, T>>, m: MetricName, v: T): void {
+function setMetric<T>(o: Partial<Record<MetricName, T>>, m: MetricName, v: T): void {
   switch (m) {
     case 'cputime':
       o.cputime = v;
@@ -92,77 +92,122 @@ const M = METRIC_NAMES.length;
 const slabs = new Float64Slabs(M);
 
 /**
- * A VM's metrics of one sample, from their values in METRIC_NAMES order (undefined: not reported,
- * left absent). Each present metric is assigned by name in the constructor, so V8 gives the records
- * room for all 25 in the object itself: a record grown key by key (setMetric on `{}`) reallocates
- * its out-of-object property store seven times on the way, ~700 bytes of garbage per VM per tick.
- * Beside the BigInts, each value as a double where that is exact (metricNumber()): the collector's
- * rates and the history store read those instead of converting ~65 BigInts per VM per tick.
+ * Gives a class a getter per name of `names` (enumerable, like a plain record's keys) and a
+ * `toJSON()` with the names that have a value, in that order: its instances read like the plain
+ * records they stand for (replicas get those over JSON).
+ */
+export function readAsRecord<T extends object>(proto: T, names: readonly MetricName[], read: (self: T, k: number) => unknown): void {
+  names.forEach((m, k) => {
+    Object.defineProperty(proto, m, {
+      get(this: T) {
+        return read(this, k);
+      },
+      enumerable: true,
+    });
+  });
+  Object.defineProperty(proto, 'toJSON', {
+    value(this: T): Partial<Record<MetricName, unknown>> {
+      const out: Partial<Record<MetricName, unknown>> = {};
+      for (let k = 0; k < names.length; k++) {
+        const v = read(this, k);
+        if (v !== undefined) setMetric(out, names[k]!, v);
+      }
+      return out;
+    },
+  });
+}
+
+/** set bits below bit `c` */
+function bitsBelow(bits: number, c: number): number {
+  let n = 0;
+  for (let b = bits & ((1 << c) - 1); b !== 0; b &= b - 1) n++;
+  return n;
+}
+
+/**
+ * A VM's metrics of one sample, from their values in METRIC_NAMES order (undefined: not reported),
+ * read by name like a plain record of BigInts (`r.cputime`, `r[m]`; undefined: not reported).
+ * The values sit as doubles in slabs shared by 64 VMs (`lib/slabs.ts`); a BigInt is made when a
+ * metric is read, and kept only for a value no double holds exactly (past 2^53 − 1). A record used
+ * to hold its ~25 BigInts, made again every tick for every VM: most of the BigInts a tick keeps
+ * alive until the next one replaces them (what each scavenge copies), though the collector's rates
+ * and the history store read the doubles (metricNumber()).
  */
 export class MetricRecord implements Partial<Record<MetricName, bigint>> {
   readonly #numbers: Float64Array;
   readonly #at: number;
-  declare cputime?: bigint;
-  declare timeusr?: bigint;
-  declare timesys?: bigint;
-  declare memactual?: bigint;
-  declare memrss?: bigint;
-  declare memavailable?: bigint;
-  declare memusable?: bigint;
-  declare memswap_in?: bigint;
-  declare memswap_out?: bigint;
-  declare memmajor_fault?: bigint;
-  declare memminor_fault?: bigint;
-  declare memdisk_cache?: bigint;
-  declare net_rxbytes?: bigint;
-  declare net_rxpackets?: bigint;
-  declare net_rxerrors?: bigint;
-  declare net_rxdrops?: bigint;
-  declare net_txbytes?: bigint;
-  declare net_txpackets?: bigint;
-  declare net_txerrors?: bigint;
-  declare net_txdrops?: bigint;
-  declare disk_rd_req?: bigint;
-  declare disk_rd_bytes?: bigint;
-  declare disk_wr_reqs?: bigint;
-  declare disk_wr_bytes?: bigint;
-  declare disk_errors?: bigint;
+  /** bit c: metric c reported */
+  readonly #present: number = 0;
+  /** bit c: metric c held as a BigInt in #wide (in bit order), its slot NaN */
+  readonly #wideBits: number = 0;
+  readonly #wide: bigint[] | undefined;
+  declare readonly cputime?: bigint;
+  declare readonly timeusr?: bigint;
+  declare readonly timesys?: bigint;
+  declare readonly memactual?: bigint;
+  declare readonly memrss?: bigint;
+  declare readonly memavailable?: bigint;
+  declare readonly memusable?: bigint;
+  declare readonly memswap_in?: bigint;
+  declare readonly memswap_out?: bigint;
+  declare readonly memmajor_fault?: bigint;
+  declare readonly memminor_fault?: bigint;
+  declare readonly memdisk_cache?: bigint;
+  declare readonly net_rxbytes?: bigint;
+  declare readonly net_rxpackets?: bigint;
+  declare readonly net_rxerrors?: bigint;
+  declare readonly net_rxdrops?: bigint;
+  declare readonly net_txbytes?: bigint;
+  declare readonly net_txpackets?: bigint;
+  declare readonly net_txerrors?: bigint;
+  declare readonly net_txdrops?: bigint;
+  declare readonly disk_rd_req?: bigint;
+  declare readonly disk_rd_bytes?: bigint;
+  declare readonly disk_wr_reqs?: bigint;
+  declare readonly disk_wr_bytes?: bigint;
+  declare readonly disk_errors?: bigint;
+  /** the metrics reported, as a plain record in METRIC_NAMES order (what JSON.stringify writes) */
+  declare readonly toJSON: () => Partial<Record<MetricName, bigint>>;
 
-  /** `v[i]`: METRIC_NAMES[i]'s value */
-  constructor(v: readonly (bigint | undefined)[]) {
+  /** `v[i]`: METRIC_NAMES[i]'s value; a number must be a non-negative integer a double holds exactly */
+  constructor(v: readonly (bigint | number | undefined)[]) {
     this.#at = slabs.row();
     this.#numbers = slabs.slab;
-    for (let c = 0; c < M; c++) this.#numbers[this.#at + c] = exactNumber(v[c]);
-    if (v[0] !== undefined) this.cputime = v[0];
-    if (v[1] !== undefined) this.timeusr = v[1];
-    if (v[2] !== undefined) this.timesys = v[2];
-    if (v[3] !== undefined) this.memactual = v[3];
-    if (v[4] !== undefined) this.memrss = v[4];
-    if (v[5] !== undefined) this.memavailable = v[5];
-    if (v[6] !== undefined) this.memusable = v[6];
-    if (v[7] !== undefined) this.memswap_in = v[7];
-    if (v[8] !== undefined) this.memswap_out = v[8];
-    if (v[9] !== undefined) this.memmajor_fault = v[9];
-    if (v[10] !== undefined) this.memminor_fault = v[10];
-    if (v[11] !== undefined) this.memdisk_cache = v[11];
-    if (v[12] !== undefined) this.net_rxbytes = v[12];
-    if (v[13] !== undefined) this.net_rxpackets = v[13];
-    if (v[14] !== undefined) this.net_rxerrors = v[14];
-    if (v[15] !== undefined) this.net_rxdrops = v[15];
-    if (v[16] !== undefined) this.net_txbytes = v[16];
-    if (v[17] !== undefined) this.net_txpackets = v[17];
-    if (v[18] !== undefined) this.net_txerrors = v[18];
-    if (v[19] !== undefined) this.net_txdrops = v[19];
-    if (v[20] !== undefined) this.disk_rd_req = v[20];
-    if (v[21] !== undefined) this.disk_rd_bytes = v[21];
-    if (v[22] !== undefined) this.disk_wr_reqs = v[22];
-    if (v[23] !== undefined) this.disk_wr_bytes = v[23];
-    if (v[24] !== undefined) this.disk_errors = v[24];
+    let wide: bigint[] | undefined;
+    for (let c = 0; c < M; c++) {
+      const value = v[c];
+      const x = typeof value === 'number' ? value : exactNumber(value);
+      this.#numbers[this.#at + c] = x;
+      if (value === undefined) continue;
+      this.#present |= 1 << c;
+      if (Number.isNaN(x)) {
+        wide ??= [];
+        wide.push(value as bigint);
+        this.#wideBits |= 1 << c;
+      }
+    }
+    this.#wide = wide;
+  }
+
+  static {
+    readAsRecord(MetricRecord.prototype, METRIC_NAMES, (r, c) => r.#value(c));
+  }
+
+  #value(c: number): bigint | undefined {
+    const bit = 1 << c;
+    if ((this.#present & bit) === 0) return undefined;
+    if ((this.#wideBits & bit) !== 0) return this.#wide![bitsBelow(this.#wideBits, c)];
+    return BigInt(this.#numbers[this.#at + c]!);
   }
 
   /** metric c of a MetricRecord as metricNumber() gives it; undefined for any other record */
   static numberOf(metrics: object, c: number): number | undefined {
     return metrics instanceof MetricRecord ? metrics.#numbers[metrics.#at + c]! : undefined;
+  }
+
+  /** whether a MetricRecord has any metric; undefined for any other record */
+  static anyOf(metrics: object): boolean | undefined {
+    return metrics instanceof MetricRecord ? metrics.#present !== 0 : undefined;
   }
 }
 
@@ -181,4 +226,12 @@ function exactNumber(v: bigint | undefined): number {
  */
 export function metricNumber(metrics: Partial<Record<MetricName, bigint>>, c: number): number {
   return MetricRecord.numberOf(metrics, c) ?? exactNumber(metrics[METRIC_NAMES[c]!]);
+}
+
+/** Whether a metrics record has any metric (`Object.keys(…).length > 0` without an array per VM per tick). */
+export function hasAnyMetric(metrics: Partial<Record<MetricName, bigint>>): boolean {
+  const any = MetricRecord.anyOf(metrics);
+  if (any !== undefined) return any;
+  for (const _ in metrics) return true;
+  return false;
 }

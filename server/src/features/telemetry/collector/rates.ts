@@ -3,7 +3,7 @@
 import { COUNTER_METRICS, METRIC_INDEX, METRIC_NAMES, type CounterMetric } from '../../../domain/metrics.js';
 import type { MetricSnapshot } from '../../../domain/snapshot.js';
 import { Float64Slabs } from '../../../lib/slabs.js';
-import { metricNumber, setMetric } from './metric-record.js';
+import { metricNumber, readAsRecord } from './metric-record.js';
 
 type Sample = Pick<MetricSnapshot, 'ts' | 'metrics' | 'cpus' | 'memoryMax'>;
 export type Derived = Pick<MetricSnapshot, 'rates' | 'angles' | 'cpuPct' | 'memPct'>;
@@ -24,31 +24,6 @@ let nextId = 1;
 
 /** A VM's unrounded rates of one tick: a row of C doubles (NaN: no rate) in slabs shared by 64 VMs. */
 const slabs = new Float64Slabs(C);
-
-/**
- * Gives a class a getter per counter name, enumerable like a plain record's keys, and a `toJSON()`
- * with the counters that have a value: its instances read like the records they stand for.
- */
-function readAsCounterRecord<T extends object>(proto: T, read: (self: T, k: number) => number | undefined): void {
-  COUNTER_METRICS.forEach((m, k) => {
-    Object.defineProperty(proto, m, {
-      get(this: T) {
-        return read(this, k);
-      },
-      enumerable: true,
-    });
-  });
-  Object.defineProperty(proto, 'toJSON', {
-    value(this: T): Partial<Record<CounterMetric, number>> {
-      const out: Partial<Record<CounterMetric, number>> = {};
-      for (let k = 0; k < C; k++) {
-        const v = read(this, k);
-        if (v !== undefined) setMetric(out, COUNTER_METRICS[k]!, v);
-      }
-      return out;
-    },
-  });
-}
 
 /**
  * A VM's rates of one tick, read by counter name like a plain record (`r.cputime`, `r[m]`;
@@ -81,7 +56,7 @@ class Rates {
   }
 
   static {
-    readAsCounterRecord(Rates.prototype, (r, k) => r.rate(k));
+    readAsRecord(Rates.prototype, COUNTER_METRICS, (r, k) => r.rate(k));
   }
 
   /** Counter k's rate (COUNTER_METRICS[k]'s), rounded. */
@@ -116,7 +91,7 @@ class Angles {
   }
 
   static {
-    readAsCounterRecord(Angles.prototype, (a, k) => a.#rates.angle(k));
+    readAsRecord(Angles.prototype, COUNTER_METRICS, (a, k) => a.#rates.angle(k));
   }
 }
 

@@ -49,7 +49,9 @@ function grown<T extends Float64Array | Uint8Array | Uint16Array>(a: T, length: 
 
 // Scratch rows for the summary (EntryBuilder.add copies what it keeps).
 const statRow: (number | null)[] = new Array<number | null>(ROLLUP_STATS.length).fill(null);
-const lastRow: (bigint | null)[] = new Array<bigint | null>(ROLLUP_LAST.length).fill(null);
+const lastRow: (bigint | number | null)[] = new Array<bigint | number | null>(ROLLUP_LAST.length).fill(null);
+/** each ROLLUP_LAST metric's METRIC_NAMES index */
+const LAST_AT = ROLLUP_LAST.map((m) => METRIC_INDEX[m]);
 
 export class OpenBlock {
   readonly minute: number;
@@ -148,7 +150,8 @@ export class OpenBlock {
   }
 
   private wideValues(): BigUint64Array {
-    return (this.wide ??= new BigUint64Array(this.values.buffer, this.values.byteOffset, this.values.length));
+    this.wide ??= new BigUint64Array(this.values.buffer, this.values.byteOffset, this.values.length);
+    return this.wide;
   }
 
   append(s: MetricSnapshot) {
@@ -180,7 +183,11 @@ export class OpenBlock {
         statRow[k] = v === undefined ? null : Number(v);
       }
     }
-    for (let k = 0; k < ROLLUP_LAST.length; k++) lastRow[k] = s.metrics[ROLLUP_LAST[k]!] ?? null;
+    for (let k = 0; k < ROLLUP_LAST.length; k++) {
+      // as the double where that is exact (the codec writes both alike): no BigInt read
+      const x = metricNumber(s.metrics, LAST_AT[k]!);
+      lastRow[k] = Number.isNaN(x) ? (s.metrics[ROLLUP_LAST[k]!] ?? null) : x;
+    }
     this.summary.add(statRow, lastRow);
   }
 

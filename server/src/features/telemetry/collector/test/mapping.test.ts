@@ -1,10 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { METRIC_NAMES } from '../../../../domain/metrics.js';
 import { mapStatsOf } from '../mapping.js';
-import { MetricRecord, metricNumber } from '../metric-record.js';
+import { plainRow } from './plain-row.js';
+import { MetricRecord, hasAnyMetric, metricNumber } from '../metric-record.js';
 
+/** a record of the mapping's as the plain record it stands for (what JSON.stringify writes) */
+const json = (metrics: object) => (metrics as MetricRecord).toJSON();
 /** A plain stats record through the collector's mapping (the loop reads its StatsTable rows the same way). */
-const mapStats = (record: Record<string, bigint | number | string | boolean>) => mapStatsOf((k) => record[k]);
+const mapStats = (record: Record<string, bigint | number | string | boolean>) => mapStatsOf(plainRow(record));
 
 describe('mapStatsOf', () => {
   it('maps bulk stats to the seed names, summing every NIC and disk', () => {
@@ -60,23 +63,67 @@ describe('mapStatsOf', () => {
     expect(m.disks[0]).toMatchObject({ name: 'vda', allocation: 1000n, capacity: 4000n });
   });
 
+  it('gives the same record whether a row hands its values as exact doubles or only as BigInts; totals past 2^53 exact', () => {
+    const record = {
+      'state.state': 1,
+      'cpu.time': 2n ** 60n,
+      'cpu.user': 5n,
+      'balloon.current': 2n ** 53n - 1n,
+      'balloon.rss': 2n ** 53n,
+      'balloon.available': 1_048_576,
+      'net.count': 3,
+      'net.0.rx.bytes': 2n ** 52n,
+      'net.1.rx.bytes': 2n ** 52n,
+      'net.2.rx.bytes': 1n,
+      'net.0.tx.bytes': 3n,
+      'net.1.tx.bytes': 4n,
+      'block.count': 2,
+      'block.0.rd.bytes': 2n ** 64n - 2n,
+      'block.1.rd.bytes': 1n,
+      'block.0.wr.bytes': 2n ** 53n - 2n,
+      'block.1.wr.bytes': 1n,
+    };
+    const viaDoubles = mapStatsOf(plainRow(record));
+    const viaBigInts = mapStatsOf({ get: (k) => record[k as keyof typeof record], number: () => Number.NaN });
+    expect(json(viaDoubles.metrics)).toEqual(json(viaBigInts.metrics));
+    expect(json(viaDoubles.metrics)).toEqual({
+      cputime: 2n ** 60n, timeusr: 5n, memactual: 2n ** 53n - 1n, memrss: 2n ** 53n, memavailable: 1_048_576n,
+      net_rxbytes: 2n ** 53n + 1n, net_txbytes: 7n, disk_rd_bytes: 2n ** 64n - 1n, disk_wr_bytes: 2n ** 53n - 1n,
+    });
+    expect(viaDoubles.nics.map((n) => n.rxbytes)).toEqual([2n ** 52n, 2n ** 52n, 1n]);
+  });
+
   it('leaves out what the hypervisor does not report instead of inventing zeros', () => {
     const m = mapStats({ 'state.state': 1, 'cpu.time': 5n, 'block.count': 1, 'block.0.name': 'vda', 'block.0.rd.reqs': 1n, 'block.0.errors': -1n });
-    expect(m.metrics).toEqual({ cputime: 5n, disk_rd_req: 1n });
-    expect('memrss' in m.metrics).toBe(false);
-    expect('disk_errors' in m.metrics).toBe(false); // -1 = not supported by the driver
-    expect('net_rxbytes' in m.metrics).toBe(false);
+    expect(json(m.metrics)).toEqual({ cputime: 5n, disk_rd_req: 1n });
+    expect(m.metrics.memrss).toBeUndefined();
+    expect(m.metrics.disk_errors).toBeUndefined(); // -1 = not supported by the driver
+    expect(m.metrics.net_rxbytes).toBeUndefined();
   });
 
   it('handles a domain with state only (inactive, or the test driver bulk call)', () => {
-    expect(mapStats({ 'state.state': 5, 'state.reason': 1 })).toEqual({ metrics: {}, nics: [], disks: [] });
+    const m = mapStats({ 'state.state': 5, 'state.reason': 1 });
+    expect([json(m.metrics), m.nics, m.disks]).toEqual([{}, [], []]);
+    expect(hasAnyMetric(m.metrics)).toBe(false);
+    expect(hasAnyMetric(mapStats({ 'state.state': 1, 'balloon.rss': 0n }).metrics)).toBe(true);
   });
 
-  it('puts each value of a MetricRecord under its own name, in METRIC_NAMES order, and leaves the missing ones out', () => {
+  it('reads each value of a MetricRecord by its own name, exact past 2^53 and 2^64, and leaves the missing ones out, in JSON too', () => {
     const all = new MetricRecord(METRIC_NAMES.map((_, i) => BigInt(i + 1)));
-    expect(Object.entries(all)).toEqual(METRIC_NAMES.map((m, i) => [m, BigInt(i + 1)]));
-    const some = new MetricRecord(METRIC_NAMES.map((_, i) => (i % 2 ? BigInt(i) : undefined)));
-    expect(Object.keys(some)).toEqual(METRIC_NAMES.filter((_, i) => i % 2));
+    expect(METRIC_NAMES.map((m) => all[m])).toEqual(METRIC_NAMES.map((_, i) => BigInt(i + 1)));
+    expect(Object.entries(all.toJSON())).toEqual(METRIC_NAMES.map((m, i) => [m, BigInt(i + 1)]));
+    // every other one missing; of those there, some only a BigInt holds exactly (wide), between exact ones
+    const wide = (i: number) => (i % 3 === 0 ? 2n ** 53n + BigInt(i) : i % 3 === 1 ? 2n ** 70n + BigInt(i) : BigInt(i));
+    const want = METRIC_NAMES.map((_, i) => (i % 2 ? wide(i) : undefined));
+    const some = new MetricRecord(want);
+    expect(METRIC_NAMES.map((m) => some[m])).toEqual(want);
+    expect(Object.keys(some.toJSON())).toEqual(METRIC_NAMES.filter((_, i) => i % 2));
+    const bigints = (_k: string, v: unknown) => (typeof v === 'bigint' ? v.toString() : v);
+    expect(JSON.parse(JSON.stringify(some, bigints))).toEqual(Object.fromEntries(METRIC_NAMES.flatMap((m, i) => (i % 2 ? [[m, want[i]!.toString()]] : []))));
+    // absent reads undefined, a wide value exact
+    expect(some.cputime).toBeUndefined();
+    expect(some.timeusr).toBe(2n ** 70n + 1n);
+    expect(hasAnyMetric(some) && !hasAnyMetric(new MetricRecord([]))).toBe(true);
   });
 
   it('gives each metric as the double it equals only where that is exact, for its own records and plain ones alike', () => {

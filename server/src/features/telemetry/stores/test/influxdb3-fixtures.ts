@@ -3,6 +3,7 @@
 // vmpulse reads, recorded with the addon's getAllDomainStats) mapped by the collector's own mapStatsOf().
 import { pino } from 'pino';
 import { mapStatsOf } from '../../collector/mapping.js';
+import { plainRow } from '../../collector/test/plain-row.js';
 import type { MetricSnapshot } from '../../../../domain/snapshot.js';
 import type { StatParams } from '../../../../libvirt/types.js';
 import type { Logger } from '../../../../lib/logger.js';
@@ -34,7 +35,7 @@ export function libvirtRecordFixture(tick = 0): StatParams {
 /** A fresh, fully reported VM sample; counters grow with `tick` so successive rows differ. */
 export function snapshotFixture(vmId: number, ts: number, tick = 0, over: Partial<MetricSnapshot> = {}): MetricSnapshot {
   const libvirt = libvirtRecordFixture(tick);
-  const mapped = mapStatsOf((k) => libvirt[k]);
+  const mapped = mapStatsOf(plainRow(libvirt));
   return {
     vmId, hostId: 1, hostName: 'host-a', vmName: `vm-${vmId}`, uuid: `00000000-0000-4000-8000-${String(vmId).padStart(12, '0')}`,
     ts, state: 'running', cpus: mapped.cpus ?? 2,

@@ -5,6 +5,7 @@
 // telegraf-readme-check.ts). virsh is the independent witness that the addon's record is libvirt's.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mapStatsOf } from '../../collector/mapping.js';
+import { plainRow } from '../../collector/test/plain-row.js';
 import { LibvirtConnection } from '../../../../libvirt/connection.js';
 import type { StatParams, StatsGroup } from '../../../../libvirt/types.js';
 import { startInfluxFake, type InfluxFake } from '../../../../../test/fakes/influxdb3-fake.js';
@@ -68,7 +69,7 @@ describe('a real QEMU guest sample in Telegraf\'s tables', () => {
       } else expect(String(v), k).toBe(after.get(k));
     }
 
-    const mapped = mapStatsOf((k) => record[k]);
+    const mapped = mapStatsOf(plainRow(record));
     const snapshot = snapshotFixture(42, Date.now(), 0, {
       vmName: NAME, hostName: 'host-a', state: 'paused', cpus: mapped.cpus ?? 2, metrics: mapped.metrics, nics: mapped.nics, disks: mapped.disks, libvirt: record,
     });
