@@ -107,10 +107,19 @@ describe('GraphQL subscriptions', () => {
       const rest = JSON.parse(text);
       // JSON.parse rounds integers past 2^53: read the exact digits off the wire.
       const exact = (k: string) => BigInt(new RegExp(`"${k}":(\\d+)`).exec(text)![1]!);
-      const { body } = await t.gql(`query($id: ID) { vm(id: $id) { latest { timestamp cputime memrss net_rxbytes disk_wr_bytes } } }`, { id: String(vm.id) });
+      const { body } = await t.gql(
+        `query($id: ID) { vm(id: $id) { latest { timestamp cputime memrss net_rxbytes disk_wr_bytes nics { name rxbytes } disks { name wr_bytes } } } }`,
+        { id: String(vm.id) },
+      );
       const g = body.data.vm.latest;
       expect(Math.floor(Date.parse(g.timestamp) / 1000)).toBe(rest.timestamp);
       for (const k of ['cputime', 'memrss', 'net_rxbytes', 'disk_wr_bytes']) expect(BigInt(g[k])).toBe(exact(k));
+      // each NIC and disk by name; their counters add up to the totals REST gives
+      const sum = (xs: string[]) => xs.reduce((a, x) => a + BigInt(x), 0n);
+      expect(g.nics.length * g.disks.length).toBeGreaterThan(0);
+      expect([...g.nics, ...g.disks].every((d: { name: string }) => d.name.length > 0)).toBe(true);
+      expect(sum(g.nics.map((n: { rxbytes: string }) => n.rxbytes))).toBe(exact('net_rxbytes'));
+      expect(sum(g.disks.map((d: { wr_bytes: string }) => d.wr_bytes))).toBe(exact('disk_wr_bytes'));
     } finally {
       t.app.services.collector.start();
     }

@@ -3,6 +3,7 @@
 import type { StatValue } from '../../../libvirt/types.js';
 import { METRIC_INDEX, METRIC_NAMES, type MetricName } from '../../../domain/metrics.js';
 import type { DiskSample, NicSample } from '../../../domain/snapshot.js';
+import { DISK_COUNTERS, DiskRecord, NIC_COUNTERS, NicRecord } from './device-records.js';
 import { MetricRecord } from './metric-record.js';
 
 export interface MappedStats {
@@ -28,29 +29,39 @@ const SCALAR_KEYS: [MetricName, string][] = [
   ['memdisk_cache', 'balloon.disk_caches'],
 ];
 
-const NIC_FIELDS: [keyof NicSample & string, string, MetricName][] = [
-  ['rxbytes', 'rx.bytes', 'net_rxbytes'],
-  ['rxpackets', 'rx.pkts', 'net_rxpackets'],
-  ['rxerrors', 'rx.errs', 'net_rxerrors'],
-  ['rxdrops', 'rx.drop', 'net_rxdrops'],
-  ['txbytes', 'tx.bytes', 'net_txbytes'],
-  ['txpackets', 'tx.pkts', 'net_txpackets'],
-  ['txerrors', 'tx.errs', 'net_txerrors'],
-  ['txdrops', 'tx.drop', 'net_txdrops'],
-];
+/** each NIC counter's libvirt leaf and the metric it adds to */
+const NIC_FIELDS: Record<(typeof NIC_COUNTERS)[number], [string, MetricName]> = {
+  rxbytes: ['rx.bytes', 'net_rxbytes'],
+  rxpackets: ['rx.pkts', 'net_rxpackets'],
+  rxerrors: ['rx.errs', 'net_rxerrors'],
+  rxdrops: ['rx.drop', 'net_rxdrops'],
+  txbytes: ['tx.bytes', 'net_txbytes'],
+  txpackets: ['tx.pkts', 'net_txpackets'],
+  txerrors: ['tx.errs', 'net_txerrors'],
+  txdrops: ['tx.drop', 'net_txdrops'],
+};
 
-const DISK_FIELDS: [keyof DiskSample & string, string, MetricName][] = [
-  ['rd_req', 'rd.reqs', 'disk_rd_req'],
-  ['rd_bytes', 'rd.bytes', 'disk_rd_bytes'],
-  ['wr_reqs', 'wr.reqs', 'disk_wr_reqs'],
-  ['wr_bytes', 'wr.bytes', 'disk_wr_bytes'],
-  ['errors', 'errors', 'disk_errors'],
-];
+/** each disk field's libvirt leaf and the metric it adds to (the sizes add to none) */
+const DISK_FIELDS: Record<(typeof DISK_COUNTERS)[number], [string, MetricName | null]> = {
+  rd_req: ['rd.reqs', 'disk_rd_req'],
+  rd_bytes: ['rd.bytes', 'disk_rd_bytes'],
+  wr_reqs: ['wr.reqs', 'disk_wr_reqs'],
+  wr_bytes: ['wr.bytes', 'disk_wr_bytes'],
+  errors: ['errors', 'disk_errors'],
+  allocation: ['allocation', null],
+  capacity: ['capacity', null],
+};
 
-// Each metric by its index in METRIC_NAMES (the order a MetricRecord takes its values in).
+// In the order the records take their values; each metric by its METRIC_NAMES index (the order a
+// MetricRecord takes its values in), -1: none.
 const SCALAR = SCALAR_KEYS.map(([m, key]) => [METRIC_INDEX[m], key] as const);
-const NIC = NIC_FIELDS.map(([field, key, m]) => [field, key, METRIC_INDEX[m]] as const);
-const DISK = DISK_FIELDS.map(([field, key, m]) => [field, key, METRIC_INDEX[m]] as const);
+const NIC = NIC_COUNTERS.map((f) => [NIC_FIELDS[f][0], METRIC_INDEX[NIC_FIELDS[f][1]]] as const);
+const DISK = DISK_COUNTERS.map((f) => {
+  const [key, m] = DISK_FIELDS[f];
+  return [key, m === null ? -1 : METRIC_INDEX[m]] as const;
+});
+/** how many of a disk's fields are counters: unreported ones read 0; unreported sizes stay absent */
+const DISK_ZEROED = 5;
 
 function big(v: unknown): bigint | undefined {
   if (typeof v === 'bigint') return v;
@@ -58,14 +69,25 @@ function big(v: unknown): bigint | undefined {
   return undefined;
 }
 
+/**
+ * A counter of `row`: the exact double the table holds where there is one (no BigInt made), its
+ * BigInt past 2^53 − 1; undefined when not reported, or negative (some drivers report "not
+ * supported" as -1).
+ */
+function counterOf(row: StatsRow, key: string): number | bigint | undefined {
+  const x = row.number(key);
+  if (x >= 0) return x;
+  const v = big(row.get(key));
+  return v !== undefined && v >= 0n ? v : undefined;
+}
+
 /** Adds a device's counter to a total: a double while the total stays exact as one, a BigInt past that. */
-function addTo(sums: (bigint | number | undefined)[], metric: number, v: bigint): void {
-  const x = Number(v);
+function addTo(sums: (bigint | number | undefined)[], metric: number, v: number | bigint): void {
   const sum = sums[metric];
-  if (sum === undefined) sums[metric] = x <= Number.MAX_SAFE_INTEGER ? x : v;
-  // sum ≥ 0, so x + sum ≤ 2^53 − 1 means both are exact, and so is their sum
-  else if (typeof sum === 'number' && x + sum <= Number.MAX_SAFE_INTEGER) sums[metric] = sum + x;
-  else sums[metric] = BigInt(sum) + v;
+  if (sum === undefined) sums[metric] = v;
+  // both ≥ 0, so a sum ≤ 2^53 − 1 is exact
+  else if (typeof sum === 'number' && typeof v === 'number' && sum + v <= Number.MAX_SAFE_INTEGER) sums[metric] = sum + v;
+  else sums[metric] = BigInt(sum) + BigInt(v);
 }
 
 // "net.3.rx.bytes" and the like, built once per device index and field (not once per VM per tick:
@@ -77,33 +99,38 @@ function keyOf(keys: string[], group: string, i: number, leaf: string): string {
 const NIC_KEYS = NIC.map((): string[] => []);
 const DISK_KEYS = DISK.map((): string[] => []);
 const NAME_KEYS = { net: [] as string[], block: [] as string[] };
-const ALLOCATION_KEYS: string[] = [];
-const CAPACITY_KEYS: string[] = [];
+const deviceScratch = new Array<bigint | number | undefined>(DISK_COUNTERS.length);
 
-/** Sums device counters into the seed's totals (`sums`, by metric index); a total is present only if some device reported it. */
-function devices<S extends { name: string }>(
+/**
+ * A group's devices, each made by `make` from its name and its fields' values (the first `zeroed`
+ * read 0 when not reported), and their counters summed into the seed's totals (`sums`, by metric
+ * index; a total is present only if some device reported it).
+ */
+function devices<S>(
   row: StatsRow,
   group: 'net' | 'block',
-  fields: readonly (readonly [keyof S & string, string, number])[],
+  fields: readonly (readonly [string, number])[],
   fieldKeys: string[][],
+  zeroed: number,
   sums: (bigint | number | undefined)[],
-  zero: () => S,
+  make: (name: string, values: readonly (bigint | number | undefined)[]) => S,
 ): S[] {
   const count = Number(row.get(`${group}.count`) ?? 0);
   const out: S[] = [];
   for (let i = 0; i < count; i++) {
-    const dev = zero();
     const name = row.get(keyOf(NAME_KEYS[group], group, i, 'name'));
-    dev.name = name === undefined ? `${group}${i}` : String(name);
+    const values = deviceScratch.fill(undefined);
     for (let f = 0; f < fields.length; f++) {
-      const [field, key, metric] = fields[f]!;
-      const v = big(row.get(keyOf(fieldKeys[f]!, group, i, key)));
-      // libvirt reports "not supported" counters as -1 in some drivers
-      if (v === undefined || v < 0n) continue;
-      (dev as Record<string, unknown>)[field] = v;
-      addTo(sums, metric, v);
+      const [key, metric] = fields[f]!;
+      const v = counterOf(row, keyOf(fieldKeys[f]!, group, i, key));
+      if (v === undefined) {
+        if (f < zeroed) values[f] = 0;
+        continue;
+      }
+      values[f] = v;
+      if (metric >= 0) addTo(sums, metric, v);
     }
-    out.push(dev);
+    out.push(make(name === undefined ? `${group}${i}` : String(name), values));
   }
   return out;
 }
@@ -117,33 +144,17 @@ export interface StatsRow {
 }
 
 const scratch = new Array<bigint | number | undefined>(METRIC_NAMES.length);
+const makeNic = (name: string, v: readonly (bigint | number | undefined)[]) => new NicRecord(name, v as readonly (bigint | number)[]);
+const makeDisk = (name: string, v: readonly (bigint | number | undefined)[]) => new DiskRecord(name, v);
 
 /** A stats record's metrics, NICs and disks. */
 export function mapStatsOf(row: StatsRow): MappedStats {
   // One scratch array for every call (mapping is synchronous): the values, then one record of them.
-  // A value is taken as the exact double the table holds where there is one: no BigInt made.
   const values = scratch.fill(undefined);
-  for (const [metric, key] of SCALAR) {
-    const x = row.number(key);
-    if (x >= 0) {
-      values[metric] = x;
-      continue;
-    }
-    const v = big(row.get(key));
-    if (v !== undefined && v >= 0n) values[metric] = v;
-  }
-  const nics = devices<NicSample>(row, 'net', NIC, NIC_KEYS, values, zeroNic);
-  const disks = devices<DiskSample>(row, 'block', DISK, DISK_KEYS, values, zeroDisk);
-  for (let i = 0; i < disks.length; i++) {
-    const allocation = big(row.get(keyOf(ALLOCATION_KEYS, 'block', i, 'allocation')));
-    const capacity = big(row.get(keyOf(CAPACITY_KEYS, 'block', i, 'capacity')));
-    if (allocation !== undefined) disks[i]!.allocation = allocation;
-    if (capacity !== undefined) disks[i]!.capacity = capacity;
-  }
+  for (const [metric, key] of SCALAR) values[metric] = counterOf(row, key);
+  const nics = devices(row, 'net', NIC, NIC_KEYS, NIC.length, values, makeNic);
+  const disks = devices(row, 'block', DISK, DISK_KEYS, DISK_ZEROED, values, makeDisk);
   const metrics = new MetricRecord(values);
   const vcpus = row.get('vcpu.current');
   return typeof vcpus === 'number' ? { metrics, nics, disks, cpus: vcpus } : { metrics, nics, disks };
 }
-// Zeros for what a device does not report; `name` last, as the samples have always listed it.
-const zeroNic = (): NicSample => ({ rxbytes: 0n, rxpackets: 0n, rxerrors: 0n, rxdrops: 0n, txbytes: 0n, txpackets: 0n, txerrors: 0n, txdrops: 0n, name: '' });
-const zeroDisk = (): DiskSample => ({ rd_req: 0n, rd_bytes: 0n, wr_reqs: 0n, wr_bytes: 0n, errors: 0n, name: '' });

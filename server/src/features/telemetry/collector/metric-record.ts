@@ -89,14 +89,18 @@ function setMetric<T>(o: Partial<Record<MetricName, T>>, m: MetricName, v: T): v
 }
 
 const M = METRIC_NAMES.length;
-const slabs = new Float64Slabs(M);
 
 /**
  * Gives a class a getter per name of `names` (enumerable, like a plain record's keys) and a
- * `toJSON()` with the names that have a value, in that order: its instances read like the plain
- * records they stand for (replicas get those over JSON).
+ * `toJSON()` with the names that have a value, in that order, each stored with `set`: its
+ * instances read like the plain records they stand for (replicas get those over JSON).
  */
-export function readAsRecord<T extends object>(proto: T, names: readonly MetricName[], read: (self: T, k: number) => unknown): void {
+export function readAsRecord<T extends object, N extends string>(
+  proto: T,
+  names: readonly N[],
+  read: (self: T, k: number) => unknown,
+  set: (o: Partial<Record<N, unknown>>, name: N, v: unknown) => void,
+): void {
   names.forEach((m, k) => {
     Object.defineProperty(proto, m, {
       get(this: T) {
@@ -106,16 +110,19 @@ export function readAsRecord<T extends object>(proto: T, names: readonly MetricN
     });
   });
   Object.defineProperty(proto, 'toJSON', {
-    value(this: T): Partial<Record<MetricName, unknown>> {
-      const out: Partial<Record<MetricName, unknown>> = {};
+    value(this: T): Partial<Record<N, unknown>> {
+      const out: Partial<Record<N, unknown>> = {};
       for (let k = 0; k < names.length; k++) {
         const v = read(this, k);
-        if (v !== undefined) setMetric(out, names[k]!, v);
+        if (v !== undefined) set(out, names[k]!, v);
       }
       return out;
     },
   });
 }
+
+/** setMetric for readAsRecord */
+export const setMetricValue = setMetric as (o: Partial<Record<MetricName, unknown>>, m: MetricName, v: unknown) => void;
 
 /** set bits below bit `c` */
 function bitsBelow(bits: number, c: number): number {
@@ -125,22 +132,65 @@ function bitsBelow(bits: number, c: number): number {
 }
 
 /**
- * A VM's metrics of one sample, from their values in METRIC_NAMES order (undefined: not reported),
- * read by name like a plain record of BigInts (`r.cputime`, `r[m]`; undefined: not reported).
- * The values sit as doubles in slabs shared by 64 VMs (`lib/slabs.ts`); a BigInt is made when a
- * metric is read, and kept only for a value no double holds exactly (past 2^53 − 1). A record used
- * to hold its ~25 BigInts, made again every tick for every VM: most of the BigInts a tick keeps
- * alive until the next one replaces them (what each scavenge copies), though the collector's rates
- * and the history store read the doubles (metricNumber()).
+ * One sample's counters (a VM's metrics, a NIC's, a disk's), read as BigInts (undefined: not
+ * reported). The values sit as doubles in a row of slabs shared by 64 records (`lib/slabs.ts`); a
+ * BigInt is made when a counter is read, and kept only for a value no double holds exactly (past
+ * 2^53 − 1). Records used to hold their BigInts, made again every tick for every VM: most of the
+ * BigInts a tick keeps alive until the next one replaces them (what each scavenge copies), though
+ * the collector's rates and the history store read the doubles (metricNumber()).
  */
-export class MetricRecord implements Partial<Record<MetricName, bigint>> {
+export abstract class CounterRow {
   readonly #numbers: Float64Array;
   readonly #at: number;
-  /** bit c: metric c reported */
+  /** bit c: counter c reported */
   readonly #present: number = 0;
-  /** bit c: metric c held as a BigInt in #wide (in bit order), its slot NaN */
+  /** bit c: counter c held as a BigInt in #wide (in bit order), its slot NaN */
   readonly #wideBits: number = 0;
   readonly #wide: bigint[] | undefined;
+
+  /** `v[c]`: counter c's value; a number must be a non-negative integer a double holds exactly */
+  protected constructor(slabs: Float64Slabs, v: readonly (bigint | number | undefined)[]) {
+    this.#at = slabs.row();
+    this.#numbers = slabs.slab;
+    let wide: bigint[] | undefined;
+    for (let c = 0; c < slabs.width; c++) {
+      const value = v[c];
+      const x = typeof value === 'number' ? value : exactNumber(value);
+      this.#numbers[this.#at + c] = x;
+      if (value === undefined) continue;
+      this.#present |= 1 << c;
+      if (Number.isNaN(x)) {
+        wide ??= [];
+        wide.push(value as bigint);
+        this.#wideBits |= 1 << c;
+      }
+    }
+    this.#wide = wide;
+  }
+
+  /** counter c as a BigInt made now (undefined: not reported) */
+  protected counter(c: number): bigint | undefined {
+    const bit = 1 << c;
+    if ((this.#present & bit) === 0) return undefined;
+    if ((this.#wideBits & bit) !== 0) return this.#wide![bitsBelow(this.#wideBits, c)];
+    return BigInt(this.#numbers[this.#at + c]!);
+  }
+
+  /** counter c of a CounterRow as an exact double (NaN: not reported, or only its BigInt is exact); undefined for any other record */
+  static numberOf(row: object, c: number): number | undefined {
+    return row instanceof CounterRow ? row.#numbers[row.#at + c]! : undefined;
+  }
+
+  /** whether a CounterRow has any counter; undefined for any other record */
+  static anyOf(row: object): boolean | undefined {
+    return row instanceof CounterRow ? row.#present !== 0 : undefined;
+  }
+}
+
+const slabs = new Float64Slabs(M);
+
+/** A VM's metrics of one sample, from their values in METRIC_NAMES order (undefined: not reported), read by name like a plain record of BigInts (`r.cputime`, `r[m]`). */
+export class MetricRecord extends CounterRow implements Partial<Record<MetricName, bigint>> {
   declare readonly cputime?: bigint;
   declare readonly timeusr?: bigint;
   declare readonly timesys?: bigint;
@@ -169,45 +219,14 @@ export class MetricRecord implements Partial<Record<MetricName, bigint>> {
   /** the metrics reported, as a plain record in METRIC_NAMES order (what JSON.stringify writes) */
   declare readonly toJSON: () => Partial<Record<MetricName, bigint>>;
 
+
   /** `v[i]`: METRIC_NAMES[i]'s value; a number must be a non-negative integer a double holds exactly */
   constructor(v: readonly (bigint | number | undefined)[]) {
-    this.#at = slabs.row();
-    this.#numbers = slabs.slab;
-    let wide: bigint[] | undefined;
-    for (let c = 0; c < M; c++) {
-      const value = v[c];
-      const x = typeof value === 'number' ? value : exactNumber(value);
-      this.#numbers[this.#at + c] = x;
-      if (value === undefined) continue;
-      this.#present |= 1 << c;
-      if (Number.isNaN(x)) {
-        wide ??= [];
-        wide.push(value as bigint);
-        this.#wideBits |= 1 << c;
-      }
-    }
-    this.#wide = wide;
+    super(slabs, v);
   }
 
   static {
-    readAsRecord(MetricRecord.prototype, METRIC_NAMES, (r, c) => r.#value(c));
-  }
-
-  #value(c: number): bigint | undefined {
-    const bit = 1 << c;
-    if ((this.#present & bit) === 0) return undefined;
-    if ((this.#wideBits & bit) !== 0) return this.#wide![bitsBelow(this.#wideBits, c)];
-    return BigInt(this.#numbers[this.#at + c]!);
-  }
-
-  /** metric c of a MetricRecord as metricNumber() gives it; undefined for any other record */
-  static numberOf(metrics: object, c: number): number | undefined {
-    return metrics instanceof MetricRecord ? metrics.#numbers[metrics.#at + c]! : undefined;
-  }
-
-  /** whether a MetricRecord has any metric; undefined for any other record */
-  static anyOf(metrics: object): boolean | undefined {
-    return metrics instanceof MetricRecord ? metrics.#present !== 0 : undefined;
+    readAsRecord(MetricRecord.prototype, METRIC_NAMES, (r, c) => r.counter(c), setMetricValue);
   }
 }
 
@@ -225,12 +244,12 @@ function exactNumber(v: bigint | undefined): number {
  * a conversion for any other (a replica's over JSON, history's).
  */
 export function metricNumber(metrics: Partial<Record<MetricName, bigint>>, c: number): number {
-  return MetricRecord.numberOf(metrics, c) ?? exactNumber(metrics[METRIC_NAMES[c]!]);
+  return CounterRow.numberOf(metrics, c) ?? exactNumber(metrics[METRIC_NAMES[c]!]);
 }
 
 /** Whether a metrics record has any metric (`Object.keys(…).length > 0` without an array per VM per tick). */
 export function hasAnyMetric(metrics: Partial<Record<MetricName, bigint>>): boolean {
-  const any = MetricRecord.anyOf(metrics);
+  const any = CounterRow.anyOf(metrics);
   if (any !== undefined) return any;
   for (const _ in metrics) return true;
   return false;

@@ -3,7 +3,7 @@
 import { COUNTER_METRICS, METRIC_INDEX, METRIC_NAMES, type CounterMetric } from '../../../domain/metrics.js';
 import type { MetricSnapshot } from '../../../domain/snapshot.js';
 import { Float64Slabs } from '../../../lib/slabs.js';
-import { metricNumber, readAsRecord } from './metric-record.js';
+import { metricNumber, readAsRecord, setMetricValue } from './metric-record.js';
 
 type Sample = Pick<MetricSnapshot, 'ts' | 'metrics' | 'cpus' | 'memoryMax'>;
 export type Derived = Pick<MetricSnapshot, 'rates' | 'angles' | 'cpuPct' | 'memPct'>;
@@ -56,7 +56,7 @@ class Rates {
   }
 
   static {
-    readAsRecord(Rates.prototype, COUNTER_METRICS, (r, k) => r.rate(k));
+    readAsRecord(Rates.prototype, COUNTER_METRICS, (r, k) => r.rate(k), setMetricValue);
   }
 
   /** Counter k's rate (COUNTER_METRICS[k]'s), rounded. */
@@ -91,7 +91,7 @@ class Angles {
   }
 
   static {
-    readAsRecord(Angles.prototype, COUNTER_METRICS, (a, k) => a.#rates.angle(k));
+    readAsRecord(Angles.prototype, COUNTER_METRICS, (a, k) => a.#rates.angle(k), setMetricValue);
   }
 }
 
@@ -129,6 +129,7 @@ export function derive(prev: Sample | undefined, cur: Sample): Derived {
 
 /** Each counter's index in METRIC_NAMES (COUNTER_AT[k] for COUNTER_METRICS[k]). */
 const COUNTER_AT = COUNTER_METRICS.map((m) => METRIC_INDEX[m]);
+const { memavailable: MEMAVAILABLE, memusable: MEMUSABLE, memrss: MEMRSS, memactual: MEMACTUAL } = METRIC_INDEX;
 
 /** Metric `c`'s (METRIC_NAMES index) per-second rate between two samples; NaN: none. */
 function rawRate(prev: Sample | undefined, cur: Sample, c: number): number {
@@ -166,7 +167,25 @@ export function cpuPercentOf(rate: number | undefined, cpus: number): number | n
 
 /** Guest view when the balloon driver reports it (available − usable), else the host's RSS. */
 export function memPercent(s: Sample): number | null {
-  const { memavailable, memusable, memrss, memactual } = s.metrics;
+  const m = s.metrics;
+  // As doubles when every value there is exact as one (no BigInt made or subtracted): the same
+  // results, since sums and differences of such doubles are exact too.
+  const avail = metricNumber(m, MEMAVAILABLE);
+  const usable = metricNumber(m, MEMUSABLE);
+  const rss = metricNumber(m, MEMRSS);
+  const actual = metricNumber(m, MEMACTUAL);
+  const onlyDoubles =
+    (!Number.isNaN(avail) || m.memavailable === undefined) &&
+    (!Number.isNaN(usable) || m.memusable === undefined) &&
+    (!Number.isNaN(rss) || m.memrss === undefined) &&
+    (!Number.isNaN(actual) || m.memactual === undefined);
+  if (onlyDoubles) {
+    if (avail > 0 && !Number.isNaN(usable)) return round(((avail - usable) / avail) * 100, 2);
+    const total = Number.isNaN(actual) ? Number(s.memoryMax) : actual;
+    if (!Number.isNaN(rss) && total > 0) return round(Math.min(100, (rss / total) * 100), 2);
+    return null;
+  }
+  const { memavailable, memusable, memrss, memactual } = m;
   if (memavailable !== undefined && memusable !== undefined && memavailable > 0n) {
     return round((Number(memavailable - memusable) / Number(memavailable)) * 100, 2);
   }

@@ -93,6 +93,37 @@ describe('mapStatsOf', () => {
     expect(viaDoubles.nics.map((n) => n.rxbytes)).toEqual([2n ** 52n, 2n ** 52n, 1n]);
   });
 
+  it('reads each NIC and disk as the plain sample it stands for: exact BigInts, zeros for unreported counters, sizes only when reported, JSON in the same order', () => {
+    const m = mapStats({
+      'net.count': 1,
+      'net.0.name': 'vnet0',
+      'net.0.rx.bytes': 2n ** 64n - 1n,
+      'net.0.tx.bytes': 2n ** 53n + 1n,
+      'net.0.rx.pkts': 5n,
+      'net.0.rx.errs': -1n,
+      'block.count': 2,
+      'block.0.name': 'vda',
+      'block.0.rd.bytes': 4096n,
+      'block.0.capacity': 2n ** 40n,
+      'block.1.rd.reqs': 3,
+    });
+    const [nic] = m.nics;
+    expect([nic!.name, nic!.rxbytes, nic!.txbytes, nic!.rxpackets, nic!.rxerrors, nic!.txdrops]).toEqual(['vnet0', 2n ** 64n - 1n, 2n ** 53n + 1n, 5n, 0n, 0n]);
+    const [vda, unnamed] = m.disks;
+    expect([vda!.name, vda!.rd_bytes, vda!.rd_req, vda!.capacity, vda!.allocation]).toEqual(['vda', 4096n, 0n, 2n ** 40n, undefined]);
+    expect([unnamed!.name, unnamed!.rd_req]).toEqual(['block1', 3n]);
+    // JSON (replicas over Redis) as the plain samples were written: counters, name, then the sizes there are
+    const bigints = (_k: string, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v);
+    expect(JSON.stringify(m.nics, bigints)).toBe(
+      '[{"rxbytes":"18446744073709551615n","rxpackets":"5n","rxerrors":"0n","rxdrops":"0n","txbytes":"9007199254740993n","txpackets":"0n","txerrors":"0n","txdrops":"0n","name":"vnet0"}]',
+    );
+    expect(JSON.stringify(m.disks, bigints)).toBe(
+      '[{"rd_req":"0n","rd_bytes":"4096n","wr_reqs":"0n","wr_bytes":"0n","errors":"0n","name":"vda","capacity":"1099511627776n"},{"rd_req":"3n","rd_bytes":"0n","wr_reqs":"0n","wr_bytes":"0n","errors":"0n","name":"block1"}]',
+    );
+    // totals: the -1 counter left out of its total, the rest exact
+    expect(json(m.metrics)).toEqual({ net_rxbytes: 2n ** 64n - 1n, net_rxpackets: 5n, net_txbytes: 2n ** 53n + 1n, disk_rd_req: 3n, disk_rd_bytes: 4096n });
+  });
+
   it('leaves out what the hypervisor does not report instead of inventing zeros', () => {
     const m = mapStats({ 'state.state': 1, 'cpu.time': 5n, 'block.count': 1, 'block.0.name': 'vda', 'block.0.rd.reqs': 1n, 'block.0.errors': -1n });
     expect(json(m.metrics)).toEqual({ cputime: 5n, disk_rd_req: 1n });

@@ -1,5 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { derivationOf, derive, derivedFrom } from '../rates.js';
+import { METRIC_NAMES } from '../../../../domain/metrics.js';
+import { MetricRecord } from '../metric-record.js';
+import { derivationOf, derive, derivedFrom, memPercent } from '../rates.js';
+
+/** a seeded generator (mulberry32): the same cases on every run */
+function random(seed: number) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (t ^ (t >>> 14)) >>> 0;
+  };
+}
 
 const json = (v: unknown) => JSON.parse(JSON.stringify(v)) as Record<string, number>;
 
@@ -80,5 +94,26 @@ describe('derive', () => {
     expect(derive(undefined, sample(0, { memavailable: 1000n, memusable: 250n })).memPct).toBe(75);
     expect(derive(undefined, sample(0, { memactual: 2000n, memrss: 500n })).memPct).toBe(25);
     expect(derive(undefined, sample(0, {})).memPct).toBeNull();
+  });
+
+  it('memory % is the same from the collector\'s records (doubles) and from plain BigInts, past 2^53 too', () => {
+    // the seed's formula in BigInts, as the oracle: (available − usable) / available, else rss / (actual or max)
+    const oracle = (m: Record<string, bigint | undefined>, max: bigint) => {
+      if (m.memavailable !== undefined && m.memusable !== undefined && m.memavailable > 0n) return Math.round((Number(m.memavailable - m.memusable) / Number(m.memavailable)) * 100 * 100) / 100;
+      const total = m.memactual ?? max;
+      return m.memrss !== undefined && total > 0n ? Math.round(Math.min(100, (Number(m.memrss) / Number(total)) * 100) * 100) / 100 : null;
+    };
+    const names = ['memactual', 'memrss', 'memavailable', 'memusable'] as const;
+    const r = random(7);
+    const pick = () => [undefined, 0n, BigInt(r() % 5_000_000), 2n ** 53n + BigInt(r() % 1000), 2n ** 52n + BigInt(r() % 1000)][r() % 5];
+    for (let i = 0; i < 2000; i++) {
+      const plain: Record<string, bigint | undefined> = Object.fromEntries(names.map((n) => [n, pick()]));
+      const values = METRIC_NAMES.map((n) => plain[n]);
+      const record = new MetricRecord(values);
+      const defined = Object.fromEntries(Object.entries(plain).filter(([, v]) => v !== undefined)) as Record<string, bigint>;
+      const want = oracle(plain, 4_194_304n);
+      expect(memPercent({ ...sample(0, defined), metrics: record }), JSON.stringify(plain, (_k, v) => (typeof v === 'bigint' ? `${v}` : v))).toBe(want);
+      expect(memPercent(sample(0, defined))).toBe(want);
+    }
   });
 });
