@@ -1,4 +1,5 @@
 // Reading a StatsTable (types.ts): a value by entry, a key's entry in a row, a row as a record.
+import { countOf, exactCount } from '../lib/counts.js';
 import type { StatParams, StatsTable, StatValue } from './types.js';
 
 // Param kinds (native/src/common.h): 0 int, 1 uint and 4 double are read as the double they are stored as.
@@ -66,7 +67,7 @@ export class StatsTableReader {
       case I64:
       case U64: {
         // I64: a negative one has its top bit set, so its high half is past HIGH_EXACT too
-        if (!LITTLE_ENDIAN) return exactInteger(Number(this.u64[j]!));
+        if (!LITTLE_ENDIAN) return exactCount(this.u64[j]!);
         const high = this.u32[2 * j + 1]!;
         return high < HIGH_EXACT ? high * 2 ** 32 + this.u32[2 * j]! : Number.NaN;
       }
@@ -74,8 +75,14 @@ export class StatsTableReader {
       case STR:
         return Number.NaN;
       default:
-        return exactInteger(this.f64[j]!);
+        return exactCount(this.f64[j]!);
     }
+  }
+
+  /** entry j as a counter (lib/counts.ts countOf): its exact double from number() where there is one, else its BigInt; undefined when negative or not a number */
+  counter(j: number): number | bigint | undefined {
+    const x = this.number(j);
+    return x >= 0 ? x : countOf(this.value(j));
   }
 
   /** the entry of key index `k` in `row`, -1 when absent (rows are read one after the other: cheap) */
@@ -98,6 +105,3 @@ export class StatsTableReader {
     return into;
   }
 }
-
-/** x when it is a non-negative integer a double holds exactly, else NaN */
-const exactInteger = (x: number): number => (Number.isInteger(x) && x >= 0 && x <= Number.MAX_SAFE_INTEGER ? x : Number.NaN);

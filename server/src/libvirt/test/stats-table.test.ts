@@ -23,6 +23,15 @@ function exactOracle(v: unknown): number {
   return Number.NaN;
 }
 
+/** the oracle for counter(): an exact double where number() has one, else the value as a BigInt (fraction dropped) when it is a non-negative number, else undefined */
+function counterOracle(v: unknown): number | bigint | undefined {
+  const x = exactOracle(v);
+  if (!Number.isNaN(x)) return x;
+  if (typeof v === 'bigint') return v >= 0n ? v : undefined;
+  if (typeof v === 'number' && Number.isFinite(v) && v >= 0) return BigInt(Math.trunc(v));
+  return undefined;
+}
+
 const everyEntry = (t: StatsTableReader) => Array.from(t.table.kind, (_, j) => j);
 
 describe('number(): an entry as an exact double, no BigInt made', () => {
@@ -49,6 +58,11 @@ describe('number(): an entry as an exact double, no BigInt made', () => {
     // what the oracle says, spelled out
     expect(got.slice(0, 9)).toEqual([0, 1, 2 ** 32 - 1, 2 ** 32, 2 ** 40 + 5, 2 ** 53 - 1, Number.NaN, Number.NaN, Number.NaN]);
     expect(got.slice(9, 14)).toEqual([7, 2 ** 52 + 3, Number.NaN, Number.NaN, Number.NaN]);
+    // counter(): those doubles, BigInts past 2^53 − 1, nothing for negatives, booleans and strings
+    const counters = everyEntry(t).map((j) => t.counter(j));
+    expect(counters).toEqual(everyEntry(t).map((j) => counterOracle(t.value(j))));
+    expect(counters.slice(5, 14)).toEqual([2 ** 53 - 1, 2n ** 53n, 2n ** 53n + 1n, 2n ** 64n - 1n, 7, 2 ** 52 + 3, undefined, undefined, 2n ** 63n - 1n]);
+    expect(counters.slice(14)).toEqual([5, undefined, 4_000_000_000, 2n, BigInt(1e300), 12, undefined, undefined]);
   });
 });
 
@@ -75,6 +89,7 @@ describe('stats as tables (test:///default)', () => {
     });
     // number() against the values as read, every entry (the test driver's cpu.time is past 2^53)
     expect(everyEntry(t).map((j) => t.number(j))).toEqual(everyEntry(t).map((j) => exactOracle(t.value(j))));
+    expect(everyEntry(t).map((j) => t.counter(j))).toEqual(everyEntry(t).map((j) => counterOracle(t.value(j))));
     // keys once per table, whatever the number of records
     expect(new Set(t.table.keys).size).toBe(t.table.keys.length);
     const row = t.table.uuids.indexOf(uuids[0]!);

@@ -298,11 +298,11 @@ class MergedRow implements StatsRow {
     return k >= 0 ? this.#extra!.reader.value(k) : undefined;
   }
 
-  number(key: string): number {
+  counter(key: string): number | bigint | undefined {
     const j = this.bulk.entry(this.#row, this.bulk.keyOf(key));
-    if (j >= 0) return this.bulk.number(j);
+    if (j >= 0) return this.bulk.counter(j);
     const k = this.#extraEntry(key);
-    return k >= 0 ? this.#extra!.reader.number(k) : Number.NaN;
+    return k >= 0 ? this.#extra!.reader.counter(k) : undefined;
   }
 
   #extraEntry(key: string): number {

@@ -63,24 +63,6 @@ const DISK = DISK_COUNTERS.map((f) => {
 /** how many of a disk's fields are counters: unreported ones read 0; unreported sizes stay absent */
 const DISK_ZEROED = 5;
 
-function big(v: unknown): bigint | undefined {
-  if (typeof v === 'bigint') return v;
-  if (typeof v === 'number' && Number.isFinite(v)) return BigInt(Math.trunc(v));
-  return undefined;
-}
-
-/**
- * A counter of `row`: the exact double the table holds where there is one (no BigInt made), its
- * BigInt past 2^53 − 1; undefined when not reported, or negative (some drivers report "not
- * supported" as -1).
- */
-function counterOf(row: StatsRow, key: string): number | bigint | undefined {
-  const x = row.number(key);
-  if (x >= 0) return x;
-  const v = big(row.get(key));
-  return v !== undefined && v >= 0n ? v : undefined;
-}
-
 /** Adds a device's counter to a total: a double while the total stays exact as one, a BigInt past that. */
 function addTo(sums: (bigint | number | undefined)[], metric: number, v: number | bigint): void {
   const sum = sums[metric];
@@ -122,7 +104,7 @@ function devices<S>(
     const values = deviceScratch.fill(undefined);
     for (let f = 0; f < fields.length; f++) {
       const [key, metric] = fields[f]!;
-      const v = counterOf(row, keyOf(fieldKeys[f]!, group, i, key));
+      const v = row.counter(keyOf(fieldKeys[f]!, group, i, key));
       if (v === undefined) {
         if (f < zeroed) values[f] = 0;
         continue;
@@ -139,8 +121,8 @@ function devices<S>(
 export interface StatsRow {
   /** the value (undefined: not reported) */
   get(key: string): StatValue | undefined;
-  /** the value when it is a non-negative integer a double holds exactly, else NaN (not reported, or read get()) */
-  number(key: string): number;
+  /** a counter: its exact double where there is one (no BigInt made), its BigInt past 2^53 − 1; undefined when not reported or negative (lib/counts.ts countOf) */
+  counter(key: string): number | bigint | undefined;
 }
 
 const scratch = new Array<bigint | number | undefined>(METRIC_NAMES.length);
@@ -151,7 +133,7 @@ const makeDisk = (name: string, v: readonly (bigint | number | undefined)[]) => 
 export function mapStatsOf(row: StatsRow): MappedStats {
   // One scratch array for every call (mapping is synchronous): the values, then one record of them.
   const values = scratch.fill(undefined);
-  for (const [metric, key] of SCALAR) values[metric] = counterOf(row, key);
+  for (const [metric, key] of SCALAR) values[metric] = row.counter(key);
   const nics = devices(row, 'net', NIC, NIC_KEYS, NIC.length, values, makeNic);
   const disks = devices(row, 'block', DISK, DISK_KEYS, DISK_ZEROED, values, makeDisk);
   const metrics = new MetricRecord(values);

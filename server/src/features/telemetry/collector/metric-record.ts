@@ -4,9 +4,10 @@
 // setMetric: a metric set on a record by its name through NAMED stores. MetricRecord: a sample's
 // metrics, made at once, as doubles read by name (readAsRecord).
 import { METRIC_NAMES, type MetricName } from '../../../domain/metrics.js';
+import { exactCount } from '../../../lib/counts.js';
 import { Float64Slabs } from '../../../lib/slabs.js';
 
-function setMetric<T>(o: Partial<Record<MetricName, T>>, m: MetricName, v: T): void {
+export function setMetric<T>(o: Partial<Record<MetricName, T>>, m: MetricName, v: T): void {
   switch (m) {
     case 'cputime':
       o.cputime = v;
@@ -121,9 +122,6 @@ export function readAsRecord<T extends object, N extends string>(
   });
 }
 
-/** setMetric for readAsRecord */
-export const setMetricValue = setMetric as (o: Partial<Record<MetricName, unknown>>, m: MetricName, v: unknown) => void;
-
 /** set bits below bit `c` */
 function bitsBelow(bits: number, c: number): number {
   let n = 0;
@@ -155,7 +153,7 @@ export abstract class CounterRow {
     let wide: bigint[] | undefined;
     for (let c = 0; c < slabs.width; c++) {
       const value = v[c];
-      const x = typeof value === 'number' ? value : exactNumber(value);
+      const x = typeof value === 'number' ? value : exactCount(value);
       this.#numbers[this.#at + c] = x;
       if (value === undefined) continue;
       this.#present |= 1 << c;
@@ -226,16 +224,8 @@ export class MetricRecord extends CounterRow implements Partial<Record<MetricNam
   }
 
   static {
-    readAsRecord(MetricRecord.prototype, METRIC_NAMES, (r, c) => r.counter(c), setMetricValue);
+    readAsRecord(MetricRecord.prototype, METRIC_NAMES, (r, c) => r.counter(c), setMetric);
   }
-}
-
-/** A value as the double it equals, NaN when there is none (absent, negative, or past 2^53 − 1: exact only as a BigInt). */
-function exactNumber(v: bigint | undefined): number {
-  if (v === undefined) return Number.NaN;
-  // Anything past 2^53 − 1 converts to at least 2^53: exact test with no BigInt comparison.
-  const x = Number(v);
-  return x >= 0 && x <= Number.MAX_SAFE_INTEGER ? x : Number.NaN;
 }
 
 /**
@@ -244,7 +234,7 @@ function exactNumber(v: bigint | undefined): number {
  * a conversion for any other (a replica's over JSON, history's).
  */
 export function metricNumber(metrics: Partial<Record<MetricName, bigint>>, c: number): number {
-  return CounterRow.numberOf(metrics, c) ?? exactNumber(metrics[METRIC_NAMES[c]!]);
+  return CounterRow.numberOf(metrics, c) ?? exactCount(metrics[METRIC_NAMES[c]!]);
 }
 
 /** Whether a metrics record has any metric (`Object.keys(…).length > 0` without an array per VM per tick). */

@@ -3,7 +3,7 @@
 import { COUNTER_METRICS, METRIC_INDEX, METRIC_NAMES, type CounterMetric } from '../../../domain/metrics.js';
 import type { MetricSnapshot } from '../../../domain/snapshot.js';
 import { Float64Slabs } from '../../../lib/slabs.js';
-import { metricNumber, readAsRecord, setMetricValue } from './metric-record.js';
+import { metricNumber, readAsRecord, setMetric } from './metric-record.js';
 
 type Sample = Pick<MetricSnapshot, 'ts' | 'metrics' | 'cpus' | 'memoryMax'>;
 export type Derived = Pick<MetricSnapshot, 'rates' | 'angles' | 'cpuPct' | 'memPct'>;
@@ -56,7 +56,7 @@ class Rates {
   }
 
   static {
-    readAsRecord(Rates.prototype, COUNTER_METRICS, (r, k) => r.rate(k), setMetricValue);
+    readAsRecord(Rates.prototype, COUNTER_METRICS, (r, k) => r.rate(k), setMetric);
   }
 
   /** Counter k's rate (COUNTER_METRICS[k]'s), rounded. */
@@ -91,7 +91,7 @@ class Angles {
   }
 
   static {
-    readAsRecord(Angles.prototype, COUNTER_METRICS, (a, k) => a.#rates.angle(k), setMetricValue);
+    readAsRecord(Angles.prototype, COUNTER_METRICS, (a, k) => a.#rates.angle(k), setMetric);
   }
 }
 
