@@ -68,6 +68,25 @@ describe('GET /api/telemetry/vm-stats/{vm_id} (seed 000)', () => {
   });
 });
 
+describe('GET /api/telemetry/live-vms (seed 000)', () => {
+  it('follows every tick: each running VM listed once, sorted by id, its cputime rising from one tick to the next', async () => {
+    const cputimes = async () => {
+      const text = await (await t.api('/api/telemetry/live-vms')).text();
+      // exact 64-bit integers: read from the text, not through JSON.parse's doubles
+      return new Map([...text.matchAll(/"id":(\d+),[^}]*"cputime":(\d+)/g)].map((m) => [Number(m[1]), BigInt(m[2]!)]));
+    };
+    const ticks = () => t.app.services.collector.status().ticks ?? 0;
+    const before = await cputimes();
+    const again = await cputimes();
+    const t0 = ticks();
+    while (ticks() < t0 + 2) await sleep(50);
+    const after = await cputimes();
+    const running = t.app.services.vms.list({ state: 'running' }).map((v) => v.id).sort((a, b) => a - b);
+    for (const m of [before, again, after]) expect([...m.keys()]).toEqual(running);
+    for (const id of running) expect(after.get(id)! > before.get(id)!, `VM ${id}`).toBe(true);
+  });
+});
+
 describe('GraphQL subscriptions', () => {
   it('vmMetrics sends the latest snapshot first, then every tick with rising cputime', async () => {
     const vm = runningVm();

@@ -86,7 +86,7 @@ export async function registerRest(app: FastifyInstance, families: readonly Rout
           handler: async (request, reply) => {
             const answer = await route.handle({ params: request.params, query: request.query, body: request.body, principal: request.principal!, headers: request.headers });
             // A Buffer: a large one is gzipped in one call like large JSON (compress.ts).
-            if (answer instanceof TextAnswer) return reply.type(answer.mediaType).send(Buffer.from(answer.body));
+            if (answer instanceof TextAnswer) return reply.type(answer.mediaType).send(typeof answer.body === 'string' ? Buffer.from(answer.body) : answer.body);
             if (answer instanceof FileAnswer) return reply.headers(answer.headers).type(answer.contentType).send(answer.stream);
             // Already JSON: sent as toJson's output would be (a large one as one Buffer, gzipped in one call).
             if (answer instanceof JsonAnswer) return reply.type('application/json; charset=utf-8').send(answer.json.length >= BUFFER_FROM ? Buffer.from(answer.json) : answer.json);

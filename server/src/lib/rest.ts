@@ -104,7 +104,8 @@ export interface RouteSchemas {
 export class TextAnswer {
   constructor(
     readonly mediaType: string,
-    readonly body: string,
+    /** a Buffer is sent as it is (one kept for many answers must not change) */
+    readonly body: string | Buffer,
   ) {}
 }
 
