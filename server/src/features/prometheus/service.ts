@@ -55,13 +55,13 @@ export function createPrometheusService(
   const up = () => hosts.list().every((h) => h.connected) && collector.status().hosts.every((h) => h.lastError === null);
 
   /** The whole exposition in a format, covering `snapshots` (default: every VM). */
-  async function render(format: Format, snapshots: Iterable<MetricSnapshot> = latestSnapshots(), opts: { own: boolean } = { own: true }): Promise<string> {
+  async function render(format: Format, snapshots: readonly MetricSnapshot[] = latestSnapshots(), opts: { own: boolean } = { own: true }): Promise<string> {
     const t0 = performance.now();
     if (Date.now() - prunedAt > PRUNE_EVERY_MS) {
       prunedAt = Date.now();
       devices.prune(new Set(vms.list().map((v) => v.id)));
     }
-    const vmPart = renderVms(snapshots, { format, now: Date.now(), staleAfterMs, up: up() });
+    const vmPart = await renderVms(snapshots, { format, now: Date.now(), staleAfterMs, up: up() });
     const ownPart = opts.own ? await own.render(format) : '';
     own.observeRender(format, (performance.now() - t0) / 1000);
     return vmPart + ownPart + trailer(format);

@@ -31,11 +31,11 @@ const parse = (text: string) => parsePrometheusTextFormat(text) as Parsed;
 const family = (p: Parsed, name: string) => p.find((f) => f.name === name);
 
 describe('the VM families', () => {
-  it('writes counters exactly, past 2^53 and up to 2^64 − 1, in the exporter units', () => {
+  it('writes counters exactly, past 2^53 and up to 2^64 − 1, in the exporter units', async () => {
     const raw = { 'block.0.path': '/var/lib/libvirt/images/vm-1.qcow2', 'block.0.rd.times': 1_500_000_001n, 'block.0.fl.reqs': 2n ** 60n };
     const s = snapshot();
     Object.defineProperty(s, 'libvirt', { value: raw, enumerable: false });
-    const p = parse(createLibvirtRenderer()([s], OPTS));
+    const p = parse(await createLibvirtRenderer()([s], OPTS));
     const one = (name: string) => family(p, name)!.metrics[0]!;
     expect(one('libvirt_domain_interface_stats_receive_bytes_total').value).toBe('18446744073709551615');
     expect(one('libvirt_domain_interface_stats_receive_packets_total').value).toBe('9007199254740993');
@@ -60,12 +60,12 @@ describe('the VM families', () => {
     expect(family(p, 'libvirt_domain_block_stats_write_seconds_total')).toBeUndefined();
   });
 
-  it('leaves out a stale VM and one whose latest sample is too old, and counts them as domains', () => {
+  it('leaves out a stale VM and one whose latest sample is too old, and counts them as domains', async () => {
     const fresh = snapshot();
     const stale = snapshot({ vmId: 2, vmName: 'vm-2', uuid: 'u2', stale: true, ageMs: 3000, error: 'no stats this tick' });
     const old = snapshot({ vmId: 3, vmName: 'vm-3', uuid: 'u3', ts: NOW - 10_001 });
     const off = snapshot({ vmId: 4, vmName: 'vm-4', uuid: 'u4', state: 'shutoff', metrics: {}, nics: [], disks: [] });
-    const p = parse(createLibvirtRenderer()([fresh, stale, old, off], OPTS));
+    const p = parse(await createLibvirtRenderer()([fresh, stale, old, off], OPTS));
     for (const f of p.filter((x) => x.name.startsWith('libvirt_domain_'))) {
       expect(f.metrics.map((m) => m.labels!.domain), f.name).toEqual(f.metrics.map(() => 'vm-1'));
     }
@@ -74,30 +74,46 @@ describe('the VM families', () => {
     expect(family(p, 'libvirt_up')!.metrics[0]!.value).toBe('1');
   });
 
-  it('builds a snapshot once and reuses it until the VM has a new one', () => {
+  it('builds a snapshot once and reuses it until the VM has a new one', async () => {
     const render = createLibvirtRenderer();
     const s = snapshot();
-    const first = render([s], OPTS);
+    const first = await render([s], OPTS);
     s.metrics.cputime = 1n; // not how snapshots change (a new object each tick): shows the cache is used
-    expect(render([s], OPTS)).toBe(first);
-    expect(render([{ ...s }], OPTS)).toContain('libvirt_domain_info_cpu_time_seconds_total{domain="vm-1",uuid="00000000-0000-4000-8000-000000000001"} 0.000000001\n');
+    expect(await render([s], OPTS)).toBe(first);
+    expect(await render([{ ...s }], OPTS)).toContain('libvirt_domain_info_cpu_time_seconds_total{domain="vm-1",uuid="00000000-0000-4000-8000-000000000001"} 0.000000001\n');
   });
 
-  it('serves the last answer again only while it covers the same lines: a VM that grew too old leaves, formats stay apart', () => {
+  it('serves the last answer again only while it covers the same lines: a VM that grew too old leaves, formats stay apart', async () => {
     const render = createLibvirtRenderer();
     const s = snapshot();
-    const text = render([s], OPTS);
-    expect(render([s], OPTS)).toBe(text);
-    expect(render([s], { ...OPTS, format: 'openmetrics' })).toContain('# TYPE libvirt_domain_info_cpu_time_seconds counter\n');
-    expect(render([s], OPTS)).toBe(text);
-    const later = render([s], { ...OPTS, now: s.ts + OPTS.staleAfterMs + 1 });
+    const text = await render([s], OPTS);
+    expect(await render([s], OPTS)).toBe(text);
+    expect(await render([s], { ...OPTS, format: 'openmetrics' })).toContain('# TYPE libvirt_domain_info_cpu_time_seconds counter\n');
+    expect(await render([s], OPTS)).toBe(text);
+    const later = await render([s], { ...OPTS, now: s.ts + OPTS.staleAfterMs + 1 });
     expect(later).not.toContain('libvirt_domain_state_code{');
     expect(later).toContain('libvirt_domains_number 1\n');
-    expect(render([s], { ...OPTS, up: false })).toContain('libvirt_up 0\n');
+    expect(await render([s], { ...OPTS, up: false })).toContain('libvirt_up 0\n');
   });
 
-  it('escapes label values', () => {
-    const p = parse(createLibvirtRenderer()([snapshot({ vmName: 'a"b\\c\nd' })], OPTS));
+  it('lets timers and sockets run while it builds a large fleet\'s lines, and builds them only once', async () => {
+    const render = createLibvirtRenderer();
+    const fleet = Array.from({ length: 1_000 }, (_, i) => snapshot({ vmId: i + 1, vmName: `vm-${i + 1}` }));
+    const order: string[] = [];
+    setImmediate(() => order.push('other work'));
+    const text = await render(fleet, OPTS);
+    order.push('rendered');
+    expect(order).toEqual(['other work', 'rendered']);
+    expect(parse(text).find((f) => f.name === 'libvirt_domain_state_code')?.metrics).toHaveLength(1_000);
+    // a second scrape of the same snapshots: nothing to build, the same answer at once
+    setImmediate(() => order.push('other work again'));
+    expect(await render(fleet, OPTS)).toBe(text);
+    order.push('rendered again');
+    expect(order.slice(2)).toEqual(['rendered again']);
+  });
+
+  it('escapes label values', async () => {
+    const p = parse(await createLibvirtRenderer()([snapshot({ vmName: 'a"b\\c\nd' })], OPTS));
     expect(family(p, 'libvirt_domain_state_code')!.metrics[0]!.labels!.domain).toBe('a"b\\c\nd');
   });
 
@@ -171,9 +187,9 @@ describe('device labels from the domain XML', () => {
     expect([...d.skipped]).toEqual(['sda']);
   });
 
-  it('labels the series with them and leaves the CD-ROM out', () => {
+  it('labels the series with them and leaves the CD-ROM out', async () => {
     const s = snapshot({ disks: [...snapshot().disks, { name: 'sda', rd_req: 1n, rd_bytes: 2n, wr_reqs: 0n, wr_bytes: 0n, errors: 0n }], nics: [{ ...snapshot().nics[0]!, name: 'vnet3' }] });
-    const p = parse(createLibvirtRenderer(() => parseDeviceLabels(xml))([s], OPTS));
+    const p = parse(await createLibvirtRenderer(() => parseDeviceLabels(xml))([s], OPTS));
     expect(family(p, 'libvirt_domain_block_stats_read_bytes_total')!.metrics.map((m) => [m.labels!.target_device, m.labels!.source_file])).toEqual([['vda', '/var/lib/libvirt/images/web&01.qcow2']]);
     expect(family(p, 'libvirt_domain_interface_stats_receive_bytes_total')!.metrics[0]!.labels!.source_bridge).toBe('br0');
   });
