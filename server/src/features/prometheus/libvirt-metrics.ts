@@ -113,16 +113,16 @@ export interface LibvirtRenderOptions {
   up: boolean;
 }
 
-/**
- * The libvirt_* families for these snapshots. Like the exporter, only active domains (running,
- * paused, …) have series; a VM whose latest sample is stale (unreadable this tick, or older than
- * `staleAfterMs`) has none this scrape, rather than its last values repeated as fresh.
- */
 /** VMs whose lines are built between two yields */
 const RENDER_CHUNK = 100;
 /** families joined between two yields */
 const FAMILIES_PER_YIELD = 4;
 
+/**
+ * The libvirt_* families for these snapshots. Like the exporter, only active domains (running,
+ * paused, …) have series; a VM whose latest sample is stale (unreadable this tick, or older than
+ * `staleAfterMs`) has none this scrape, rather than its last values repeated as fresh.
+ */
 export function createLibvirtRenderer(devicesOf: (s: MetricSnapshot) => DeviceLabels | undefined = () => undefined) {
   const cache = new WeakMap<MetricSnapshot, { lines: string[]; devices: DeviceLabels | undefined }>();
   const linesOf = (s: MetricSnapshot) => {
