@@ -28,7 +28,7 @@ export class NicRecord extends CounterRow implements NicSample {
   declare readonly name: string;
 
   /** `v[k]`: NIC_COUNTERS[k]'s value (see CounterRow) */
-  constructor(name: string, v: readonly (bigint | number)[]) {
+  constructor(name: string, v: readonly (bigint | number | undefined)[]) {
     super(nicSlabs, v);
     this.#name = name;
   }
@@ -40,6 +40,8 @@ export class NicRecord extends CounterRow implements NicSample {
 
 /** DiskSample's counters, then its two sizes (absent when not reported), in the order a DiskRecord takes them */
 export const DISK_COUNTERS = ['rd_req', 'rd_bytes', 'wr_reqs', 'wr_bytes', 'errors', 'allocation', 'capacity'] as const;
+/** how many of DISK_COUNTERS are counters (unreported ones read 0); the sizes after them stay absent when unreported */
+export const DISK_ZEROED = 5;
 const diskSlabs = new Float64Slabs(DISK_COUNTERS.length);
 
 /** One disk's counters (0 where the hypervisor reports none) and sizes (absent when it reports none), read as BigInts; `name` after the counters in JSON. */
@@ -62,7 +64,7 @@ export class DiskRecord extends CounterRow implements DiskSample {
 
   static {
     // JSON as the plain samples had it: counters, name, then the sizes when there are any
-    const names = ['rd_req', 'rd_bytes', 'wr_reqs', 'wr_bytes', 'errors', 'name', 'allocation', 'capacity'] as const;
-    readAsRecord(DiskRecord.prototype, names, (r, k) => (k < 5 ? r.counter(k) : k === 5 ? r.#name : r.counter(k - 1)), setField);
+    const names = [...DISK_COUNTERS.slice(0, DISK_ZEROED), 'name', ...DISK_COUNTERS.slice(DISK_ZEROED)] as const;
+    readAsRecord(DiskRecord.prototype, names, (r, k) => (k < DISK_ZEROED ? r.counter(k) : k === DISK_ZEROED ? r.#name : r.counter(k - 1)), setField);
   }
 }

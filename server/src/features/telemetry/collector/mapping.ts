@@ -3,7 +3,7 @@
 import type { StatValue } from '../../../libvirt/types.js';
 import { METRIC_INDEX, METRIC_NAMES, type MetricName } from '../../../domain/metrics.js';
 import type { DiskSample, NicSample } from '../../../domain/snapshot.js';
-import { DISK_COUNTERS, DiskRecord, NIC_COUNTERS, NicRecord } from './device-records.js';
+import { DISK_COUNTERS, DISK_ZEROED, DiskRecord, NIC_COUNTERS, NicRecord } from './device-records.js';
 import { MetricRecord } from './metric-record.js';
 
 export interface MappedStats {
@@ -60,8 +60,6 @@ const DISK = DISK_COUNTERS.map((f) => {
   const [key, m] = DISK_FIELDS[f];
   return [key, m === null ? -1 : METRIC_INDEX[m]] as const;
 });
-/** how many of a disk's fields are counters: unreported ones read 0; unreported sizes stay absent */
-const DISK_ZEROED = 5;
 
 /** Adds a device's counter to a total: a double while the total stays exact as one, a BigInt past that. */
 function addTo(sums: (bigint | number | undefined)[], metric: number, v: number | bigint): void {
@@ -126,7 +124,7 @@ export interface StatsRow {
 }
 
 const scratch = new Array<bigint | number | undefined>(METRIC_NAMES.length);
-const makeNic = (name: string, v: readonly (bigint | number | undefined)[]) => new NicRecord(name, v as readonly (bigint | number)[]);
+const makeNic = (name: string, v: readonly (bigint | number | undefined)[]) => new NicRecord(name, v);
 const makeDisk = (name: string, v: readonly (bigint | number | undefined)[]) => new DiskRecord(name, v);
 
 /** A stats record's metrics, NICs and disks. */

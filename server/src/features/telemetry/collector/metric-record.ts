@@ -217,7 +217,6 @@ export class MetricRecord extends CounterRow implements Partial<Record<MetricNam
   /** the metrics reported, as a plain record in METRIC_NAMES order (what JSON.stringify writes) */
   declare readonly toJSON: () => Partial<Record<MetricName, bigint>>;
 
-
   /** `v[i]`: METRIC_NAMES[i]'s value; a number must be a non-negative integer a double holds exactly */
   constructor(v: readonly (bigint | number | undefined)[]) {
     super(slabs, v);
