@@ -82,7 +82,7 @@ const NAME_KEYS = { net: [] as string[], block: [] as string[] };
 const deviceScratch = new Array<bigint | number | undefined>(DISK_COUNTERS.length);
 
 /**
- * A group's devices, each made by `make` from its name and its fields' values (the first `zeroed`
+ * A group's devices, each a `DeviceRecord` made from its name and its fields' values (the first `zeroed`
  * read 0 when not reported), and their counters summed into the seed's totals (`sums`, by metric
  * index; a total is present only if some device reported it).
  */
@@ -93,7 +93,7 @@ function devices<S>(
   fieldKeys: string[][],
   zeroed: number,
   sums: (bigint | number | undefined)[],
-  make: (name: string, values: readonly (bigint | number | undefined)[]) => S,
+  DeviceRecord: new (name: string, values: readonly (bigint | number | undefined)[]) => S,
 ): S[] {
   const count = Number(row.get(`${group}.count`) ?? 0);
   const out: S[] = [];
@@ -110,7 +110,7 @@ function devices<S>(
       values[f] = v;
       if (metric >= 0) addTo(sums, metric, v);
     }
-    out.push(make(name === undefined ? `${group}${i}` : String(name), values));
+    out.push(new DeviceRecord(name === undefined ? `${group}${i}` : String(name), values));
   }
   return out;
 }
@@ -124,16 +124,14 @@ export interface StatsRow {
 }
 
 const scratch = new Array<bigint | number | undefined>(METRIC_NAMES.length);
-const makeNic = (name: string, v: readonly (bigint | number | undefined)[]) => new NicRecord(name, v);
-const makeDisk = (name: string, v: readonly (bigint | number | undefined)[]) => new DiskRecord(name, v);
 
 /** A stats record's metrics, NICs and disks. */
 export function mapStatsOf(row: StatsRow): MappedStats {
   // One scratch array for every call (mapping is synchronous): the values, then one record of them.
   const values = scratch.fill(undefined);
   for (const [metric, key] of SCALAR) values[metric] = row.counter(key);
-  const nics = devices(row, 'net', NIC, NIC_KEYS, NIC.length, values, makeNic);
-  const disks = devices(row, 'block', DISK, DISK_KEYS, DISK_ZEROED, values, makeDisk);
+  const nics = devices(row, 'net', NIC, NIC_KEYS, NIC.length, values, NicRecord);
+  const disks = devices(row, 'block', DISK, DISK_KEYS, DISK_ZEROED, values, DiskRecord);
   const metrics = new MetricRecord(values);
   const vcpus = row.get('vcpu.current');
   return typeof vcpus === 'number' ? { metrics, nics, disks, cpus: vcpus } : { metrics, nics, disks };
