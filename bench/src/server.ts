@@ -56,8 +56,13 @@ export interface ServerUnderTest {
   stop(): Promise<void>;
 }
 
-/** the V8 flags `pnpm start` (root package.json) runs the server with (bench/README.md, "Memory") */
-const START_NODE_FLAGS = ['--max-semi-space-size=64'];
+/** the Node flags `pnpm start` runs the server with, read from its script in the root package.json (bench/README.md, "Memory") */
+const START_NODE_FLAGS = (() => {
+  const start: string = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')).scripts.start;
+  const m = /\bnode ((?:--\S+ )*)server\/dist\/src\/main\.js/.exec(start);
+  if (!m) throw new Error(`bench: no \`node … server/dist/src/main.js\` in pnpm start's script (${start})`);
+  return m[1]!.split(' ').filter(Boolean);
+})();
 
 /** Node flags as given on the command line (`'--a --b=1'`), or `pnpm start`'s when none are given. */
 export const nodeFlagsOf = (given: string | undefined): string[] => given?.split(/\s+/).filter(Boolean) ?? START_NODE_FLAGS;
