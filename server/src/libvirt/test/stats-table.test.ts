@@ -2,7 +2,7 @@
 // keys in the same order, same types; equal values except the counters that move between the calls.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LibvirtConnection } from '../connection.js';
-import { StatsTableReader } from '../stats-table.js';
+import { StatsTableReader, statsKeySlot } from '../stats-table.js';
 import { VirErr } from '../errors.js';
 import type { StatParams } from '../types.js';
 
@@ -95,6 +95,9 @@ describe('stats as tables (test:///default)', () => {
     const row = t.table.uuids.indexOf(uuids[0]!);
     expect(t.value(t.entry(row, t.keyOf('state.state')))).toBe(1);
     expect(t.entry(row, t.keyOf('no.such.key'))).toBe(-1);
+    // by number: each of the table's keys at its own index; a key numbered after the index was built is in no row
+    expect(t.table.keys.map((k) => t.keyAt(statsKeySlot(k)))).toEqual(t.table.keys.map((_, i) => i));
+    expect(t.keyAt(statsKeySlot(`numbered.later.${Date.now()}`))).toBe(-1);
   });
 
   it('per call: params, devices read from the XML, errors, parallel tables', async () => {
@@ -114,6 +117,8 @@ describe('stats as tables (test:///default)', () => {
     expect(t.value(t.entry(0, t.keyOf('net.0.name')))).toBe('testnet0');
     expect(typeof t.value(t.entry(0, t.keyOf('cpu.time')))).toBe('bigint');
     expect(t.value(t.entry(0, t.keyOf('vcpu.current')))).toBe(2);
+    // another table, its keys in its own order: the same numbers find them
+    expect(['cpu.time', 'net.0.name', 'vcpu.current'].map((k) => t.keyOf(k))).toEqual(['cpu.time', 'net.0.name', 'vcpu.current'].map((k) => t.table.keys.indexOf(k)));
     expect(everyEntry(t).map((j) => t.number(j))).toEqual(everyEntry(t).map((j) => exactOracle(t.value(j))));
 
     const par = await conn.domainStatsPerCallTable([{ uuid }, { uuid }, { uuid }], { parallel: 3 });

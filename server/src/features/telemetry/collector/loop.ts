@@ -291,22 +291,22 @@ class MergedRow implements StatsRow {
     return this;
   }
 
-  get(key: string): StatValue | undefined {
-    const j = this.bulk.entry(this.#row, this.bulk.keyOf(key));
+  get(slot: number): StatValue | undefined {
+    const j = this.bulk.entry(this.#row, this.bulk.keyAt(slot));
     if (j >= 0) return this.bulk.value(j);
-    const k = this.#extraEntry(key);
+    const k = this.#extraEntry(slot);
     return k >= 0 ? this.#extra!.reader.value(k) : undefined;
   }
 
-  counter(key: string): number | bigint | undefined {
-    const j = this.bulk.entry(this.#row, this.bulk.keyOf(key));
+  counter(slot: number): number | bigint | undefined {
+    const j = this.bulk.entry(this.#row, this.bulk.keyAt(slot));
     if (j >= 0) return this.bulk.counter(j);
-    const k = this.#extraEntry(key);
+    const k = this.#extraEntry(slot);
     return k >= 0 ? this.#extra!.reader.counter(k) : undefined;
   }
 
-  #extraEntry(key: string): number {
+  #extraEntry(slot: number): number {
     const x = this.#extra;
-    return x ? x.reader.entry(x.row, x.reader.keyOf(key)) : -1;
+    return x ? x.reader.entry(x.row, x.reader.keyAt(slot)) : -1;
   }
 }

@@ -1,5 +1,6 @@
 // libvirt stats params (bulk virConnectGetAllDomainStats or our per-call batch: same keys)
 // → the seed's metrics. Pure, unit-tested.
+import { statsKeySlot } from '../../../libvirt/stats-table.js';
 import type { StatValue } from '../../../libvirt/types.js';
 import { METRIC_INDEX, METRIC_NAMES, type MetricName } from '../../../domain/metrics.js';
 import type { DiskSample, NicSample } from '../../../domain/snapshot.js';
@@ -54,7 +55,7 @@ const DISK_FIELDS: Record<(typeof DISK_COUNTERS)[number], [string, MetricName | 
 
 // In the order the records take their values; each metric by its METRIC_NAMES index (the order a
 // MetricRecord takes its values in), -1: none.
-const SCALAR = SCALAR_KEYS.map(([m, key]) => [METRIC_INDEX[m], key] as const);
+const SCALAR = SCALAR_KEYS.map(([m, key]) => [METRIC_INDEX[m], statsKeySlot(key)] as const);
 const NIC = NIC_COUNTERS.map((f) => [NIC_FIELDS[f][0], METRIC_INDEX[NIC_FIELDS[f][1]]] as const);
 const DISK = DISK_COUNTERS.map((f) => {
   const [key, m] = DISK_FIELDS[f];
@@ -70,15 +71,17 @@ function addTo(sums: (bigint | number | undefined)[], metric: number, v: number 
   else sums[metric] = BigInt(sum) + BigInt(v);
 }
 
-// "net.3.rx.bytes" and the like, built once per device index and field (not once per VM per tick:
-// a fresh string is also a slower property lookup than an internalized one); one cache per field.
-function keyOf(keys: string[], group: string, i: number, leaf: string): string {
-  keys[i] ??= `${group}.${i}.${leaf}`;
+// "net.3.rx.bytes" and the like, numbered (statsKeySlot) once per device index and field, not
+// built once per VM per tick; one cache per field.
+function keyOf(keys: number[], group: string, i: number, leaf: string): number {
+  keys[i] ??= statsKeySlot(`${group}.${i}.${leaf}`);
   return keys[i];
 }
-const NIC_KEYS = NIC.map((): string[] => []);
-const DISK_KEYS = DISK.map((): string[] => []);
-const NAME_KEYS = { net: [] as string[], block: [] as string[] };
+const NIC_KEYS = NIC.map((): number[] => []);
+const DISK_KEYS = DISK.map((): number[] => []);
+const NAME_KEYS = { net: [] as number[], block: [] as number[] };
+const COUNT_KEYS = { net: statsKeySlot('net.count'), block: statsKeySlot('block.count') };
+const VCPUS_KEY = statsKeySlot('vcpu.current');
 const deviceScratch = new Array<bigint | number | undefined>(DISK_COUNTERS.length);
 
 /**
@@ -90,12 +93,12 @@ function devices<S>(
   row: StatsRow,
   group: 'net' | 'block',
   fields: readonly (readonly [string, number])[],
-  fieldKeys: string[][],
+  fieldKeys: number[][],
   zeroed: number,
   sums: (bigint | number | undefined)[],
   DeviceRecord: new (name: string, values: readonly (bigint | number | undefined)[]) => S,
 ): S[] {
-  const count = Number(row.get(`${group}.count`) ?? 0);
+  const count = Number(row.get(COUNT_KEYS[group]) ?? 0);
   const out: S[] = [];
   for (let i = 0; i < count; i++) {
     const name = row.get(keyOf(NAME_KEYS[group], group, i, 'name'));
@@ -115,12 +118,12 @@ function devices<S>(
   return out;
 }
 
-/** A stats record read by libvirt key: a row of a StatsTable (merged with another's, see the collector's loop), or a plain record (test/plain-row.ts). */
+/** A stats record read by libvirt key, the key by its number (statsKeySlot): a row of a StatsTable (merged with another's, see the collector's loop), or a plain record (test/plain-row.ts). */
 export interface StatsRow {
   /** the value (undefined: not reported) */
-  get(key: string): StatValue | undefined;
+  get(slot: number): StatValue | undefined;
   /** a counter: its exact double where there is one (no BigInt made), its BigInt past 2^53 − 1; undefined when not reported or negative (lib/counts.ts countOf) */
-  counter(key: string): number | bigint | undefined;
+  counter(slot: number): number | bigint | undefined;
 }
 
 const scratch = new Array<bigint | number | undefined>(METRIC_NAMES.length);
@@ -133,6 +136,6 @@ export function mapStatsOf(row: StatsRow): MappedStats {
   const nics = devices(row, 'net', NIC, NIC_KEYS, NIC.length, values, NicRecord);
   const disks = devices(row, 'block', DISK, DISK_KEYS, DISK_ZEROED, values, DiskRecord);
   const metrics = new MetricRecord(values);
-  const vcpus = row.get('vcpu.current');
+  const vcpus = row.get(VCPUS_KEY);
   return typeof vcpus === 'number' ? { metrics, nics, disks, cpus: vcpus } : { metrics, nics, disks };
 }
