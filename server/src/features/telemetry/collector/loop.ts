@@ -202,8 +202,8 @@ export function createCollectorLoop<H extends CollectedHost, V extends Collected
     s.lastTickCpuMs = Math.round(((cpu.user + cpu.system) / 1000) * 100) / 100;
     s.lastTickAt = Date.now();
     for (const l of listeners) l(s);
-    // The tick's native buffers are freed now: give their pages back (once per interval for all hosts).
-    trimNativeHeap(opts.intervalMs);
+    // The tick's native buffers are freed now: give their pages back (at most every 10 s, for all hosts).
+    trimNativeHeap();
   }
 
   function schedule(host: H, delayMs: number) {
