@@ -131,7 +131,7 @@ function bitsBelow(bits: number, c: number): number {
 
 /**
  * One sample's counters (a VM's metrics, a NIC's, a disk's), read as BigInts (undefined: not
- * reported). The values sit as doubles in a row of slabs shared by 256 records (`lib/slabs.ts`); a
+ * reported). The values sit as doubles in a row of slabs shared by 64 records (`lib/slabs.ts`); a
  * BigInt is made when a counter is read, and kept only for a value no double holds exactly (past
  * 2^53 − 1). Records used to hold their BigInts, made again every tick for every VM: most of the
  * BigInts a tick keeps alive until the next one replaces them (what each scavenge copies), though

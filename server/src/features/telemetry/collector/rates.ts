@@ -22,7 +22,7 @@ type CounterRecord = Readonly<Partial<Record<CounterMetric, number>>>;
 
 let nextId = 1;
 
-/** A VM's unrounded rates of one tick: a row of C doubles (NaN: no rate) in slabs shared by 256 VMs. */
+/** A VM's unrounded rates of one tick: a row of C doubles (NaN: no rate) in slabs shared by 64 VMs. */
 const slabs = new Float64Slabs(C);
 
 /**

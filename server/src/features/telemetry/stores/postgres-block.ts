@@ -15,7 +15,6 @@ import { ByteReader, ByteWriter, readFloatColumn, readIntColumn, readNumberColum
 import { DERIVED_FIELDS, DERIVED_FROM_SAMPLES, ROLLUP_LAST, ROLLUP_STATS, derivedIndex, derivedOf, derivedValue, isGauge, metricsFor, reproduces } from './postgres-columns.js';
 import { MINUTE_MS, floorTo } from '../../../lib/time.js';
 import { EntryBuilder, type Entry } from './postgres-entries.js';
-import { Float64Slabs } from '../../../lib/slabs.js';
 
 const VERSION = 1;
 const M = METRIC_NAMES.length;
@@ -41,13 +40,6 @@ const STAT_SOURCES = ROLLUP_STATS.map((f) => ({ derived: derivedIndex(f), at: ME
 const ROWS = 64;
 const MAX_U64 = 2n ** 64n - 1n;
 
-// A block's typed arrays at ROWS samples, as views into one stretch of a slab shared by 64 blocks
-// (lib/slabs.ts), doubles first so each view is aligned: one backing store per 64 blocks instead
-// of seven per block. The blocks of a minute open in the same tick and are dropped once encoded
-// after it, so a slab is held about as long as each of its blocks.
-const BLOCK_BYTES = ROWS * (8 * M + 8 + 8 + M + 2 + 1 + 1);
-const blockSlabs = new Float64Slabs(BLOCK_BYTES / 8, 64);
-
 /** A copy of a typed array with room for `length` values. */
 function grown<T extends Float64Array | Uint8Array | Uint16Array>(a: T, length: number): T {
   const b = new (a.constructor as new (n: number) => T)(length);
@@ -70,12 +62,12 @@ export class OpenBlock {
   // grown sample by sample: those were most of what a scavenge had to copy and promote at 1,000
   // VMs (bench/README.md, "Fewer objects per snapshot").
   private rows = ROWS;
-  private ts: Float64Array;
-  private cpus: Float64Array;
+  private ts = new Float64Array(ROWS);
+  private cpus = new Float64Array(ROWS);
   /** per sample: stale (0/1), index into `states`, how its derived values come back */
-  private stale: Uint8Array;
-  private state: Uint16Array;
-  private mode: Uint8Array;
+  private stale = new Uint8Array(ROWS);
+  private state = new Uint16Array(ROWS);
+  private mode = new Uint8Array(ROWS);
   private readonly memoryMax: bigint[] = new Array<bigint>(ROWS);
   private readonly states: string[] = [];
   private readonly explicit = new Map<number, (number | null)[]>();
@@ -84,8 +76,8 @@ export class OpenBlock {
   // arithmetic; values from 2^53 to 2^64 − 1 (cputime of a VM up for months; the test driver's,
   // which counts from 1970, always) as the 64 bits of their slot, through a BigUint64Array over the
   // same memory (a second array of every slot was 12.5 KiB more per VM, ~9 MiB at 750 running VMs).
-  private values: Float64Array;
-  private present: Uint8Array;
+  private values = new Float64Array(ROWS * M);
+  private present = new Uint8Array(ROWS * M);
   /** `values`' memory read as unsigned 64-bit integers, made when first needed */
   private wide: BigUint64Array | undefined;
   /** values outside 0 … 2^64 − 1, exact (no counter is) */
@@ -102,20 +94,6 @@ export class OpenBlock {
   ) {
     this.minute = floorTo(firstTs, MINUTE_MS);
     this.summary = new EntryBuilder(this.minute);
-    let at = blockSlabs.row() * 8;
-    const { buffer } = blockSlabs.slab;
-    const view = <T>(Of: new (b: ArrayBufferLike, offset: number, length: number) => T, length: number, bytes: number): T => {
-      const a = new Of(buffer, at, length);
-      at += length * bytes;
-      return a;
-    };
-    this.values = view(Float64Array, ROWS * M, 8);
-    this.ts = view(Float64Array, ROWS, 8);
-    this.cpus = view(Float64Array, ROWS, 8);
-    this.present = view(Uint8Array, ROWS * M, 1);
-    this.state = view(Uint16Array, ROWS, 2);
-    this.stale = view(Uint8Array, ROWS, 1);
-    this.mode = view(Uint8Array, ROWS, 1);
   }
 
   /** First sample's ts: the block's key. */
