@@ -73,7 +73,7 @@ function addTo(sums: (bigint | number | undefined)[], metric: number, v: number 
 
 // "net.3.rx.bytes" and the like, numbered (statsKeySlot) once per device index and field, not
 // built once per VM per tick; one cache per field.
-function keyOf(keys: number[], group: string, i: number, leaf: string): number {
+function deviceSlot(keys: number[], group: string, i: number, leaf: string): number {
   keys[i] ??= statsKeySlot(`${group}.${i}.${leaf}`);
   return keys[i];
 }
@@ -101,11 +101,11 @@ function devices<S>(
   const count = Number(row.get(COUNT_KEYS[group]) ?? 0);
   const out: S[] = [];
   for (let i = 0; i < count; i++) {
-    const name = row.get(keyOf(NAME_KEYS[group], group, i, 'name'));
+    const name = row.get(deviceSlot(NAME_KEYS[group], group, i, 'name'));
     const values = deviceScratch.fill(undefined);
     for (let f = 0; f < fields.length; f++) {
       const [key, metric] = fields[f]!;
-      const v = row.counter(keyOf(fieldKeys[f]!, group, i, key));
+      const v = row.counter(deviceSlot(fieldKeys[f]!, group, i, key));
       if (v === undefined) {
         if (f < zeroed) values[f] = 0;
         continue;

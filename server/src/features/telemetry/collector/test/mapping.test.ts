@@ -83,9 +83,10 @@ describe('mapStatsOf', () => {
       'block.0.wr.bytes': 2n ** 53n - 2n,
       'block.1.wr.bytes': 1n,
     };
-    const viaDoubles = mapStatsOf(plainRow(record));
+    const plain = plainRow(record);
+    const viaDoubles = mapStatsOf(plain);
     const asBigInt = (v: number | bigint | undefined) => (typeof v === 'number' ? BigInt(v) : v);
-    const viaBigInts = mapStatsOf({ get: (k) => plainRow(record).get(k), counter: (k) => asBigInt(plainRow(record).counter(k)) });
+    const viaBigInts = mapStatsOf({ get: (k) => plain.get(k), counter: (k) => asBigInt(plain.counter(k)) });
     expect(json(viaDoubles.metrics)).toEqual(json(viaBigInts.metrics));
     expect(json(viaDoubles.metrics)).toEqual({
       cputime: 2n ** 60n, timeusr: 5n, memactual: 2n ** 53n - 1n, memrss: 2n ** 53n, memavailable: 1_048_576n,
