@@ -4,15 +4,20 @@
 
 /**
  * `request()` asks for `send()` to run soon: requests within `minDelayMs` share one run, and runs
- * are at least `gapMs` apart. `cancel()` drops a pending run.
+ * are at least `gapMs` apart. `cancel()` drops a pending run. `send()` runs on a timer, where a
+ * throw would end the process: it goes to `onError` instead, and later requests run as before.
  */
-export function coalesce(send: () => void, gapMs: number, minDelayMs = 20) {
+export function coalesce(send: () => void, onError: (err: unknown) => void, gapMs: number, minDelayMs = 20) {
   let timer: NodeJS.Timeout | undefined;
   let lastAt = Number.NEGATIVE_INFINITY;
   const run = () => {
     timer = undefined;
     lastAt = Date.now();
-    send();
+    try {
+      send();
+    } catch (err) {
+      onError(err);
+    }
   };
   return {
     request() {

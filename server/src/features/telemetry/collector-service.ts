@@ -1,5 +1,6 @@
 // Start, stop and status of the collector at run time. The only publisher of `collector:status`.
 import { coalesce } from '../../lib/coalesce.js';
+import type { Logger } from '../../lib/logger.js';
 import type { LocalPubSub } from '../../lib/pubsub.js';
 import { snapshotThen } from '../../lib/stream.js';
 import type { HostService, LeaseService } from '../inventory/feature.js';
@@ -45,10 +46,11 @@ export function createCollectorService(deps: {
   metrics: MetricsService;
   pubsub: LocalPubSub<CollectorTopics>;
   intervalSec: number;
+  log: Logger;
   /** the least time between two status messages, ms (hosts tick staggered over the interval) */
   statusGapMs?: number;
 }) {
-  const { loop, hosts, leases, metrics, pubsub, intervalSec } = deps;
+  const { loop, hosts, leases, metrics, pubsub, intervalSec, log } = deps;
   let startedAt: number | null = null;
 
   function status(): CollectorStatus {
@@ -87,7 +89,7 @@ export function createCollectorService(deps: {
     if (pubsub.listened('collector:status')) pubsub.publish('collector:status', status());
   };
   // Each message lists every host: hosts ticking together share one, at most one per statusGapMs.
-  const publishSoon = coalesce(publish, deps.statusGapMs ?? 0);
+  const publishSoon = coalesce(publish, (err) => log.error({ err }, 'collector:status: message not sent'), deps.statusGapMs ?? 0);
   loop.onTick(() => publishSoon.request());
 
   return {

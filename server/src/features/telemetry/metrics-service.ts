@@ -72,7 +72,7 @@ export function createMetricsService(deps: {
   // Built only for a listener: unread, a fleet tick is ~1,000 entries of garbage a second.
   const fleet = coalesce(() => {
     if (pubsub.listened('fleet:metrics')) pubsub.publish('fleet:metrics', fleetNow());
-  }, fleetGapMs);
+  }, (err) => log.error({ err }, 'fleet:metrics: message not sent'), fleetGapMs);
 
   // Another replica's host: cache and pass on to this replica's subscribers; its owner stores it.
   // (This replica's own messages come back as the very objects it cached: skipped.)
