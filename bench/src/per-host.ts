@@ -11,15 +11,20 @@
 // difference per extra host is what each further host costs per tick (per-process costs such as
 // timers cancel out).
 // libvirt's part: the collector's libvirt calls alone (libvirt-bare.ts) on one host's fleet file,
-// in a process of their own, right after the window; "beyond libvirt" = per extra host − that.
+// in a process of their own, right after the window; "beyond libvirt" = per extra host − that
+// (with `--real`, libvirt-paced.mjs: the call once a second, the whole process' CPU).
+// `--real`: the hosts are the system libvirtd with one real QEMU/TCG guest booted for the run, each
+// host reached through a socket path of its own (`qemu+unix:///system?socket=DIR/libvirt-sock-N`, a
+// symlink to libvirtd's socket), so every host is a real remote-protocol connection with one domain
+// (and any other domain of the daemon): what a further real host of a cloud costs.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { writeDemoFleet } from '../../server/src/libvirt/demo-fleet.js';
-import { bareLibvirt } from './guests.js';
+import { bareLibvirt, bootGuests, cleanupGuests } from './guests.js';
 import { nodeFlagsOf } from './server.js';
-import { REPO_ROOT, median, sleep, trackChild, treeCpuSeconds } from './util.js';
+import { REPO_ROOT, median, runJsonChild, sleep, trackChild, treeCpuSeconds } from './util.js';
 
 const argv = process.argv.slice(2).filter((a) => a !== '--');
 const opt = (name: string, def: string) => {
@@ -36,7 +41,25 @@ const builds = opt('builds', 'current=server/dist/src/main.js')
 const hostCounts = opt('hosts', '1').split(',').map(Number);
 const vmsPerHost = Number(opt('vms', '1'));
 const seconds = Number(opt('seconds', '120'));
+const real = argv.includes('--real');
 const warmupS = 30;
+const LIBVIRTD_SOCKET = '/run/libvirt/libvirt-sock';
+
+if (real) {
+  const { booted, otherDomains } = await bootGuests({ max: 1, memoryMiB: 128, bootTimeoutMs: 120_000, maxLoad: os.cpus().length * 3, log: (m) => process.stderr.write(`[per-host] ${m}\n`) });
+  if (!booted.length) throw new Error('per-host --real: no TCG guest booted');
+  process.stderr.write(`[per-host] hosts are the system libvirtd: 1 bench guest${otherDomains.length ? ` + ${otherDomains.length} other domain(s)` : ''} per host\n`);
+}
+
+/** the URIs of `hosts` hosts of `vmsPerHost` VMs each, their files in `dir` */
+function hostUris(dir: string, hosts: number): string[] {
+  return Array.from({ length: hosts }, (_, h) => {
+    if (!real) return writeDemoFleet(path.join(dir, `host-${h}.xml`), { count: vmsPerHost, prefix: `h${h}-` });
+    const socket = path.join(dir, `libvirt-sock-${h}`);
+    symlinkSync(LIBVIRTD_SOCKET, socket);
+    return `qemu+unix:///system?socket=${socket}`;
+  });
+}
 
 /** a process's resident set, KiB (0 once it is gone) */
 function rssKiB(pid: number): number {
@@ -50,7 +73,7 @@ function rssKiB(pid: number): number {
 const servers = builds.flatMap(([name, main, flags]) =>
   hostCounts.map((hosts) => {
     const dir = mkdtempSync(path.join(os.tmpdir(), `vmpulse-per-host-${name}-`));
-    const uris = Array.from({ length: hosts }, (_, h) => writeDemoFleet(path.join(dir, `host-${h}.xml`), { count: vmsPerHost, prefix: `h${h}-` }));
+    const uris = hostUris(dir, hosts);
     const child = spawn(process.execPath, [...flags, path.resolve(REPO_ROOT, main)], {
       cwd: REPO_ROOT,
       env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dir, LIBVIRT_URI: uris.join(','), LOG_LEVEL: 'warn', POLL_INTERVAL: '1' },
@@ -60,7 +83,8 @@ const servers = builds.flatMap(([name, main, flags]) =>
     return { name, main: [...flags, main].join(' '), hosts, dir, child, uri: uris[0]! };
   }),
 );
-process.stderr.write(`[per-host] ${builds.length} builds × ${hostCounts.join('/')} hosts of ${vmsPerHost} VM(s): ${warmupS} s warm-up, then ${seconds} s measured\n`);
+const what = real ? 'real libvirtd' : `${vmsPerHost} VM(s)`;
+process.stderr.write(`[per-host] ${builds.length} builds × ${hostCounts.join('/')} hosts of ${what}: ${warmupS} s warm-up, then ${seconds} s measured\n`);
 await sleep(warmupS * 1000);
 const before = servers.map((s) => treeCpuSeconds(s.child.pid!));
 // each server process's RSS, every second of the window (its PostgreSQL not included)
@@ -73,7 +97,7 @@ for (let t = 0; t < seconds; t++) {
 }
 const after = servers.map((s) => treeCpuSeconds(s.child.pid!));
 const load = os.loadavg().map((l) => l.toFixed(2)).join(' ');
-console.log(`server + PostgreSQL CPU per tick, test-driver hosts of ${vmsPerHost} VM(s), ${seconds} s side by side, load ${load}`);
+console.log(`server + PostgreSQL CPU per tick, ${real ? 'hosts on the system libvirtd (one TCG guest)' : `test-driver hosts of ${vmsPerHost} VM(s)`}, ${seconds} s side by side, load ${load}`);
 const total = new Map<string, number>();
 servers.forEach((s, i) => {
   if (s.child.exitCode !== null) console.log(`  ${s.name} exited during the run (code ${s.child.exitCode}): its figures below are not a measurement`);
@@ -87,12 +111,24 @@ if (hostCounts.length === 2) {
   for (const [name] of builds) console.log(`  ${name.padEnd(10)} per extra host: ${((total.get(`${name}/${b}`)! - total.get(`${name}/${a}`)!) / (b - a)).toFixed(2)} ms per tick`);
 }
 for (const s of servers) s.child.kill('SIGTERM');
-const bare = await bareLibvirt(servers[0]!.uri, 30);
-const libvirtMs = median(bare.runs.map((r) => r.cpuMs));
-console.log(`  libvirt alone (the collector's calls on one host, own process, median of ${bare.runs.length}): ${libvirtMs.toFixed(2)} ms per tick`);
+let libvirtMs: number;
+if (real) {
+  // A real connection's cost lies between the calls too (event thread, keepalives): paced, whole process.
+  const paced = await runJsonChild<{ libvirtCpuMsPerTick: number; rounds: number }>('libvirt-paced.mjs', [servers[0]!.uri, '30', '1000'], 5 * 60_000);
+  libvirtMs = paced.libvirtCpuMsPerTick;
+  console.log(`  libvirt alone (one host's stats call once a second on a connection opened as the server's, own process, all its CPU less its idle CPU, ${paced.rounds} s): ${libvirtMs.toFixed(2)} ms per tick`);
+} else {
+  const bare = await bareLibvirt(servers[0]!.uri, 30);
+  libvirtMs = median(bare.runs.map((r) => r.cpuMs));
+  console.log(`  libvirt alone (the collector's calls on one host, own process, median of ${bare.runs.length}): ${libvirtMs.toFixed(2)} ms per tick`);
+}
 if (hostCounts.length === 2) {
   const [a, b] = hostCounts as [number, number];
   for (const [name] of builds) console.log(`  ${name.padEnd(10)} per extra host beyond libvirt: ${((total.get(`${name}/${b}`)! - total.get(`${name}/${a}`)!) / (b - a) - libvirtMs).toFixed(2)} ms per tick`);
 }
 await sleep(5000);
 for (const s of servers) rmSync(s.dir, { recursive: true, force: true });
+if (real) {
+  const problems = await cleanupGuests();
+  if (problems.length) process.stderr.write(`[per-host] guest cleanup problems: ${problems.join('; ')}\n`);
+}

@@ -69,10 +69,14 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Runs a bench helper script under tsx in its own process; resolves with its last stdout line parsed as JSON. */
+/**
+ * Runs a bench helper script in its own process (TypeScript under tsx, `.mjs` under plain node);
+ * resolves with its last stdout line parsed as JSON.
+ */
 export function runJsonChild<T>(script: string, args: string[], timeoutMs: number, env: NodeJS.ProcessEnv = {}): Promise<T> {
   return new Promise((resolve, reject) => {
-    const child = spawn(TSX, [path.join(BENCH_DIR, 'src', script), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+    const cmd = script.endsWith('.mjs') ? process.execPath : TSX;
+    const child = spawn(cmd, [path.join(BENCH_DIR, 'src', script), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     trackChild(child);
     let out = '';
     let err = '';

@@ -12,7 +12,7 @@ import { withTimeout } from '../../../libvirt/timeout.js';
 import { StatsTableReader } from '../../../libvirt/stats-table.js';
 import type { PerCallStatsItem, StatParams, StatsGroup, StatValue } from '../../../libvirt/types.js';
 import { mapStatsOf, type MappedStats, type StatsRow } from './mapping.js';
-import { staggerMs } from './stagger.js';
+import { phaseOffsetsMs } from './stagger.js';
 
 const GROUPS: StatsGroup[] = ['state', 'cpu-total', 'balloon', 'vcpu', 'interface', 'block'];
 
@@ -236,12 +236,16 @@ export function createCollectorLoop<H extends CollectedHost, V extends Collected
     start() {
       if (running) return;
       running = true;
-      // Staggered: host i of n first ticks i/n of the interval in, and keeps that phase (each tick is
-      // scheduled one interval after the previous one started), so the hosts' CPU spreads over the
-      // interval instead of landing all at once.
+      // Staggered: hosts in phases spread over the interval (small hosts share one, stagger.ts), each
+      // keeping its phase (a tick is scheduled one interval after the previous one started), so the
+      // hosts' CPU spreads over the interval instead of landing all at once.
       const all = hosts.list();
+      const offsets = phaseOffsetsMs(
+        all.map((h) => vmsOf(h.id).length),
+        opts.intervalMs,
+      );
       all.forEach((host, i) => {
-        schedule(host, staggerMs(i, all.length, opts.intervalMs));
+        schedule(host, offsets[i]!);
       });
       log.info({ intervalMs: opts.intervalMs, hosts: hosts.list().length }, 'collector started');
     },

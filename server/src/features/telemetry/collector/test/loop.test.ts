@@ -1,28 +1,48 @@
-// The collector's schedule: hosts' ticks spread over the interval, each keeping its phase.
+// The collector's schedule: hosts' ticks spread over the interval in phases (small hosts share one), each keeping its phase.
 import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createCollectorLoop, type CollectedHost, type CollectedVm } from '../loop.js';
-import { staggerMs } from '../stagger.js';
+import { CHUNK } from '../../../../lib/yield.js';
+import { phaseOffsetsMs } from '../stagger.js';
+
+/** stagger.ts' phase size: a phase holds no more VMs than the collector handles between two yields */
+const PHASE_VMS = CHUNK;
 
 afterEach(() => {
   vi.useRealTimers();
 });
 
 describe('collector schedule', () => {
-  it('spreads n hosts evenly over one interval', () => {
-    expect([0, 1, 2, 3].map((i) => staggerMs(i, 4, 1000))).toEqual([0, 250, 500, 750]);
-    expect(staggerMs(0, 1, 1000)).toBe(0);
-    expect([0, 1, 2].map((i) => staggerMs(i, 3, 1000))).toEqual([0, 333, 666]);
+  it('gives hosts of PHASE_VMS or more a phase each, spread evenly over one interval', () => {
+    expect(phaseOffsetsMs([1000, 1000, 1000, 1000], 1000)).toEqual([0, 250, 500, 750]);
+    expect(phaseOffsetsMs([PHASE_VMS, PHASE_VMS, PHASE_VMS], 1000)).toEqual([0, 333, 666]);
+    expect(phaseOffsetsMs([1000], 1000)).toEqual([0]);
+    expect(phaseOffsetsMs([], 1000)).toEqual([]);
   });
 
-  it('ticks each host at its own phase, tick after tick, instead of all at once', async () => {
+  it('lets small hosts share a phase of at most PHASE_VMS VMs', () => {
+    // twelve 1-VM hosts: one phase
+    expect(phaseOffsetsMs(Array(12).fill(1), 1000)).toEqual(Array(12).fill(0));
+    // 100 hosts of PHASE_VMS / 2 VMs: 50 phases of 2 hosts, 20 ms apart
+    const offsets = phaseOffsetsMs(Array(100).fill(PHASE_VMS / 2), 1000);
+    expect(new Set(offsets).size).toBe(50);
+    expect(offsets.slice(0, 5)).toEqual([0, 0, 20, 20, 40]);
+    // a big host alone, then the small ones after it together; hosts not listed yet (0 VMs) join a phase
+    expect(phaseOffsetsMs([1000, 1, 1, 0, 1], 1000)).toEqual([0, 500, 500, 500, 500]);
+    expect(phaseOffsetsMs([PHASE_VMS - 1, 1, 1], 1000)).toEqual([0, 0, 500]);
+    expect(phaseOffsetsMs([1, 1000, 1], 1000)).toEqual([0, 333, 666]);
+  });
+
+  /** Four disconnected hosts of `vmsPerHost` VMs each, ticked for 3 s; when each host's ingest ran. */
+  async function tickTimes(vmsPerHost: number) {
     vi.useFakeTimers({ now: 0 });
     const hosts: CollectedHost[] = [1, 2, 3, 4].map((id) => ({ id, name: `h${id}`, conn: null }));
-    const vm = (hostId: number): CollectedVm => ({ id: hostId * 10, hostId, uuid: `u${hostId}`, state: 'running', cpuCount: 1, present: true });
+    const vmsOf = (hostId: number): CollectedVm[] =>
+      Array.from({ length: vmsPerHost }, (_, i) => ({ id: hostId * 1000 + i, hostId, uuid: `u${hostId}-${i}`, state: 'running', cpuCount: 1, present: true }));
     const ticks: { hostId: number; at: number }[] = [];
     const loop = createCollectorLoop({
       hosts: { list: () => hosts, lost: () => {} },
-      vmsOf: (hostId) => [vm(hostId)],
+      vmsOf,
       ingest: async (readings) => {
         ticks.push({ hostId: readings[0]!.vm.hostId, at: Date.now() });
         return readings.map(() => ({ stale: true }));
@@ -33,6 +53,11 @@ describe('collector schedule', () => {
     loop.start();
     await vi.advanceTimersByTimeAsync(2999);
     await loop.stop();
+    return { hosts, ticks };
+  }
+
+  it('ticks each big host at its own phase, tick after tick, instead of all at once', async () => {
+    const { hosts, ticks } = await tickTimes(PHASE_VMS);
     expect(ticks.filter((t) => t.at < 1000)).toEqual([
       { hostId: 1, at: 0 },
       { hostId: 2, at: 250 },
@@ -41,5 +66,10 @@ describe('collector schedule', () => {
     ]);
     // the phase holds: every host ticks once a second at its own offset
     for (const h of hosts) expect(ticks.filter((t) => t.hostId === h.id).map((t) => t.at % 1000)).toEqual([0, 0, 0].map(() => (h.id - 1) * 250));
+  });
+
+  it('ticks small hosts together, once a second', async () => {
+    const { ticks } = await tickTimes(2);
+    expect(ticks.map((t) => t.at)).toEqual([0, 0, 0, 0, 1000, 1000, 1000, 1000, 2000, 2000, 2000, 2000]);
   });
 });
