@@ -6,8 +6,11 @@
 // host's tick handles between two yields to the event loop.
 import { CHUNK } from '../../../lib/yield.js';
 
-/** Hosts that share a phase hold at most this many VMs between them; a bigger host has a phase of its own. */
-const PHASE_VMS = CHUNK;
+/**
+ * Hosts that share a phase hold at most this many VMs between them; a bigger host has a phase of its own.
+ * @internal exported for tests only: its unit test builds hosts around it
+ */
+export const PHASE_VMS = CHUNK;
 
 /**
  * When each host first ticks, ms into the interval: hosts, in order, fill phases of at most

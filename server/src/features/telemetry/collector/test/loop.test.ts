@@ -2,11 +2,7 @@
 import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createCollectorLoop, type CollectedHost, type CollectedVm } from '../loop.js';
-import { CHUNK } from '../../../../lib/yield.js';
-import { phaseOffsetsMs } from '../stagger.js';
-
-/** stagger.ts' phase size: a phase holds no more VMs than the collector handles between two yields */
-const PHASE_VMS = CHUNK;
+import { PHASE_VMS, phaseOffsetsMs } from '../stagger.js';
 
 afterEach(() => {
   vi.useRealTimers();
