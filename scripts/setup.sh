@@ -36,7 +36,7 @@ export npm_config_nodedir=${npm_config_nodedir:-/usr}
 pnpm install --frozen-lockfile --prefer-offline --reporter=silent
 # The server: rebuilt only when its sources, the Prisma schema or the native addon changed.
 if [[ ! -f server/dist/src/main.js ]] || [[ -n $(find server/src server/scripts server/package.json server/tsconfig.json server/tsconfig.build.json \
-      prisma/schema.prisma prisma/migrations server/native/build/Release -newer server/dist/src/main.js -not -path 'server/src/generated/*' -print -quit) ]]; then
+      prisma/schema.prisma prisma/migrations prisma/patch-client.mjs server/native/build/Release -newer server/dist/src/main.js -not -path 'server/src/generated/*' -print -quit) ]]; then
   pnpm --filter @vmpulse/server build
 fi
 # The SPA (served from web/dist): rebuilt only when its sources or the schema changed.
