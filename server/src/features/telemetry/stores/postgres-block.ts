@@ -47,6 +47,42 @@ function grown<T extends Float64Array | Uint8Array | Uint16Array>(a: T, length: 
   return b;
 }
 
+/**
+ * A block's samples, column by column, with room for `rows` samples: typed arrays, not JS arrays
+ * grown sample by sample (those were most of what a scavenge had to copy and promote at 1,000 VMs:
+ * bench/README.md, "Fewer objects per snapshot"). An encoded block hands them to a block of the
+ * next minute (OpenBlock.release): every VM's block opens in the same tick, and 750 blocks' worth
+ * of new arrays (11 MiB) in one tick stalled the event loop for 40–60 ms once a minute.
+ */
+export interface Columns {
+  rows: number;
+  ts: Float64Array;
+  cpus: Float64Array;
+  /** per sample: stale (0/1), index into `states`, how its derived values come back */
+  stale: Uint8Array;
+  state: Uint16Array;
+  mode: Uint8Array;
+  // Metrics in a typed array: a minute of 1,000 VMs would otherwise hold 1.5 M BigInt objects.
+  // As Numbers (exact below 2^53), so encoding takes the codec's Number path with no BigInt
+  // arithmetic; values from 2^53 to 2^64 − 1 (cputime of a VM up for months; the test driver's,
+  // which counts from 1970, always) as the 64 bits of their slot, through a BigUint64Array over the
+  // same memory (a second array of every slot was 12.5 KiB more per VM, ~9 MiB at 750 running VMs).
+  values: Float64Array;
+  /** per slot, how its value is held (AS_NUMBER, AS_BIGINT; 0: absent) */
+  present: Uint8Array;
+}
+
+const newColumns = (rows: number): Columns => ({
+  rows,
+  ts: new Float64Array(rows),
+  cpus: new Float64Array(rows),
+  stale: new Uint8Array(rows),
+  state: new Uint16Array(rows),
+  mode: new Uint8Array(rows),
+  values: new Float64Array(rows * M),
+  present: new Uint8Array(rows * M),
+});
+
 // Scratch rows for the summary (EntryBuilder.add copies what it keeps).
 const statRow: (number | null)[] = new Array<number | null>(ROLLUP_STATS.length).fill(null);
 const lastRow: (bigint | number | null)[] = new Array<bigint | number | null>(ROLLUP_LAST.length).fill(null);
@@ -58,27 +94,12 @@ export class OpenBlock {
   /** samples held, the context included */
   n = 0;
   private hasContext = false;
-  // A minute's samples in typed arrays of room for `rows` samples (doubled when full), not JS arrays
-  // grown sample by sample: those were most of what a scavenge had to copy and promote at 1,000
-  // VMs (bench/README.md, "Fewer objects per snapshot").
-  private rows = ROWS;
-  private ts = new Float64Array(ROWS);
-  private cpus = new Float64Array(ROWS);
-  /** per sample: stale (0/1), index into `states`, how its derived values come back */
-  private stale = new Uint8Array(ROWS);
-  private state = new Uint16Array(ROWS);
-  private mode = new Uint8Array(ROWS);
+  /** the samples (doubled when full); undefined once released */
+  private cols: Columns;
   private readonly memoryMax: bigint[] = new Array<bigint>(ROWS);
   private readonly states: string[] = [];
   private readonly explicit = new Map<number, (number | null)[]>();
-  // Metrics in a typed array: a minute of 1,000 VMs would otherwise hold 1.5 M BigInt objects.
-  // As Numbers (exact below 2^53), so encoding takes the codec's Number path with no BigInt
-  // arithmetic; values from 2^53 to 2^64 − 1 (cputime of a VM up for months; the test driver's,
-  // which counts from 1970, always) as the 64 bits of their slot, through a BigUint64Array over the
-  // same memory (a second array of every slot was 12.5 KiB more per VM, ~9 MiB at 750 running VMs).
-  private values = new Float64Array(ROWS * M);
-  private present = new Uint8Array(ROWS * M);
-  /** `values`' memory read as unsigned 64-bit integers, made when first needed */
+  /** `cols.values`' memory read as unsigned 64-bit integers, made when first needed */
   private wide: BigUint64Array | undefined;
   /** values outside 0 … 2^64 − 1, exact (no counter is) */
   private readonly outside = new Map<number, bigint>();
@@ -91,17 +112,32 @@ export class OpenBlock {
     firstTs: number,
     /** the VM's previous sample, if the store saw one */
     readonly previous: HeldSample | undefined,
+    /** a released block's columns, to fill instead of new ones */
+    reuse?: Columns,
   ) {
     this.minute = floorTo(firstTs, MINUTE_MS);
     this.summary = new EntryBuilder(this.minute);
+    if (reuse) reuse.present.fill(0); // the rest is written before it is read
+    this.cols = reuse ?? newColumns(ROWS);
+  }
+
+  /**
+   * Hands the block's columns over for a new block (its constructor's `reuse`) once the block is
+   * encoded; the block must not be used after (any use throws).
+   */
+  release(): Columns {
+    const c = this.cols;
+    this.cols = undefined as unknown as Columns;
+    this.wide = undefined;
+    return c;
   }
 
   /** First sample's ts: the block's key. */
   get firstTs(): number {
-    return this.ts[this.hasContext ? 1 : 0]!;
+    return this.cols.ts[this.hasContext ? 1 : 0]!;
   }
   get lastTs(): number {
-    return this.ts[this.n - 1]!;
+    return this.cols.ts[this.n - 1]!;
   }
   get samples(): number {
     return this.n - (this.hasContext ? 1 : 0);
@@ -109,25 +145,26 @@ export class OpenBlock {
 
   private push(s: Sample & { state?: string; stale?: boolean }, mode: number) {
     const i = this.n++;
-    if (this.n > this.rows) this.grow();
-    this.ts[i] = s.ts;
-    this.cpus[i] = s.cpus;
+    if (this.n > this.cols.rows) this.grow();
+    const cols = this.cols;
+    cols.ts[i] = s.ts;
+    cols.cpus[i] = s.cpus;
     this.memoryMax[i] = s.memoryMax;
-    this.stale[i] = s.stale ? 1 : 0;
+    cols.stale[i] = s.stale ? 1 : 0;
     let k = this.states.indexOf(s.state ?? '');
     if (k < 0) k = this.states.push(s.state ?? '') - 1;
-    this.state[i] = k;
-    this.mode[i] = mode;
+    cols.state[i] = k;
+    cols.mode[i] = mode;
     for (let c = 0; c < M; c++) {
       const at = i * M + c;
       const x = metricNumber(s.metrics, c);
       if (!Number.isNaN(x)) {
-        this.present[at] = AS_NUMBER;
-        this.values[at] = x;
+        cols.present[at] = AS_NUMBER;
+        cols.values[at] = x;
       } else {
         const v = s.metrics[METRIC_NAMES[c]!];
         if (v === undefined) continue;
-        this.present[at] = AS_BIGINT;
+        cols.present[at] = AS_BIGINT;
         if (v >= 0n && v <= MAX_U64) {
           this.wideValues()[at] = v;
         } else this.outside.set(at, v);
@@ -136,21 +173,25 @@ export class OpenBlock {
   }
 
   private grow() {
-    const rows = this.rows * 2;
-    this.ts = grown(this.ts, rows);
-    this.cpus = grown(this.cpus, rows);
-    this.stale = grown(this.stale, rows);
-    this.state = grown(this.state, rows);
-    this.mode = grown(this.mode, rows);
-    // Same-type set() copies the bits as they are (ECMA-262, SetTypedArrayFromTypedArray), the wide slots' too.
-    this.values = grown(this.values, rows * M);
-    this.present = grown(this.present, rows * M);
+    const c = this.cols;
+    const rows = c.rows * 2;
+    this.cols = {
+      rows,
+      ts: grown(c.ts, rows),
+      cpus: grown(c.cpus, rows),
+      stale: grown(c.stale, rows),
+      state: grown(c.state, rows),
+      mode: grown(c.mode, rows),
+      // Same-type set() copies the bits as they are (ECMA-262, SetTypedArrayFromTypedArray), the wide slots' too.
+      values: grown(c.values, rows * M),
+      present: grown(c.present, rows * M),
+    };
     this.wide = undefined;
-    this.rows = rows;
   }
 
   private wideValues(): BigUint64Array {
-    this.wide ??= new BigUint64Array(this.values.buffer, this.values.byteOffset, this.values.length);
+    const { values } = this.cols;
+    this.wide ??= new BigUint64Array(values.buffer, values.byteOffset, values.length);
     return this.wide;
   }
 
@@ -199,9 +240,10 @@ export class OpenBlock {
   /** A metric's column: Numbers below 2^53, BigInts past it (the codec writes both alike). */
   private metricColumn(c: number): (number | bigint | null)[] {
     const out = new Array<number | bigint | null>(this.n);
+    const { present, values } = this.cols;
     for (let i = 0, at = c; i < this.n; i++, at += M) {
-      const how = this.present[at];
-      out[i] = how === AS_NUMBER ? this.values[at]! : how === AS_BIGINT ? (this.outside.get(at) ?? this.wideValues()[at]!) : null;
+      const how = present[at];
+      out[i] = how === AS_NUMBER ? values[at]! : how === AS_BIGINT ? (this.outside.get(at) ?? this.wideValues()[at]!) : null;
     }
     return out;
   }
@@ -219,12 +261,13 @@ export class OpenBlock {
     }
     // the samples held, as the codec's arrays
     const held = (a: Float64Array | Uint8Array | Uint16Array) => Array.from(a.subarray(0, this.n));
-    w.section((c) => writeIntColumn(c, held(this.ts), 2));
-    w.section((c) => writeIntColumn(c, held(this.cpus), 1));
+    const cols = this.cols;
+    w.section((c) => writeIntColumn(c, held(cols.ts), 2));
+    w.section((c) => writeIntColumn(c, held(cols.cpus), 1));
     w.section((c) => writeIntColumn(c, this.memoryMax.slice(0, this.n), 1));
-    w.section((c) => writeIntColumn(c, held(this.stale), 1));
-    w.section((c) => writeIntColumn(c, held(this.state), 1));
-    w.section((c) => writeIntColumn(c, held(this.mode), 1));
+    w.section((c) => writeIntColumn(c, held(cols.stale), 1));
+    w.section((c) => writeIntColumn(c, held(cols.state), 1));
+    w.section((c) => writeIntColumn(c, held(cols.mode), 1));
     METRIC_NAMES.forEach((m, k) => {
       w.section((c) => writeIntColumn(c, this.metricColumn(k), isGauge(m) ? 1 : 2));
     });

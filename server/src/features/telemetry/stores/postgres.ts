@@ -17,7 +17,7 @@ import type { HistoryField, HistoryPoint } from '../../../domain/history.js';
 import type { MetricSnapshot } from '../../../domain/snapshot.js';
 import type { Logger } from '../../../lib/logger.js';
 import { CHUNK, yieldToEventLoop } from '../../../lib/yield.js';
-import { OpenBlock, type Sample } from './postgres-block.js';
+import { OpenBlock, type Columns, type Sample } from './postgres-block.js';
 import { HOUR_TABLE, MINUTE_TABLE, RAW_TABLE } from './postgres-columns.js';
 import { MINUTE_MS, floorTo } from '../../../lib/time.js';
 import { encodeEntries } from './postgres-entries.js';
@@ -112,6 +112,8 @@ export function createPostgresStore(opts: PostgresStoreOptions): PostgresMetricS
   const lastSample = new Map<number, Sample>();
   /** closed, not yet encoded */
   const closing: OpenBlock[] = [];
+  /** encoded blocks' columns, for the blocks of the next minute (at most one per open block) */
+  const spares: Columns[] = [];
   /** encoded, not yet written */
   const pending: ClosedBlock[] = [];
   /** in the INSERT under way: still read from memory until it commits */
@@ -143,7 +145,7 @@ export function createPostgresStore(opts: PostgresStoreOptions): PostgresMetricS
       b = undefined;
     }
     if (!b) {
-      b = new OpenBlock(s.vmId, s.ts, lastSample.get(s.vmId));
+      b = new OpenBlock(s.vmId, s.ts, lastSample.get(s.vmId), spares.pop());
       open.set(s.vmId, b);
     }
     b.append(s);
@@ -175,6 +177,7 @@ export function createPostgresStore(opts: PostgresStoreOptions): PostgresMetricS
       while (closing.length) {
         for (const b of closing.splice(0, ENCODE_CHUNK)) {
           const c = encode(b);
+          if (spares.length < open.size) spares.push(b.release());
           pending.push(c);
           pendingBytes += c.data.length + c.summary.length;
         }

@@ -147,6 +147,23 @@ describe('raw blocks', () => {
     expectSame(decodeBlock(blocks[0]!.encode()), series);
   });
 
+  it("give back exactly what they hold when they fill an encoded block's columns: nothing of the block before shows", () => {
+    // the first block: more metrics, values past 2^53 and 2^64, columns grown past their first 64 rows
+    const start = Date.UTC(2026, 10, 1);
+    const full = Array.from({ length: 100 }, (_, i) =>
+      snap(1, start + i * 500, i, { state: i % 2 ? 'running' : 'paused', stale: i % 3 === 0, metrics: { cputime: U64_MAX - 1000n + BigInt(i), timeusr: 2n ** 70n, memrss: 5n, disk_rd_bytes: BigInt(i) } }),
+    );
+    const [first] = toBlocks(full);
+    expectSame(decodeBlock(first!.encode()), full);
+    // the next block in its columns: fewer samples, other metrics, another VM
+    const sparse = Array.from({ length: 10 }, (_, i) => snap(2, start + MINUTE_MS + i * 1000, i, { metrics: { memactual: BigInt(i) } }));
+    const next = new OpenBlock(2, sparse[0]!.ts, undefined, first!.release());
+    for (const s of sparse) next.append(s);
+    expectSame(decodeBlock(next.encode()), sparse);
+    // a released block is not read again by mistake
+    expect(() => first!.encode()).toThrow(TypeError);
+  });
+
   it('store rates the counters cannot reproduce explicitly, and keep none when they can', () => {
     // snap() rates are arbitrary numbers, not what derive() would make of its counters
     const series = Array.from({ length: 60 }, (_, i) => snap(1, Date.UTC(2026, 10, 1) + i * 1000, i));
