@@ -51,8 +51,9 @@ function grown<T extends Float64Array | Uint8Array | Uint16Array>(a: T, length: 
  * A block's samples, column by column, with room for `rows` samples: typed arrays, not JS arrays
  * grown sample by sample (those were most of what a scavenge had to copy and promote at 1,000 VMs:
  * bench/README.md, "Fewer objects per snapshot"). An encoded block hands them to a block of the
- * next minute (OpenBlock.release): every VM's block opens in the same tick, and 750 blocks' worth
- * of new arrays (11 MiB) in one tick stalled the event loop for 40–60 ms once a minute.
+ * next minute (OpenBlock.release): every VM's block opens in the same tick, and 750 blocks' new
+ * arrays (11 MiB of fresh pages) took that tick 13 ms, with GC after (bench/README.md, "Where the
+ * event loop's longest delays come from").
  */
 export interface Columns {
   rows: number;
