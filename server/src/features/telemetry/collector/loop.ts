@@ -75,9 +75,6 @@ export interface CollectorOptions {
   deviceCacheTtlMs: number;
 }
 
-/** What a host without a connection reports, with why when known. */
-const disconnected = (host: CollectedHost) => `host ${host.name} is disconnected${host.lastError ? `: ${host.lastError}` : ''}`;
-
 export function createCollectorLoop<H extends CollectedHost, V extends CollectedVm>(deps: CollectorPorts<H, V> & { log: Logger; opts: CollectorOptions }) {
   const { hosts, vmsOf, ingest, log, opts } = deps;
   const owns = deps.owns ?? (() => true);
@@ -102,7 +99,7 @@ export function createCollectorLoop<H extends CollectedHost, V extends Collected
     const conn = host.conn;
     const known = vmsOf(host.id);
     if (!conn) {
-      const error = disconnected(host);
+      const error = `host ${host.name} is disconnected${host.lastError ? `: ${host.lastError}` : ''}`;
       return known.map((vm) => ({ vm, state: vm.state, cpus: vm.cpuCount, error }));
     }
     // Stats as tables (one per call, values in typed arrays), not an object of ~40 BigInts per domain.
@@ -188,15 +185,13 @@ export function createCollectorLoop<H extends CollectedHost, V extends Collected
     let readings: VmReading<V>[];
     try {
       readings = await readHost(host);
-      s.lastError = host.conn ? null : disconnected(host);
+      s.lastError = host.conn ? null : `host ${host.name} is disconnected${host.lastError ? `: ${host.lastError}` : ''}`;
       s.errors += readings.filter((r) => r.error).length;
     } catch (err) {
       s.errors++;
-      const message = err instanceof Error ? err.message : String(err);
-      log.warn({ host: host.name, err: message }, 'collector tick failed');
-      if (isConnectionLost(err)) hosts.lost(host, message);
-      // A lost connection reads as the ticks after it will ("… is disconnected: why"), not as the failed call's own words.
-      s.lastError = host.conn ? message : disconnected(host);
+      s.lastError = err instanceof Error ? err.message : String(err);
+      log.warn({ host: host.name, err: s.lastError }, 'collector tick failed');
+      if (isConnectionLost(err)) hosts.lost(host, s.lastError);
       readings = vmsOf(host.id).map((vm) => ({ vm, state: vm.state, cpus: vm.cpuCount, error: s.lastError! }));
     }
     const snapshots = await ingest(readings);
