@@ -6,9 +6,8 @@
 // Usage: tsx libvirt-bare.ts <uri> <iterations>   → one JSON line on stdout
 import { LibvirtConnection } from '../../server/src/libvirt/connection.js';
 import { StatsTableReader } from '../../server/src/libvirt/stats-table.js';
-import type { StatsGroup } from '../../server/src/libvirt/types.js';
+import { STATS_GROUPS } from '../../server/src/features/telemetry/collector/loop.js';
 
-const GROUPS: StatsGroup[] = ['state', 'cpu-total', 'balloon', 'vcpu', 'interface', 'block'];
 const RUNNING = 1;
 
 const [uri, iterArg] = process.argv.slice(2);
@@ -23,7 +22,7 @@ for (let i = 0; i < iterations + 2; i++) {
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   // As tables, like the collector (the addon's conversion is libvirt's cost here).
-  const bulk = new StatsTableReader(await conn.getAllDomainStatsTable({ groups: GROUPS, nowait: true }));
+  const bulk = new StatsTableReader(await conn.getAllDomainStatsTable({ groups: STATS_GROUPS, nowait: true }));
   const t1 = performance.now();
   const stateKey = bulk.keyOf('state.state');
   const cpuKey = bulk.keyOf('cpu.time');

@@ -13,11 +13,10 @@ const [uri, roundsArg, intervalArg] = process.argv.slice(2);
 if (!uri) throw new Error('usage: libvirt-paced.mjs <uri> <rounds> <intervalMs>');
 const rounds = Number(roundsArg ?? 30);
 const intervalMs = Number(intervalArg ?? 1000);
-const dist = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../server/dist/src/libvirt');
-const { LibvirtConnection } = await import(path.join(dist, 'connection.js'));
-const { StatsTableReader } = await import(path.join(dist, 'stats-table.js'));
-
-const GROUPS = ['state', 'cpu-total', 'balloon', 'vcpu', 'interface', 'block'];
+const dist = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../server/dist/src');
+const { LibvirtConnection } = await import(path.join(dist, 'libvirt/connection.js'));
+const { StatsTableReader } = await import(path.join(dist, 'libvirt/stats-table.js'));
+const { STATS_GROUPS } = await import(path.join(dist, 'features/telemetry/collector/loop.js'));
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const cpuMs = (c) => (c.user + c.system) / 1000;
 
@@ -36,7 +35,7 @@ const idleBefore = await perRound(rounds, async () => {});
 const conn = await LibvirtConnection.open(uri, { readOnly: true });
 let domains = 0;
 const call = async () => {
-  const t = new StatsTableReader(await conn.getAllDomainStatsTable({ groups: GROUPS, nowait: true }));
+  const t = new StatsTableReader(await conn.getAllDomainStatsTable({ groups: STATS_GROUPS, nowait: true }));
   domains = t.rows;
 };
 await perRound(2, call); // warm-up

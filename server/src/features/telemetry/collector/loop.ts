@@ -14,7 +14,8 @@ import type { PerCallStatsItem, StatParams, StatsGroup, StatValue } from '../../
 import { mapStatsOf, type MappedStats, type StatsRow } from './mapping.js';
 import { phaseOffsetsMs } from './stagger.js';
 
-const GROUPS: StatsGroup[] = ['state', 'cpu-total', 'balloon', 'vcpu', 'interface', 'block'];
+/** The stats groups a tick asks for (the bench's libvirt-alone figures ask for the same). */
+export const STATS_GROUPS: StatsGroup[] = ['state', 'cpu-total', 'balloon', 'vcpu', 'interface', 'block'];
 
 /** What the collector needs of a host (the inventory's hosts have it). */
 export interface CollectedHost {
@@ -103,7 +104,7 @@ export function createCollectorLoop<H extends CollectedHost, V extends Collected
     }
     // Stats as tables (one per call, values in typed arrays), not an object of ~40 BigInts per domain.
     const bulk = new StatsTableReader(
-      await withTimeout(conn.getAllDomainStatsTable({ groups: GROUPS, nowait: true }), opts.timeoutMs, `domain stats on ${host.name}`),
+      await withTimeout(conn.getAllDomainStatsTable({ groups: STATS_GROUPS, nowait: true }), opts.timeoutMs, `domain stats on ${host.name}`),
     );
     const stateKey = bulk.keyOf('state.state');
     const cpuKey = bulk.keyOf('cpu.time');
@@ -247,7 +248,7 @@ export function createCollectorLoop<H extends CollectedHost, V extends Collected
       all.forEach((host, i) => {
         schedule(host, offsets[i]!);
       });
-      log.info({ intervalMs: opts.intervalMs, hosts: hosts.list().length }, 'collector started');
+      log.info({ intervalMs: opts.intervalMs, hosts: all.length }, 'collector started');
     },
     async stop() {
       if (!running) return;
