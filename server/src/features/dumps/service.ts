@@ -252,11 +252,13 @@ export function createDumpService(deps: {
     const vm = vms.get(row.vmId);
     const host = vm && hosts.get(vm.hostId);
     if (!vm || !host?.conn) return fail(`VM ${row.vmName} or its host ${row.hostName} is not reachable`);
-    if (!(await records.markRunning(dumpId, new Date(), leases.replicaId))) return;
     const stop = new AbortController();
     let release!: () => void;
+    // Listed before the record says running: a cancel from another replica that reads 'running'
+    // can reach this process before markRunning's answer does, and must find the dump to stop.
     running.set(dumpId, { stop, done: new Promise<void>((r) => (release = r)) });
     try {
+      if (!(await records.markRunning(dumpId, new Date(), leases.replicaId))) return;
       const space = await spaceRefusal(vm, host, opts, await dumpsAhead(dumpId));
       if (space) return await fail(space);
       live.set(dumpId, { phase: 'dumping', percent: 0, rawBytes: 0, gzipBytes: 0, mbPerSec: null, etaSec: null, compressionRatio: null });

@@ -4,7 +4,7 @@ import type { Logger } from '../../lib/logger.js';
 import type { LocalPubSub } from '../../lib/pubsub.js';
 import { snapshotThen } from '../../lib/stream.js';
 import type { HostService, LeaseService } from '../inventory/feature.js';
-import type { CollectorLoop, HostTickStats } from './collector/loop.js';
+import { type CollectorLoop, disconnectedError, type HostTickStats } from './collector/loop.js';
 import type { MetricsService } from './metrics-service.js';
 import type { StoreStatus } from './stores/store.js';
 
@@ -59,6 +59,9 @@ export function createCollectorService(deps: {
       const lease = leases.info(s.hostId);
       return {
         ...s,
+        // A host reads as disconnected from the moment its connection drops, not from its next tick
+        // (until then the tick's figure is null, or the failed call's own words).
+        lastError: h.connected ? s.lastError : disconnectedError(h),
         name: h.name,
         uri: h.uri,
         connected: h.connected,

@@ -26,6 +26,9 @@ export interface CollectedHost {
   lastError?: string | null;
 }
 
+/** What a host without a connection reports (its VMs' error, the status' last_error), with why when known. */
+export const disconnectedError = (host: { name: string; lastError?: string | null }) => `host ${host.name} is disconnected${host.lastError ? `: ${host.lastError}` : ''}`;
+
 /** What the collector needs of a VM (the inventory's VMs have it). */
 export interface CollectedVm {
   id: number;
@@ -99,7 +102,7 @@ export function createCollectorLoop<H extends CollectedHost, V extends Collected
     const conn = host.conn;
     const known = vmsOf(host.id);
     if (!conn) {
-      const error = `host ${host.name} is disconnected${host.lastError ? `: ${host.lastError}` : ''}`;
+      const error = disconnectedError(host);
       return known.map((vm) => ({ vm, state: vm.state, cpus: vm.cpuCount, error }));
     }
     // Stats as tables (one per call, values in typed arrays), not an object of ~40 BigInts per domain.
@@ -185,7 +188,7 @@ export function createCollectorLoop<H extends CollectedHost, V extends Collected
     let readings: VmReading<V>[];
     try {
       readings = await readHost(host);
-      s.lastError = host.conn ? null : `host ${host.name} is disconnected${host.lastError ? `: ${host.lastError}` : ''}`;
+      s.lastError = host.conn ? null : disconnectedError(host);
       s.errors += readings.filter((r) => r.error).length;
     } catch (err) {
       s.errors++;
