@@ -11,7 +11,16 @@ export interface DiskSample {
   rd_req: bigint; rd_bytes: bigint; wr_reqs: bigint; wr_bytes: bigint; errors: bigint;
   /** bytes; absent when the hypervisor does not report them */
   allocation?: bigint; capacity?: bigint;
+  /**
+   * libvirt's own fields of this disk that the sample does not list, by leaf (`path`, `rd.times`,
+   * `wr.times`, `fl.reqs`, `fl.times`: what /metrics labels and writes); undefined where libvirt
+   * reports none. On the collector's own records only: not in JSON (a replica's, history's).
+   */
+  libvirt?(leaf: DiskLibvirtLeaf): string | bigint | undefined;
 }
+
+/** The disk fields DiskSample.libvirt answers. */
+export type DiskLibvirtLeaf = 'path' | 'rd.times' | 'wr.times' | 'fl.reqs' | 'fl.times';
 
 /** One VM at one tick. Metrics the hypervisor does not report are absent, never zero. */
 export interface MetricSnapshot {
@@ -45,8 +54,9 @@ export interface MetricSnapshot {
   /**
    * The raw libvirt stats record of a fresh sample (keys as virConnectGetAllDomainStats names them:
    * "cpu.time", "vcpu.0.delay", "block.0.rd.times"…): stores that keep libvirt's own fields, like the
-   * InfluxDB store's Telegraf tables, read it. Absent when nothing was sampled. Not enumerable on the
-   * snapshots the metrics service makes: JSON and spreads leave it out.
+   * InfluxDB store's Telegraf tables, read it. Absent when nothing was sampled, and unless the store
+   * reads it (MetricStore.readsRawRecords). Not enumerable on the snapshots the metrics service
+   * makes: JSON and spreads leave it out.
    */
   libvirt?: Readonly<Record<string, bigint | number | string | boolean>>;
 }

@@ -8,7 +8,7 @@
 // build per VM plus string joins. The labels the stats lack (source_file, source_bridge) come from
 // the domain XML, read in the background (device-labels.ts). Counters are exact: BigInt written as integers, ns as exact
 // decimal seconds.
-import type { MetricSnapshot } from '../../domain/snapshot.js';
+import type { DiskLibvirtLeaf, MetricSnapshot } from '../../domain/snapshot.js';
 import { INACTIVE_STATES, domainStateCode } from '../../domain/vm-state.js';
 import type { DeviceLabels } from './device-labels.js';
 import { yieldToEventLoop } from '../../lib/yield.js';
@@ -48,8 +48,8 @@ const INDEX = Object.fromEntries(VM_FAMILIES.map((f, i) => [f.name, i])) as Reco
 const UP_FAMILY: Family = { name: 'libvirt_up', type: 'gauge', help: "Whether scraping libvirt's metrics was successful." };
 const DOMAINS_FAMILY: Family = { name: 'libvirt_domains_number', type: 'gauge', help: 'Number of domains.' };
 
-/** Raw libvirt keys → family, for the block fields the snapshot's DiskSample does not keep. */
-const BLOCK_RAW: readonly [string, FamilyName, 'count' | 'ns'][] = [
+/** libvirt's block fields → family, for the fields DiskSample lists only through its `libvirt` method. */
+const BLOCK_LIBVIRT: readonly [DiskLibvirtLeaf, FamilyName, 'count' | 'ns'][] = [
   ['fl.reqs', `${B}flush_requests_total`, 'count'],
   ['fl.times', `${B}flush_seconds_total`, 'ns'],
   ['rd.times', `${B}read_seconds_total`, 'ns'],
@@ -72,22 +72,21 @@ function vmLines(s: MetricSnapshot, devices: DeviceLabels | undefined): string[]
   add('libvirt_domain_info_virtual_cpus', vm, String(s.cpus));
   if (s.metrics.cputime !== undefined) add('libvirt_domain_info_cpu_time_seconds_total', vm, nsToSeconds(s.metrics.cputime));
 
-  const raw = s.libvirt;
-  s.disks.forEach((d, i) => {
-    if (devices?.skipped.has(d.name)) return;
+  for (const d of s.disks) {
+    if (devices?.skipped.has(d.name)) continue;
     // The domain XML's source file once read; until then the bulk stats' path (QEMU has it).
-    const path = devices?.files.get(d.name) ?? raw?.[`block.${i}.path`];
+    const path = devices?.files.get(d.name) ?? d.libvirt?.('path');
     const labels = labelSet([['domain', s.vmName], ['source_file', typeof path === 'string' ? path : ''], ['target_device', d.name], ['uuid', s.uuid]]);
     add(`${B}read_bytes_total`, labels, String(d.rd_bytes));
     add(`${B}read_requests_total`, labels, String(d.rd_req));
     add(`${B}write_bytes_total`, labels, String(d.wr_bytes));
     add(`${B}write_requests_total`, labels, String(d.wr_reqs));
     // Times and flushes only where libvirt reports them (QEMU does; the test driver does not).
-    for (const [key, family, unit] of BLOCK_RAW) {
-      const v = raw?.[`block.${i}.${key}`];
-      if (typeof v === 'bigint' || typeof v === 'number') add(family, labels, unit === 'ns' ? nsToSeconds(BigInt(v)) : String(v));
+    for (const [leaf, family, unit] of BLOCK_LIBVIRT) {
+      const v = d.libvirt?.(leaf);
+      if (typeof v === 'bigint') add(family, labels, unit === 'ns' ? nsToSeconds(v) : String(v));
     }
-  });
+  }
   for (const n of s.nics) {
     const labels = labelSet([['domain', s.vmName], ['source_bridge', devices?.bridges.get(n.name) ?? ''], ['target_device', n.name], ['uuid', s.uuid]]);
     add(`${I}receive_bytes_total`, labels, String(n.rxbytes));

@@ -48,7 +48,7 @@ export const telemetry: Feature = {
       vmsOf: (hostId) => vms.ofHost(hostId),
       ingest: (readings) => metrics.ingest(readings),
       log: log.child({ part: 'collector' }),
-      opts: { intervalMs: config.POLL_INTERVAL * 1000, timeoutMs: config.LIBVIRT_TIMEOUT * 1000, deviceCacheTtlMs: config.DEVICE_CACHE_TTL * 1000 },
+      opts: { intervalMs: config.POLL_INTERVAL * 1000, timeoutMs: config.LIBVIRT_TIMEOUT * 1000, deviceCacheTtlMs: config.DEVICE_CACHE_TTL * 1000, rawRecords: store.readsRawRecords },
     });
     const collector = createCollectorService({ loop, hosts, leases: hostLeases, metrics, pubsub: bus.local<CollectorTopics>(), intervalSec: config.POLL_INTERVAL, statusGapMs: listGapMs, log: log.child({ part: 'collector' }) });
     // A host given up (rebalanced, or a lease this replica could not renew): its tick in flight ends first.

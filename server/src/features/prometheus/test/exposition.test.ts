@@ -3,7 +3,7 @@
 // escaping, OpenMetrics headers, and content negotiation as Prometheus sends it.
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { describe, expect, it } from 'vitest';
-import type { MetricSnapshot } from '../../../domain/snapshot.js';
+import type { DiskLibvirtLeaf, MetricSnapshot } from '../../../domain/snapshot.js';
 import { parseDeviceLabels } from '../device-labels.js';
 import { familyHeader, negotiate, nsToSeconds } from '../exposition.js';
 import { createLibvirtRenderer } from '../libvirt-metrics.js';
@@ -32,9 +32,9 @@ const family = (p: Parsed, name: string) => p.find((f) => f.name === name);
 
 describe('the VM families', () => {
   it('writes counters exactly, past 2^53 and up to 2^64 − 1, in the exporter units', async () => {
-    const raw = { 'block.0.path': '/var/lib/libvirt/images/vm-1.qcow2', 'block.0.rd.times': 1_500_000_001n, 'block.0.fl.reqs': 2n ** 60n };
+    const raw: Partial<Record<DiskLibvirtLeaf, string | bigint>> = { path: '/var/lib/libvirt/images/vm-1.qcow2', 'rd.times': 1_500_000_001n, 'fl.reqs': 2n ** 60n };
     const s = snapshot();
-    Object.defineProperty(s, 'libvirt', { value: raw, enumerable: false });
+    s.disks = s.disks.map((d) => ({ ...d, libvirt: (leaf: DiskLibvirtLeaf) => raw[leaf] }));
     const p = parse(await createLibvirtRenderer()([s], OPTS));
     const one = (name: string) => family(p, name)!.metrics[0]!;
     expect(one('libvirt_domain_interface_stats_receive_bytes_total').value).toBe('18446744073709551615');

@@ -1,7 +1,7 @@
 // A NIC's and a disk's counters of one sample (the snapshot's NicSample / DiskSample), kept as
 // doubles like a VM's metrics (CounterRow): a NIC's 8 and a disk's 5 counters used to be BigInts
 // made and kept every tick, the largest share of BigInts left after the metrics themselves.
-import type { DiskSample, NicSample } from '../../../domain/snapshot.js';
+import type { DiskLibvirtLeaf, DiskSample, NicSample } from '../../../domain/snapshot.js';
 import { Float64Slabs } from '../../../lib/slabs.js';
 import { CounterRow, readAsRecord } from './metric-record.js';
 
@@ -42,11 +42,18 @@ export class NicRecord extends CounterRow implements NicSample {
 export const DISK_COUNTERS = ['rd_req', 'rd_bytes', 'wr_reqs', 'wr_bytes', 'errors', 'allocation', 'capacity'] as const;
 /** how many of DISK_COUNTERS are counters (unreported ones read 0); the sizes after them stay absent when unreported */
 export const DISK_ZEROED = 5;
-const diskSlabs = new Float64Slabs(DISK_COUNTERS.length);
+/** libvirt's counters a DiskRecord also keeps, after DISK_COUNTERS (absent when unreported; DiskSample.libvirt) */
+export const DISK_LIBVIRT_COUNTERS = ['rd.times', 'wr.times', 'fl.reqs', 'fl.times'] as const satisfies readonly DiskLibvirtLeaf[];
+const diskSlabs = new Float64Slabs(DISK_COUNTERS.length + DISK_LIBVIRT_COUNTERS.length);
 
-/** One disk's counters (0 where the hypervisor reports none) and sizes (absent when it reports none), read as BigInts; `name` after the counters in JSON. */
+/**
+ * One disk's counters (0 where the hypervisor reports none) and sizes (absent when it reports none),
+ * read as BigInts; `name` after the counters in JSON. Also libvirt's path and times for /metrics
+ * (DiskSample.libvirt), so that no tick keeps its whole stats table alive for them.
+ */
 export class DiskRecord extends CounterRow implements DiskSample {
   readonly #name: string;
+  readonly #path: string | undefined;
   declare readonly rd_req: bigint;
   declare readonly rd_bytes: bigint;
   declare readonly wr_reqs: bigint;
@@ -56,10 +63,16 @@ export class DiskRecord extends CounterRow implements DiskSample {
   declare readonly capacity?: bigint;
   declare readonly name: string;
 
-  /** `v[k]`: DISK_COUNTERS[k]'s value (see CounterRow) */
-  constructor(name: string, v: readonly (bigint | number | undefined)[]) {
+  /** `v[k]`: DISK_COUNTERS[k]'s value, then DISK_LIBVIRT_COUNTERS' (see CounterRow) */
+  constructor(name: string, v: readonly (bigint | number | undefined)[], path?: string) {
     super(diskSlabs, v);
     this.#name = name;
+    this.#path = path;
+  }
+
+  libvirt(leaf: DiskLibvirtLeaf): string | bigint | undefined {
+    if (leaf === 'path') return this.#path;
+    return this.counter(DISK_COUNTERS.length + DISK_LIBVIRT_COUNTERS.indexOf(leaf));
   }
 
   static {

@@ -4,7 +4,7 @@ import { statsKeySlot } from '../../../libvirt/stats-table.js';
 import type { StatValue } from '../../../libvirt/types.js';
 import { METRIC_INDEX, METRIC_NAMES, type MetricName } from '../../../domain/metrics.js';
 import type { DiskSample, NicSample } from '../../../domain/snapshot.js';
-import { DISK_COUNTERS, DISK_ZEROED, DiskRecord, NIC_COUNTERS, NicRecord } from './device-records.js';
+import { DISK_COUNTERS, DISK_LIBVIRT_COUNTERS, DISK_ZEROED, DiskRecord, NIC_COUNTERS, NicRecord } from './device-records.js';
 import { MetricRecord } from './metric-record.js';
 
 export interface MappedStats {
@@ -57,10 +57,13 @@ const DISK_FIELDS: Record<(typeof DISK_COUNTERS)[number], [string, MetricName | 
 // MetricRecord takes its values in), -1: none.
 const SCALAR = SCALAR_KEYS.map(([m, key]) => [METRIC_INDEX[m], statsKeySlot(key)] as const);
 const NIC = NIC_COUNTERS.map((f) => [NIC_FIELDS[f][0], METRIC_INDEX[NIC_FIELDS[f][1]]] as const);
-const DISK = DISK_COUNTERS.map((f) => {
-  const [key, m] = DISK_FIELDS[f];
-  return [key, m === null ? -1 : METRIC_INDEX[m]] as const;
-});
+const DISK = [
+  ...DISK_COUNTERS.map((f) => {
+    const [key, m] = DISK_FIELDS[f];
+    return [key, m === null ? -1 : METRIC_INDEX[m]] as const;
+  }),
+  ...DISK_LIBVIRT_COUNTERS.map((key) => [key, -1] as const),
+];
 
 /** Adds a device's counter to a total: a double while the total stays exact as one, a BigInt past that. */
 function addTo(sums: (bigint | number | undefined)[], metric: number, v: number | bigint): void {
@@ -80,9 +83,10 @@ function deviceSlot(keys: number[], group: string, i: number, leaf: string): num
 const NIC_KEYS = NIC.map((): number[] => []);
 const DISK_KEYS = DISK.map((): number[] => []);
 const NAME_KEYS = { net: [] as number[], block: [] as number[] };
+const PATH_KEYS: number[] = [];
 const COUNT_KEYS = { net: statsKeySlot('net.count'), block: statsKeySlot('block.count') };
 const VCPUS_KEY = statsKeySlot('vcpu.current');
-const deviceScratch = new Array<bigint | number | undefined>(DISK_COUNTERS.length);
+const deviceScratch = new Array<bigint | number | undefined>(Math.max(NIC.length, DISK.length));
 
 /**
  * A group's devices, each a `DeviceRecord` made from its name and its fields' values (the first `zeroed`
@@ -96,7 +100,7 @@ function devices<S>(
   fieldKeys: number[][],
   zeroed: number,
   sums: (bigint | number | undefined)[],
-  DeviceRecord: new (name: string, values: readonly (bigint | number | undefined)[]) => S,
+  DeviceRecord: new (name: string, values: readonly (bigint | number | undefined)[], path?: string) => S,
 ): S[] {
   const count = Number(row.get(COUNT_KEYS[group]) ?? 0);
   const out: S[] = [];
@@ -113,7 +117,8 @@ function devices<S>(
       values[f] = v;
       if (metric >= 0) addTo(sums, metric, v);
     }
-    out.push(new DeviceRecord(name === undefined ? `${group}${i}` : String(name), values));
+    const path = group === 'block' ? row.get(deviceSlot(PATH_KEYS, group, i, 'path')) : undefined;
+    out.push(new DeviceRecord(name === undefined ? `${group}${i}` : String(name), values, typeof path === 'string' ? path : undefined));
   }
   return out;
 }

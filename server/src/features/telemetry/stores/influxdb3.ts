@@ -90,6 +90,8 @@ export function createInfluxStore(opts: InfluxStoreOptions): MetricStore {
 
   return {
     backend: 'influxdb3',
+    // Telegraf's libvirt tables are libvirt's own fields (influxdb3-telegraf.ts).
+    readsRawRecords: true,
     async write(batch: MetricSnapshot[]) {
       if (closed) return;
       const lines: string[] = [];

@@ -328,6 +328,7 @@ export function createPostgresStore(opts: PostgresStoreOptions): PostgresMetricS
 
   return {
     backend: 'postgres',
+    readsRawRecords: false,
 
     async write(batch: MetricSnapshot[]): Promise<void> {
       if (closed || !batch.length) return;

@@ -30,6 +30,8 @@ export interface StoreStatus {
 
 export interface MetricStore {
   readonly backend: StoreStatus['backend'];
+  /** whether write() reads the snapshots' raw libvirt records (MetricSnapshot.libvirt) */
+  readonly readsRawRecords: boolean;
   /** One call per tick with every VM's snapshot; must not throw for a transient outage (buffer instead). */
   write(batch: MetricSnapshot[]): Promise<void>;
   /** Bounded by time, bucketed by step. */

@@ -107,6 +107,9 @@ describe('mapStatsOf', () => {
       'block.0.name': 'vda',
       'block.0.rd.bytes': 4096n,
       'block.0.capacity': 2n ** 40n,
+      'block.0.path': '/var/lib/libvirt/images/a.qcow2',
+      'block.0.rd.times': 2n ** 60n + 1n,
+      'block.0.fl.reqs': 7n,
       'block.1.rd.reqs': 3,
     });
     const [nic] = m.nics;
@@ -114,6 +117,10 @@ describe('mapStatsOf', () => {
     const [vda, unnamed] = m.disks;
     expect([vda!.name, vda!.rd_bytes, vda!.rd_req, vda!.capacity, vda!.allocation]).toEqual(['vda', 4096n, 0n, 2n ** 40n, undefined]);
     expect([unnamed!.name, unnamed!.rd_req]).toEqual(['block1', 3n]);
+    // libvirt's own block fields for /metrics, exact, absent where not reported, and not in JSON
+    const leaves = ['path', 'rd.times', 'wr.times', 'fl.reqs', 'fl.times'] as const;
+    expect(leaves.map((l) => vda!.libvirt!(l))).toEqual(['/var/lib/libvirt/images/a.qcow2', 2n ** 60n + 1n, undefined, 7n, undefined]);
+    expect(leaves.map((l) => unnamed!.libvirt!(l))).toEqual(leaves.map(() => undefined));
     // JSON (replicas over Redis) as the plain samples were written: counters, name, then the sizes there are
     const bigints = (_k: string, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v);
     expect(JSON.stringify(m.nics, bigints)).toBe(
