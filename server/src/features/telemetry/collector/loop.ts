@@ -67,6 +67,7 @@ export interface HostTickStats {
   staleVms: number;
   lastTickMs: number | null;
   lastTickAt: number | null;
+  /** the last tick's failed call, if it failed (a disconnected host's error is the host's: collector-service.ts) */
   lastError: string | null;
   /** CPU time this process spent on the last tick (user + system), ms */
   lastTickCpuMs: number | null;
@@ -199,7 +200,8 @@ export function createCollectorLoop<H extends CollectedHost, V extends Collected
     let readings: VmReading<V>[];
     try {
       readings = await readHost(host);
-      s.lastError = host.conn ? null : disconnectedError(host);
+      // A host without a connection is not the tick's error: the status reads why from the host.
+      s.lastError = null;
       s.errors += readings.filter((r) => r.error).length;
     } catch (err) {
       s.errors++;
