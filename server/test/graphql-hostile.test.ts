@@ -97,6 +97,28 @@ describe('documents', () => {
     expectRefused(refused, 'graphql.directives');
   });
 
+  it('the same document sent again gets the same answer: a refusal is refused and counted every time, over HTTP and graphql-ws; a document that passed keeps running', async () => {
+    const tooMany = manyAliases(16);
+    const fine = manyAliases(15);
+    const counted = async () => (await limitHits())['graphql.aliases'] ?? 0;
+    const before = await counted();
+    for (let i = 0; i < 3; i++) {
+      expect((await post(fine)).body.errors).toBeUndefined();
+      expectRefused(await post(tooMany), 'graphql.aliases');
+    }
+    const s = await initSocket(t.url, await token('viewer'));
+    for (let i = 0; i < 2; i++) {
+      s.send({ id: `ok${i}`, type: 'subscribe', payload: { query: fine } });
+      expect((await s.next((m) => m.id === `ok${i}` && m.type !== 'complete')).type).toBe('next');
+      s.send({ id: `no${i}`, type: 'subscribe', payload: { query: tooMany } });
+      const err = await s.next((m) => m.id === `no${i}`);
+      expect(err.type).toBe('error');
+      expect(err.payload[0].extensions).toMatchObject({ code: 'LIMIT_EXCEEDED', limit: 'graphql.aliases' });
+    }
+    s.ws.close();
+    expect((await counted()) - before).toBe(5);
+  });
+
   it('a syntax error is 400 with the parser message; an unknown field is 400 with the validation message', async () => {
     const syntax = await post('{ vms { id ');
     expect(syntax.status).toBe(400);
