@@ -11,7 +11,7 @@ import { metricNumber } from '../collector/metric-record.js';
 import { derivationOf, derive, derivedFrom } from '../collector/rates.js';
 import type { MetricSnapshot } from '../../../domain/snapshot.js';
 import type { HistoryField } from '../../../domain/history.js';
-import { ByteReader, ByteWriter, readFloatColumn, readIntColumn, readNumberColumn, writeFloatColumn, writeIntColumn } from './postgres-codec.js';
+import { ByteReader, ByteWriter, readFloatColumn, readIntColumn, readNumberColumn, writeFloatColumn, writeIntColumn, writeIntColumnStrided } from './postgres-codec.js';
 import { DERIVED_FIELDS, DERIVED_FROM_SAMPLES, ROLLUP_LAST, ROLLUP_STATS, derivedIndex, derivedOf, derivedValue, isGauge, metricsFor, reproduces } from './postgres-columns.js';
 import { MINUTE_MS, floorTo } from '../../../lib/time.js';
 import { EntryBuilder, type Entry } from './postgres-entries.js';
@@ -238,6 +238,13 @@ export class OpenBlock {
     return this.summary.finish();
   }
 
+  /** Is every sample's value of metric c held as a Number? */
+  private allNumbers(c: number): boolean {
+    const { present } = this.cols;
+    for (let i = 0, at = c; i < this.n; i++, at += M) if (present[at] !== AS_NUMBER) return false;
+    return true;
+  }
+
   /** A metric's column: Numbers below 2^53, BigInts past it (the codec writes both alike). */
   private metricColumn(c: number): (number | bigint | null)[] {
     const out = new Array<number | bigint | null>(this.n);
@@ -260,18 +267,25 @@ export class OpenBlock {
       w.varint(b.length);
       w.bytes(b);
     }
-    // the samples held, as the codec's arrays
-    const held = (a: Float64Array | Uint8Array | Uint16Array) => Array.from(a.subarray(0, this.n));
+    // The samples held, straight from the slabs where they are small Numbers (the usual case),
+    // else as the codec's arrays: the same bytes either way.
+    const n = this.n;
+    const held = (a: Float64Array | Uint8Array | Uint16Array, order: 1 | 2) => (c: ByteWriter) => {
+      if (!writeIntColumnStrided(c, a, 0, 1, n, order)) writeIntColumn(c, Array.from(a.subarray(0, n)), order);
+    };
     const cols = this.cols;
-    w.section((c) => writeIntColumn(c, held(cols.ts), 2));
-    w.section((c) => writeIntColumn(c, held(cols.cpus), 1));
-    w.section((c) => writeIntColumn(c, this.memoryMax.slice(0, this.n), 1));
-    w.section((c) => writeIntColumn(c, held(cols.stale), 1));
-    w.section((c) => writeIntColumn(c, held(cols.state), 1));
-    w.section((c) => writeIntColumn(c, held(cols.mode), 1));
-    METRIC_NAMES.forEach((m, k) => {
-      w.section((c) => writeIntColumn(c, this.metricColumn(k), isGauge(m) ? 1 : 2));
-    });
+    w.section(held(cols.ts, 2));
+    w.section(held(cols.cpus, 1));
+    w.section((c) => writeIntColumn(c, this.memoryMax.slice(0, n), 1));
+    w.section(held(cols.stale, 1));
+    w.section(held(cols.state, 1));
+    w.section(held(cols.mode, 1));
+    for (let k = 0; k < M; k++) {
+      const order = isGauge(METRIC_NAMES[k]!) ? 1 : 2;
+      w.section((c) => {
+        if (!this.allNumbers(k) || !writeIntColumnStrided(c, cols.values, k, M, n, order)) writeIntColumn(c, this.metricColumn(k), order);
+      });
+    }
     w.section((c) => {
       const rows = [...this.explicit.values()];
       c.varint(rows.length);

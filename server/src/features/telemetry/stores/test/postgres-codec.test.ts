@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { METRIC_NAMES } from '../../../../domain/metrics.js';
 import type { MetricSnapshot } from '../../../../domain/snapshot.js';
 import { OpenBlock, decodeBlock, readBlockFields, type Sample } from '../postgres-block.js';
-import { ByteReader, ByteWriter, readFloatColumn, readIntColumn, writeFloatColumn, writeIntColumn } from '../postgres-codec.js';
+import { ByteReader, ByteWriter, readFloatColumn, readIntColumn, writeFloatColumn, writeIntColumn, writeIntColumnStrided } from '../postgres-codec.js';
 import { DERIVED_FIELDS, DERIVED_FROM_SAMPLES, ROLLUP_LAST, ROLLUP_STATS, derivedOf, reproduces } from '../postgres-columns.js';
 import { MINUTE_MS, floorTo } from '../../../../lib/time.js';
 import { derive } from '../../collector/rates.js';
@@ -67,6 +67,49 @@ describe('integer columns', () => {
     // whole µs in ns (cgroup v2 CPU times): the common factor is taken out
     const us = Array.from({ length: 60 }, (_, i) => BigInt(i * i) * 1000n + TWO_53);
     expect(intRoundTrip(us, 2)).toBeLessThan(intRoundTrip(us.map((x, i) => x + BigInt(i % 7)), 2));
+  });
+});
+
+describe('integer columns read from a slab (writeIntColumnStrided)', () => {
+  it('write the very bytes writeIntColumn writes for the same values, or nothing and false where they are not small', () => {
+    const r = random(11);
+    let strided = 0;
+    let refused = 0;
+    for (let run = 0; run < 3000; run++) {
+      const n = r.int(90);
+      const stride = 1 + r.int(40);
+      const start = r.int(stride);
+      const slab = new Float64Array(start + n * stride).map(() => r.int(1e6)); // other columns' values in between
+      let v = [0, 2 ** 40, 2 ** 51 - 100, 2 ** 53 - 5, -(2 ** 30)][r.int(5)]!;
+      const pace = r.int(1e6) * [1, 1000, 1e7][r.int(3)]!;
+      for (let i = 0; i < n; i++) {
+        if (r.chance(0.03)) v = r.int(100);
+        else if (r.chance(0.01)) v = r.int(2 ** 53);
+        else if (!r.chance(0.2)) v += r.chance(0.5) ? pace : pace + r.int(1000) * (r.chance(0.5) ? 1 : -1);
+        slab[start + i * stride] = v;
+      }
+      const values = Array.from({ length: n }, (_, i) => slab[start + i * stride]!);
+      for (const order of [1, 2] as const) {
+        const fast = new ByteWriter();
+        fast.byte(0xee);
+        const wrote = writeIntColumnStrided(fast, slab, start, stride, n, order);
+        const ref = new ByteWriter();
+        ref.byte(0xee);
+        writeIntColumn(ref, values, order);
+        if (wrote) {
+          strided++;
+          expect(fast.finish()).toEqual(ref.finish());
+          const back = readIntColumn(new ByteReader(ref.finish(), 1), n, order);
+          expect(back).toEqual(values.map((x) => BigInt(x)));
+        } else {
+          refused++;
+          expect(fast.finish()).toEqual(Uint8Array.of(0xee));
+        }
+      }
+    }
+    // both ways were taken often (of 6,000: small series, and those with values or steps past 2^51)
+    expect(strided).toBeGreaterThan(1000);
+    expect(refused).toBeGreaterThan(1000);
   });
 });
 

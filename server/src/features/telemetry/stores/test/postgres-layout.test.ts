@@ -63,18 +63,21 @@ async function compareAll(when: string) {
   }
 }
 
+// 4 VMs × 14 queries × every field, against the old layout's SQL: 35-80 s each on our machines.
+const COMPARE_TIMEOUT_MS = 300_000;
+
 describe('history: blocks answer as the row-per-sample layout did, same samples', () => {
   it('before any rollup of the blocks (everything summarised from raw blocks)', async () => {
     marks = await legacy.rollup(NOW);
     await compareAll('unrolled');
-  });
+  }, COMPARE_TIMEOUT_MS);
 
   it('after rollups (minute and hour tiers read below their marks)', async () => {
     const r = await store.rollup(new Date(NOW));
     expect(r.minuteRows).toBeGreaterThan(0);
     expect(r.hourRows).toBeGreaterThan(0);
     await compareAll('rolled');
-  });
+  }, COMPARE_TIMEOUT_MS);
 
   it('seed 002 /history: the same raw values, newest first', async () => {
     for (const field of ['cpu_pct', 'mem_pct', 'memrss', 'net_rxbytes', 'disk_wr_bytes'] as const) {
