@@ -272,10 +272,11 @@ export function writeIntColumn(w: ByteWriter, values: readonly (bigint | number 
 
 /**
  * writeIntColumn's bytes for n present values read from `xs` at start, start + stride, … (a block's
- * slab), without the arrays it makes: at a minute's end, 750 blocks of ~35 columns made ~200 MB of
- * short-lived arrays and heap numbers, and their scavenges held the event loop (bench/README.md, "The
- * minute's encoding without arrays"). Only for values and differences that stay small Numbers, the
- * usual case: otherwise it writes nothing and answers false, and the caller takes writeIntColumn.
+ * slab), without the arrays (a heap number per value, then the differences) that writeIntColumn
+ * needs: at a minute's end that is 750 blocks × ~35 columns × 60 values, and their garbage's GC ran
+ * in the event loop's longest delays (bench/README.md, "The minute's encoding without arrays"). Only
+ * for values and differences that stay small Numbers, the usual case: otherwise it writes nothing
+ * and answers false, and the caller takes writeIntColumn.
  */
 export function writeIntColumnStrided(w: ByteWriter, xs: ArrayLike<number>, start: number, stride: number, n: number, order: 1 | 2): boolean {
   if (n === 0) return false;
