@@ -70,6 +70,33 @@ describe('integer columns', () => {
   });
 });
 
+describe('varints', () => {
+  it('are unsigned LEB128 for Numbers of every size, as BigInt arithmetic writes them', () => {
+    const leb128 = (v: bigint) => {
+      const out: number[] = [];
+      do {
+        const low = Number(v & 127n);
+        v >>= 7n;
+        out.push(v ? low | 128 : low);
+      } while (v);
+      return Uint8Array.from(out);
+    };
+    const r = random(3);
+    for (let i = 0; i < 20_000; i++) {
+      const bits = r.int(54);
+      const v = Math.min(Math.floor(r.next() * 2 ** bits), 2 ** 53 - 1);
+      const w = new ByteWriter();
+      w.varint(v);
+      expect(w.finish(), String(v)).toEqual(leb128(BigInt(v)));
+    }
+    for (const v of [0, 127, 128, 2 ** 31 - 1, 2 ** 31, 2 ** 32, 2 ** 53 - 1]) {
+      const w = new ByteWriter();
+      w.varint(v);
+      expect(w.finish(), String(v)).toEqual(leb128(BigInt(v)));
+    }
+  });
+});
+
 describe('integer columns read from a slab (writeIntColumnStrided)', () => {
   it('write the very bytes writeIntColumn writes for the same values, or nothing and false where they are not small', () => {
     const r = random(11);
