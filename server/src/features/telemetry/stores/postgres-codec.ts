@@ -220,23 +220,61 @@ function gcdN(a: number, b: number): number {
   return a;
 }
 
-/** The differences to store (1st or 2nd order), as Numbers when all are small, else as BigInt. */
-function differences(xs: readonly (bigint | number)[], order: 1 | 2): number[] | bigint[] {
-  const out = new Array<number>(xs.length - 1);
+/** A column's first-order differences as Numbers, reused: the codec runs on one thread, one column at a time. */
+let deltaScratch = new Float64Array(256);
+const deltaRoom = (m: number) => (deltaScratch.length >= m ? deltaScratch : (deltaScratch = new Float64Array(Math.max(m, deltaScratch.length * 2))));
+
+/**
+ * The greatest common divisor of the differences to store (`order` 1: the m first-order
+ * differences in `deltas`, small; 2: their own differences), or −1 when one of those is not small.
+ */
+function smallDifferencesGcd(deltas: Float64Array, m: number, order: 1 | 2): number {
+  let g = 0;
   let prev = 0;
-  for (let i = 1; i < xs.length; i++) {
-    const a = xs[i - 1]!;
-    const b = xs[i]!;
-    // one BigInt subtraction at most: a minute of a counter's increments is small even past 2^53
-    const delta = typeof a === 'number' && typeof b === 'number' ? b - a : Number(big(b) - big(a));
+  for (let i = 0; i < m; i++) {
+    const delta = deltas[i]!;
     const d = order === 2 ? delta - prev : delta;
-    if (!(Math.abs(delta) < SMALL && Math.abs(d) < SMALL)) return differencesBig(xs, order);
+    if (!(Math.abs(d) < SMALL)) return -1;
     prev = delta;
-    out[i - 1] = d;
+    if (d && g !== 1) g = gcdN(Math.abs(d), g);
   }
-  return out;
+  return g;
 }
 
+/**
+ * What follows a column's first value when its differences are small (g from smallDifferencesGcd):
+ * g, then each difference divided by g as its zigzag varint, a run of zeros as 0 and the run's
+ * length − 1. From a typed array, so that neither a block's slab nor the differences become an
+ * array of heap numbers: at a minute's end that is 750 blocks × ~35 columns × 60 values, and their
+ * garbage's GC ran in the event loop's longest delays (bench/README.md, "The minute's encoding
+ * without arrays").
+ */
+function writeSmallDifferences(w: ByteWriter, deltas: Float64Array, m: number, order: 1 | 2, g: number) {
+  w.varint(g);
+  if (!g) return;
+  let prev = 0;
+  let run = 0;
+  for (let i = 0; i < m; i++) {
+    const delta = deltas[i]!;
+    const d = order === 2 ? delta - prev : delta;
+    prev = delta;
+    if (d === 0) {
+      run++;
+      continue;
+    }
+    if (run) writeZeroRun(w, run);
+    run = 0;
+    w.varint(zigzagN(d / g));
+  }
+  if (run) writeZeroRun(w, run);
+}
+
+function writeZeroRun(w: ByteWriter, run: number) {
+  w.varint(0);
+  w.varint(run - 1);
+}
+
+/** The differences to store (1st or 2nd order) as BigInt: for those that are not small. */
 function differencesBig(xs: readonly (bigint | number)[], order: 1 | 2): bigint[] {
   const out = new Array<bigint>(xs.length - 1);
   let prev = 0n;
@@ -259,85 +297,54 @@ export function writeIntColumn(w: ByteWriter, values: readonly (bigint | number 
   const first = xs[0]!;
   w.varint(typeof first === 'number' && Math.abs(first) < SMALL ? zigzagN(first) : zigzag(big(first)));
   if (xs.length === 1) return;
-  const diffs = differences(xs, order);
-  if (typeof diffs[0] === 'number') {
-    const ds = diffs as number[];
-    let g = 0;
-    for (const d of ds) if (d && g !== 1) g = gcdN(Math.abs(d), g);
-    w.varint(g);
-    if (g) writeTokens(w, ds, 0, (d) => zigzagN(d / g));
-    return;
+  const m = xs.length - 1;
+  const deltas = deltaRoom(m);
+  let small = true;
+  for (let i = 0; i < m && small; i++) {
+    const a = xs[i]!;
+    const b = xs[i + 1]!;
+    // one BigInt subtraction at most: a minute of a counter's increments is small even past 2^53
+    deltas[i] = typeof a === 'number' && typeof b === 'number' ? b - a : Number(big(b) - big(a));
+    small = Math.abs(deltas[i]!) < SMALL;
   }
-  const ds = diffs as bigint[];
-  let g = 0n;
-  for (const d of ds) if (d && g !== 1n) g = gcd(abs(d), g);
-  w.varint(g);
-  if (g) writeTokens(w, ds, 0n, (d) => zigzag(d / g));
+  const g = small ? smallDifferencesGcd(deltas, m, order) : -1;
+  if (g >= 0) return writeSmallDifferences(w, deltas, m, order, g);
+  const ds = differencesBig(xs, order);
+  let gb = 0n;
+  for (const d of ds) if (d && gb !== 1n) gb = gcd(abs(d), gb);
+  w.varint(gb);
+  if (!gb) return;
+  for (let i = 0; i < ds.length; i++) {
+    if (ds[i] !== 0n) {
+      w.varint(zigzag(ds[i]! / gb));
+      continue;
+    }
+    let run = 1;
+    while (i + run < ds.length && ds[i + run] === 0n) run++;
+    writeZeroRun(w, run);
+    i += run - 1;
+  }
 }
 
 /**
- * writeIntColumn's bytes for n present values read from `xs` at start, start + stride, … (a block's
- * slab), without the arrays (a heap number per value, then the differences) that writeIntColumn
- * needs: at a minute's end that is 750 blocks × ~35 columns × 60 values, and their garbage's GC ran
- * in the event loop's longest delays (bench/README.md, "The minute's encoding without arrays"). Only
- * for values and differences that stay small Numbers, the usual case: otherwise it writes nothing
- * and answers false, and the caller takes writeIntColumn.
+ * writeIntColumn's bytes for n present values read from `xs` at start, start + stride, … (a
+ * block's slab), without arrays; only where the values and their differences are small Numbers,
+ * the usual case. Otherwise it writes nothing and answers false, and the caller takes writeIntColumn.
  */
-export function writeIntColumnStrided(w: ByteWriter, xs: ArrayLike<number>, start: number, stride: number, n: number, order: 1 | 2): boolean {
-  if (n === 0) return false;
-  const first = xs[start]!;
-  if (!(Math.abs(first) < SMALL)) return false;
-  // First pass: the differences are all small, and their greatest common divisor.
-  let g = 0;
-  let prev = 0;
-  for (let i = 1, at = start + stride; i < n; i++, at += stride) {
-    const delta = xs[at]! - xs[at - stride]!;
-    const d = order === 2 ? delta - prev : delta;
-    if (!(Math.abs(delta) < SMALL && Math.abs(d) < SMALL)) return false;
-    prev = delta;
-    if (d && g !== 1) g = gcdN(Math.abs(d), g);
+export function writeIntColumnStrided(w: ByteWriter, xs: Float64Array | Uint8Array | Uint16Array, start: number, stride: number, n: number, order: 1 | 2): boolean {
+  if (n === 0 || !(Math.abs(xs[start]!) < SMALL)) return false;
+  const m = n - 1;
+  const deltas = deltaRoom(m);
+  for (let i = 0, at = start; i < m; i++, at += stride) {
+    deltas[i] = xs[at + stride]! - xs[at]!;
+    if (!(Math.abs(deltas[i]!) < SMALL)) return false;
   }
+  const g = smallDifferencesGcd(deltas, m, order);
+  if (g < 0) return false;
   w.byte(ALL_PRESENT);
-  w.varint(zigzagN(first));
-  if (n === 1) return true;
-  w.varint(g);
-  if (!g) return true;
-  // Second pass: the tokens, a run of zeros as 0 and the run's length − 1 (writeTokens).
-  prev = 0;
-  let run = 0;
-  for (let i = 1, at = start + stride; i < n; i++, at += stride) {
-    const delta = xs[at]! - xs[at - stride]!;
-    const d = order === 2 ? delta - prev : delta;
-    prev = delta;
-    if (d === 0) {
-      run++;
-      continue;
-    }
-    if (run) {
-      w.varint(0);
-      w.varint(run - 1);
-      run = 0;
-    }
-    w.varint(zigzagN(d / g));
-  }
-  if (run) {
-    w.varint(0);
-    w.varint(run - 1);
-  }
+  w.varint(zigzagN(xs[start]!));
+  if (m) writeSmallDifferences(w, deltas, m, order, g);
   return true;
-}
-
-/** Each difference as its zigzag varint, a run of zeros as 0 and the run's length − 1. */
-function writeTokens<T extends number | bigint>(w: ByteWriter, diffs: readonly T[], zero: T, token: (d: T) => number | bigint) {
-  for (let i = 0; i < diffs.length; i++) {
-    if (diffs[i] === zero) {
-      let run = 1;
-      while (i + run < diffs.length && diffs[i + run] === zero) run++;
-      w.varint(0);
-      w.varint(run - 1);
-      i += run - 1;
-    } else w.varint(token(diffs[i]!));
-  }
 }
 
 /**

@@ -1,5 +1,6 @@
 // Round trips of the block encoding, property-style over random series: what goes in comes out,
-// bit for bit. The oracle is the input itself.
+// bit for bit. The oracle is the input itself, and for integer columns' bytes the format written
+// plainly in BigInt (referenceIntColumn).
 import { describe, expect, it } from 'vitest';
 import { METRIC_NAMES } from '../../../../domain/metrics.js';
 import type { MetricSnapshot } from '../../../../domain/snapshot.js';
@@ -97,6 +98,84 @@ describe('varints', () => {
   });
 });
 
+/**
+ * The integer column format as postgres-codec.ts's header describes it, written the plain way in
+ * BigInt with no fast path: the oracle for the codec's bytes (its Number paths must agree).
+ */
+function referenceIntColumn(values: readonly (bigint | number | null)[], order: 1 | 2): Uint8Array {
+  const out: number[] = [];
+  const varint = (v: bigint) => {
+    do {
+      const low = Number(v & 127n);
+      v >>= 7n;
+      out.push(v ? low | 128 : low);
+    } while (v);
+  };
+  const zz = (v: bigint) => (v >= 0n ? 2n * v : -2n * v - 1n);
+  const xs = values.filter((v) => v !== null).map((v) => BigInt(v));
+  if (xs.length === 0) return Uint8Array.of(0);
+  if (xs.length === values.length) out.push(1);
+  else {
+    out.push(2);
+    for (let i = 0; i < values.length; i += 8) {
+      let bits = 0;
+      for (let k = 0; k < 8 && i + k < values.length; k++) if (values[i + k] !== null) bits |= 1 << k;
+      out.push(bits);
+    }
+  }
+  varint(zz(xs[0]!));
+  if (xs.length === 1) return Uint8Array.from(out);
+  const firsts = xs.slice(1).map((x, i) => x - xs[i]!);
+  const ds = order === 1 ? firsts : firsts.map((d, i) => d - (i ? firsts[i - 1]! : 0n));
+  let g = 0n;
+  for (const d of ds) {
+    let [a, b] = [d < 0n ? -d : d, g];
+    while (b) [a, b] = [b, a % b];
+    g = a;
+  }
+  varint(g);
+  if (g === 0n) return Uint8Array.from(out);
+  for (let i = 0; i < ds.length; i++) {
+    let run = 0;
+    while (i + run < ds.length && ds[i + run] === 0n) run++;
+    if (run) {
+      varint(0n);
+      varint(BigInt(run - 1));
+      i += run - 1;
+    } else varint(zz(ds[i]! / g));
+  }
+  return Uint8Array.from(out);
+}
+
+describe('integer column bytes', () => {
+  it('are the format written plainly in BigInt, for Numbers, BigInts and both mixed, small and past 2^51', () => {
+    const r = random(5);
+    let mixed = 0;
+    for (let run = 0; run < 3000; run++) {
+      const n = r.int(70);
+      let v = [0, 2 ** 40, 2 ** 51 - 100, 2 ** 53 - 5, -(2 ** 30)][r.int(5)]!;
+      const pace = r.int(1e6) * [1, 1000, 1e7][r.int(3)]!;
+      const nulls = [0, 0, 0.1, 1][r.int(4)]!;
+      const asBig = [0, 0.5, 1][r.int(3)]!;
+      const values: (bigint | number | null)[] = [];
+      for (let i = 0; i < n; i++) {
+        if (r.chance(0.03)) v = r.int(100);
+        else if (r.chance(0.01)) v = r.int(2 ** 53);
+        else if (!r.chance(0.2)) v += r.chance(0.5) ? pace : pace + r.int(1000) * (r.chance(0.5) ? 1 : -1);
+        const x = Math.max(-(2 ** 53) + 1, Math.min(v, 2 ** 53 - 1));
+        values.push(r.chance(nulls) ? null : r.chance(asBig) ? BigInt(x) + (r.chance(0.1) ? 2n ** 60n : 0n) : x);
+      }
+      if (values.some((x) => typeof x === 'bigint') && values.some((x) => typeof x === 'number')) mixed++;
+      for (const order of [1, 2] as const) {
+        const w = new ByteWriter();
+        writeIntColumn(w, values, order);
+        expect(w.finish(), JSON.stringify(values, (_, x) => (typeof x === 'bigint' ? `${x}n` : x))).toEqual(referenceIntColumn(values, order));
+      }
+    }
+    expect(mixed).toBeGreaterThan(300);
+  });
+});
+
 describe('integer columns read from a slab (writeIntColumnStrided)', () => {
   it('write the very bytes writeIntColumn writes for the same values, or nothing and false where they are not small', () => {
     const r = random(11);
@@ -126,6 +205,7 @@ describe('integer columns read from a slab (writeIntColumnStrided)', () => {
         if (wrote) {
           strided++;
           expect(fast.finish()).toEqual(ref.finish());
+          expect(fast.finish().subarray(1)).toEqual(referenceIntColumn(values, order));
           const back = readIntColumn(new ByteReader(ref.finish(), 1), n, order);
           expect(back).toEqual(values.map((x) => BigInt(x)));
         } else {
