@@ -222,7 +222,10 @@ function gcdN(a: number, b: number): number {
 
 /** A column's first-order differences as Numbers, reused: the codec runs on one thread, one column at a time. */
 let deltaScratch = new Float64Array(256);
-const deltaRoom = (m: number) => (deltaScratch.length >= m ? deltaScratch : (deltaScratch = new Float64Array(Math.max(m, deltaScratch.length * 2))));
+function deltaRoom(m: number): Float64Array {
+  if (deltaScratch.length < m) deltaScratch = new Float64Array(Math.max(m, deltaScratch.length * 2));
+  return deltaScratch;
+}
 
 /**
  * The greatest common divisor of the differences to store (`order` 1: the m first-order
