@@ -13,10 +13,10 @@ type TopicMap = { [topic: string]: [] | [unknown] | [number | string, unknown] }
 
 export type { PubSub };
 
-/** A pubsub that never leaves this process and can say whether a topic has listeners here. */
+/** A pubsub that never leaves this process and can say how many listen to a topic here. */
 export type LocalPubSub<T extends TopicMap> = PubSub<T> & {
-  /** does anyone in this process listen to the topic (any id, for a per-id topic: no) */
-  listened(topic: keyof T & string): boolean;
+  /** how many in this process listen to the topic, or to one id of a per-id topic */
+  listeners(topic: keyof T & string, id?: number | string): number;
 };
 
 interface BusStatus {
@@ -62,8 +62,8 @@ class CountingEventTarget extends EventTarget {
     if (n > 0) this.counts.set(type, n);
     else this.counts.delete(type);
   }
-  listened(type: string): boolean {
-    return this.counts.has(type);
+  listeners(type: string): number {
+    return this.counts.get(type) ?? 0;
   }
 }
 
@@ -77,13 +77,14 @@ export function createLocalPubSub<T extends TopicMap>(): LocalPubSub<T> {
   const target = new CountingEventTarget();
   const inner = createPubSub<TopicMap>({ eventTarget: target });
   const publish = inner.publish as (routingKey: string, ...args: unknown[]) => void;
+  const listeners = (topic: string, id?: unknown) => target.listeners(id === undefined ? topic : `${topic}:${String(id)}`);
   return {
     subscribe: inner.subscribe,
     publish: ((routingKey: string, ...args: unknown[]) => {
-      if (!target.listened(args[1] === undefined ? routingKey : `${routingKey}:${String(args[0])}`)) return;
+      if (!listeners(routingKey, args[1] === undefined ? undefined : args[0])) return;
       publish(routingKey, ...args);
     }) as PubSub<TopicMap>['publish'],
-    listened: (topic: string) => target.listened(topic),
+    listeners,
   } as unknown as LocalPubSub<T>;
 }
 

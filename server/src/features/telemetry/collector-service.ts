@@ -89,7 +89,7 @@ export function createCollectorService(deps: {
 
   // Built only for a listener (every host's figures, several times a second with many hosts).
   const publish = () => {
-    if (pubsub.listened('collector:status')) pubsub.publish('collector:status', status());
+    if (pubsub.listeners('collector:status')) pubsub.publish('collector:status', status());
   };
   // Each message lists every host: hosts ticking together share one, at most one per statusGapMs.
   const publishSoon = coalesce(publish, (err) => log.error({ err }, 'collector:status: message not sent'), deps.statusGapMs ?? 0);

@@ -10,12 +10,20 @@ import type { LocalPubSub, PubSub } from '../../lib/pubsub.js';
 import { snapshotThen } from '../../lib/stream.js';
 import { map, pipe } from 'graphql-yoga';
 import { coalesce } from '../../lib/coalesce.js';
-import { CHUNK, yieldToEventLoop } from '../../lib/yield.js';
+import { CHUNK, paced } from '../../lib/yield.js';
 import type { Vm, VmService } from '../inventory/feature.js';
 import type { VmReading } from './collector/loop.js';
 import { hasAnyMetric } from './collector/metric-record.js';
 import { FreshSnapshot, HeldSnapshot } from './snapshots.js';
 import type { MetricStore } from './stores/store.js';
+
+/**
+ * Work between two event-loop yields of a tick: CHUNK snapshots, a subscriber's message counting as
+ * CHUNK / 16 of them. A message is made and sent in the microtasks after its publish (execute, JSON,
+ * deflate, write: ~0.3-1 ms here), so 100 subscribers of VMs sampled in one chunk held the loop for
+ * 40-100 ms (bench/README.md, "Subscribers' messages between yields").
+ */
+const MESSAGE_WORK = CHUNK / 16;
 
 /** The topics this service publishes (it is their only publisher), each replica for its own subscribers. */
 export type MetricsTopics = {
@@ -71,7 +79,7 @@ export function createMetricsService(deps: {
   // Several hosts tick close together: one fleet message for all of them, and at most one per fleetGapMs.
   // Built only for a listener: unread, a fleet tick is ~1,000 entries of garbage a second.
   const fleet = coalesce(() => {
-    if (pubsub.listened('fleet:metrics')) pubsub.publish('fleet:metrics', fleetNow());
+    if (pubsub.listeners('fleet:metrics')) pubsub.publish('fleet:metrics', fleetNow());
   }, (err) => log.error({ err }, 'fleet:metrics: message not sent'), fleetGapMs);
 
   // Another replica's host: cache and pass on to this replica's subscribers; its owner stores it.
@@ -81,14 +89,19 @@ export function createMetricsService(deps: {
     if (!fromOwners) return;
     for await (const { snapshots } of fromOwners) {
       if (!snapshots.length || latest.get(snapshots[0]!.vmId) === snapshots[0]) continue;
-      for (const s of snapshots) {
-        latest.set(s.vmId, s);
-        if (!s.stale && s.metrics.cputime !== undefined) vms.noteUsage(s.vmId, s.metrics.cputime, s.metrics.memactual);
-        pubsub.publish('vm:metrics', s.vmId, s);
-      }
+      await paced(snapshots.length, (i) => 1 + take(snapshots[i]!) * MESSAGE_WORK);
       fleet.request();
     }
   })().catch((err: unknown) => log.error({ err }, 'samples from other replicas: stream failed'));
+
+  /** Caches a VM's snapshot and publishes it to this replica's subscribers; answers how many it reached. */
+  function take(s: MetricSnapshot): number {
+    latest.set(s.vmId, s);
+    if (!s.stale && s.metrics.cputime !== undefined) vms.noteUsage(s.vmId, s.metrics.cputime, s.metrics.memactual);
+    const listeners = pubsub.listeners('vm:metrics', s.vmId);
+    if (listeners) pubsub.publish('vm:metrics', s.vmId, s);
+    return listeners;
+  }
 
   function snapshotOf(r: VmReading<Vm>, ts: number): MetricSnapshot {
     const prev = latest.get(r.vm.id);
@@ -138,14 +151,11 @@ export function createMetricsService(deps: {
     /** One host's tick: cache, store (one write), publish. Returns the snapshots. */
     async ingest(readings: VmReading<Vm>[], ts = Date.now()): Promise<MetricSnapshot[]> {
       const snapshots: MetricSnapshot[] = [];
-      for (let i = 0; i < readings.length; i++) {
-        if (i > 0 && i % CHUNK === 0) await yieldToEventLoop();
+      await paced(readings.length, (i) => {
         const s = snapshotOf(readings[i]!, ts);
         snapshots.push(s);
-        latest.set(s.vmId, s);
-        if (!s.stale && s.metrics.cputime !== undefined) vms.noteUsage(s.vmId, s.metrics.cputime, s.metrics.memactual);
-        pubsub.publish('vm:metrics', s.vmId, s);
-      }
+        return 1 + take(s) * MESSAGE_WORK;
+      });
       fleet.request();
       const hostId = readings[0]?.vm.hostId;
       if (replicas && hostId !== undefined) replicas.publish('host:samples', { hostId, snapshots });

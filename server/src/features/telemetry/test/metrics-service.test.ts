@@ -97,6 +97,38 @@ describe('metrics service', () => {
     metrics.stop();
   });
 
+  it("spreads one tick's subscriber messages over event-loop iterations, at most 16 in one", async () => {
+    const { metrics, vms } = setup(undefined, { fleetListener: false });
+    const ids = Array.from({ length: 40 }, (_, i) => i + 1);
+    for (const id of ids) vms.set(id, vmOf(id, 1));
+    // an iteration counter: an immediate scheduled from an immediate runs in the next iteration
+    let iteration = 0;
+    let counting = true;
+    const count = () => {
+      iteration++;
+      if (counting) setImmediate(count);
+    };
+    setImmediate(count);
+    const got: { id: number; iteration: number }[] = [];
+    const done = ids.map(async (id) => {
+      for await (const s of metrics.watchVm(id)) {
+        got.push({ id: s.vmId, iteration });
+        break;
+      }
+    });
+    await new Promise((r) => setImmediate(r)); // every subscriber listening
+    const sample = { metrics: { cputime: 1n }, nics: [], disks: [] };
+    await metrics.ingest(ids.map((id) => ({ vm: vms.get(id)!, state: 'running' as const, cpus: 1, sample })));
+    await Promise.all(done);
+    counting = false;
+    expect(got.map((g) => g.id).sort((a, b) => a - b)).toEqual(ids);
+    const perIteration = new Map<number, number>();
+    for (const g of got) perIteration.set(g.iteration, (perIteration.get(g.iteration) ?? 0) + 1);
+    expect(Math.max(...perIteration.values())).toBeLessThanOrEqual(16);
+    expect(perIteration.size).toBeGreaterThanOrEqual(3);
+    metrics.stop();
+  });
+
   it('builds the raw libvirt record once, when read, and leaves it out of JSON and spreads', async () => {
     const { ingest, written } = setup();
     const record = { 'cpu.time': 5n, 'state.state': 1n };
