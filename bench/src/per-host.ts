@@ -11,8 +11,11 @@
 // difference per extra host is what each further host costs per tick (per-process costs such as
 // timers cancel out).
 // libvirt's part: the collector's libvirt calls alone (libvirt-bare.ts) on one host's fleet file,
-// in a process of their own, right after the window; "beyond libvirt" = per extra host − that
-// (with `--real`, libvirt-paced.mjs: the call once a second, the whole process' CPU).
+// in a process of their own, right after the window; "beyond libvirt" = per extra host − that.
+// With `--real`, libvirt-paced.mjs instead: one process per host count, side by side with the
+// servers over the same window, each calling the stats call once a second on as many connections
+// as that count's servers have hosts; libvirt's cost per extra host is their difference, as for
+// the servers (so the machine's load of the moment and the processes' own costs cancel alike).
 // `--real`: the hosts are the system libvirtd with one real QEMU/TCG guest booted for the run, each
 // host reached through a socket path of its own (`qemu+unix:///system?socket=DIR/libvirt-sock-N`, a
 // symlink to libvirtd's socket), so every host is a real remote-protocol connection with one domain
@@ -24,7 +27,7 @@ import path from 'node:path';
 import { writeDemoFleet } from '../../server/src/libvirt/demo-fleet.js';
 import { bareLibvirt, bootGuests, cleanupGuests } from './guests.js';
 import { nodeFlagsOf } from './server.js';
-import { REPO_ROOT, median, runJsonChild, sleep, trackChild, treeCpuSeconds } from './util.js';
+import { BENCH_DIR, REPO_ROOT, median, sleep, trackChild, treeCpuSeconds } from './util.js';
 
 const argv = process.argv.slice(2).filter((a) => a !== '--');
 const opt = (name: string, def: string) => {
@@ -80,13 +83,25 @@ const servers = builds.flatMap(([name, main, flags]) =>
       stdio: 'ignore',
     });
     trackChild(child);
-    return { name, main: [...flags, main].join(' '), hosts, dir, child, uri: uris[0]! };
+    return { name, main: [...flags, main].join(' '), hosts, dir, child, uris };
   }),
 );
+/** with `--real`: libvirt alone on each host count's connections, running beside the servers */
+const pacers = real
+  ? hostCounts.map((hosts) => {
+      const child = spawn(process.execPath, [path.join(BENCH_DIR, 'src', 'libvirt-paced.mjs'), '1000', ...servers.find((s) => s.hosts === hosts)!.uris], {
+        cwd: REPO_ROOT,
+        stdio: 'ignore',
+      });
+      trackChild(child);
+      return { hosts, child };
+    })
+  : [];
 const what = real ? 'real libvirtd' : `${vmsPerHost} VM(s)`;
 process.stderr.write(`[per-host] ${builds.length} builds × ${hostCounts.join('/')} hosts of ${what}: ${warmupS} s warm-up, then ${seconds} s measured\n`);
 await sleep(warmupS * 1000);
 const before = servers.map((s) => treeCpuSeconds(s.child.pid!));
+const pacersBefore = pacers.map((p) => treeCpuSeconds(p.child.pid!).self);
 // each server process's RSS, every second of the window (its PostgreSQL not included)
 const rssMax = servers.map(() => 0);
 for (let t = 0; t < seconds; t++) {
@@ -96,6 +111,7 @@ for (let t = 0; t < seconds; t++) {
   });
 }
 const after = servers.map((s) => treeCpuSeconds(s.child.pid!));
+const pacersAfter = pacers.map((p) => treeCpuSeconds(p.child.pid!).self);
 const load = os.loadavg().map((l) => l.toFixed(2)).join(' ');
 console.log(`server + PostgreSQL CPU per tick, ${real ? 'hosts on the system libvirtd (one TCG guest)' : `test-driver hosts of ${vmsPerHost} VM(s)`}, ${seconds} s side by side, load ${load}`);
 const total = new Map<string, number>();
@@ -114,11 +130,17 @@ for (const s of servers) s.child.kill('SIGTERM');
 let libvirtMs: number;
 if (real) {
   // A real connection's cost lies between the calls too (event thread, keepalives): paced, whole process.
-  const paced = await runJsonChild<{ libvirtCpuMsPerTick: number; rounds: number }>('libvirt-paced.mjs', [servers[0]!.uri, '30', '1000'], 5 * 60_000);
-  libvirtMs = paced.libvirtCpuMsPerTick;
-  console.log(`  libvirt alone (one host's stats call once a second on a connection opened as the server's, own process, all its CPU less its idle CPU, ${paced.rounds} s): ${libvirtMs.toFixed(2)} ms per tick`);
+  const perTick = pacers.map((p, i) => ((pacersAfter[i]! - pacersBefore[i]!) * 1000) / seconds);
+  for (const [i, p] of pacers.entries()) {
+    if (p.child.exitCode !== null) console.log(`  libvirt alone on ${p.hosts} connection(s) exited during the run (code ${p.child.exitCode}): not a measurement`);
+    console.log(`  libvirt alone  ${String(p.hosts).padStart(3)} host(s): ${perTick[i]!.toFixed(2)} ms per tick (the stats call once a second on each connection, whole process, side by side)`);
+    p.child.kill('SIGTERM');
+  }
+  const [a, b] = hostCounts as [number, number];
+  libvirtMs = hostCounts.length === 2 ? (perTick[1]! - perTick[0]!) / (b - a) : perTick[0]!;
+  if (hostCounts.length === 2) console.log(`  libvirt alone  per extra host: ${libvirtMs.toFixed(2)} ms per tick`);
 } else {
-  const bare = await bareLibvirt(servers[0]!.uri, 30);
+  const bare = await bareLibvirt(servers[0]!.uris[0]!, 30);
   libvirtMs = median(bare.runs.map((r) => r.cpuMs));
   console.log(`  libvirt alone (the collector's calls on one host, own process, median of ${bare.runs.length}): ${libvirtMs.toFixed(2)} ms per tick`);
 }
