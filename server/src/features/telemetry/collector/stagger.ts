@@ -14,8 +14,8 @@ export const PHASE_VMS = CHUNK;
 
 /**
  * When each host first ticks, ms into the interval: hosts, in order, fill phases of at most
- * PHASE_VMS VMs, and the phases spread evenly over the interval (the first at once). Each host keeps
- * its phase (the loop schedules a tick one interval after the previous one started).
+ * PHASE_VMS VMs, and the phases spread evenly over the interval (the first at once). Each phase keeps
+ * its offset: the loop gives it one timer on a fixed grid, and its hosts start their ticks together.
  */
 export function phaseOffsetsMs(vmCounts: readonly number[], intervalMs: number): number[] {
   const phaseOf: number[] = [];

@@ -29,8 +29,11 @@ describe('collector schedule', () => {
     expect(phaseOffsetsMs([1, 1000, 1], 1000)).toEqual([0, 333, 666]);
   });
 
-  /** Four disconnected hosts of `vmsPerHost` VMs each, ticked for 3 s; when each host's ingest ran. */
-  async function tickTimes(vmsPerHost: number) {
+  /**
+   * Four disconnected hosts of `vmsPerHost` VMs each, ticked for `ms`; when each host's ingest ran.
+   * `busyMs(hostId)`: how long each of that host's ingests takes.
+   */
+  async function tickTimes(vmsPerHost: number, ms = 2999, busyMs: (hostId: number) => number = () => 0) {
     vi.useFakeTimers({ now: 0 });
     const hosts: CollectedHost[] = [1, 2, 3, 4].map((id) => ({ id, name: `h${id}`, conn: null }));
     const vmsOf = (hostId: number): CollectedVm[] =>
@@ -40,15 +43,19 @@ describe('collector schedule', () => {
       hosts: { list: () => hosts, lost: () => {} },
       vmsOf,
       ingest: async (readings) => {
-        ticks.push({ hostId: readings[0]!.vm.hostId, at: Date.now() });
+        const hostId = readings[0]!.vm.hostId;
+        ticks.push({ hostId, at: Date.now() });
+        if (busyMs(hostId)) await new Promise((resolve) => setTimeout(resolve, busyMs(hostId)));
         return readings.map(() => ({ stale: true }));
       },
       log: pino({ level: 'silent' }),
       opts: { intervalMs: 1000, timeoutMs: 500, deviceCacheTtlMs: 60_000 },
     });
     loop.start();
-    await vi.advanceTimersByTimeAsync(2999);
-    await loop.stop();
+    await vi.advanceTimersByTimeAsync(ms);
+    const stopped = loop.stop();
+    await vi.advanceTimersByTimeAsync(Math.max(...hosts.map((h) => busyMs(h.id)))); // ticks in flight end
+    await stopped;
     return { hosts, ticks };
   }
 
@@ -67,5 +74,13 @@ describe('collector schedule', () => {
   it('ticks small hosts together, once a second', async () => {
     const { ticks } = await tickTimes(2);
     expect(ticks.map((t) => t.at)).toEqual([0, 0, 0, 0, 1000, 1000, 1000, 1000, 2000, 2000, 2000, 2000]);
+  });
+
+  it('lets a host whose tick outlasts the interval skip slots, on the same grid, without holding up its phase', async () => {
+    // host 2's ticks take 1.5 s: it is busy at the slots of 1 s and 3 s, and ticks again at 2 s and 4 s
+    const { ticks } = await tickTimes(2, 4999, (hostId) => (hostId === 2 ? 1500 : 0));
+    const at = (hostId: number) => ticks.filter((t) => t.hostId === hostId).map((t) => t.at);
+    expect(at(2)).toEqual([0, 2000, 4000]);
+    for (const hostId of [1, 3, 4]) expect(at(hostId)).toEqual([0, 1000, 2000, 3000, 4000]);
   });
 });
