@@ -66,7 +66,7 @@ export function createOwnMetrics(deps: Deps) {
   });
 
   const tickSeconds = new client.Histogram({ name: 'vmpulse_collector_tick_duration_seconds', help: 'Duration of each collector tick, per host.', labelNames: ['host'], buckets: TICK_BUCKETS, registers });
-  const tickCpu = new client.Counter({ name: 'vmpulse_collector_tick_cpu_seconds_total', help: 'CPU time (user + system) this process spent in collector ticks, per host.', labelNames: ['host'], registers });
+  const tickCpu = new client.Counter({ name: 'vmpulse_collector_tick_cpu_seconds_total', help: 'CPU time (user + system) this process spent in collector ticks, per host (hosts that tick together share theirs by VMs read).', labelNames: ['host'], registers });
   const renderSeconds = new client.Histogram({ name: 'vmpulse_metrics_render_seconds', help: 'Time to build a /metrics answer.', labelNames: ['format'], buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1], registers });
 
   // Every tick of every host, from the collector's status stream (a status after each tick).

@@ -70,7 +70,7 @@ export interface HostTickStats {
   lastTickAt: number | null;
   /** the last tick's failed call, if it failed (a disconnected host's error is the host's: collector-service.ts) */
   lastError: string | null;
-  /** CPU time this process spent on the last tick (user + system), ms */
+  /** CPU time this process spent on the last tick (user + system), ms: hosts that tick together share theirs by VMs read */
   lastTickCpuMs: number | null;
 }
 
@@ -195,13 +195,10 @@ export function createCollectorLoop<H extends CollectedHost, V extends Collected
     return readings;
   }
 
-  async function tick(host: H) {
-    // Only the previous tick's snapshots are alive now: a scavenge here is short, and the tick's own
-    // garbage then fits in the young generation instead of a scavenge copying it mid-tick.
-    collectYoungGeneration(opts.intervalMs * 0.9);
+  /** One host's tick; answers how many VMs it read (its share of the batch's CPU, see run). */
+  async function tick(host: H): Promise<number> {
     const s = statsOf(host.id);
     const t0 = performance.now();
-    const cpu0 = process.cpuUsage();
     let readings: VmReading<V>[];
     try {
       readings = await readHost(host);
@@ -216,28 +213,52 @@ export function createCollectorLoop<H extends CollectedHost, V extends Collected
       readings = vmsOf(host.id).map((vm) => ({ vm, state: vm.state, cpus: vm.cpuCount, error: s.lastError! }));
     }
     const snapshots = await ingest(readings);
-    const cpu = process.cpuUsage(cpu0);
     s.ticks++;
     s.samples += snapshots.filter((x) => !x.stale).length;
     s.staleVms = snapshots.filter((x) => x.stale).length;
     s.lastTickMs = Math.round((performance.now() - t0) * 100) / 100;
-    s.lastTickCpuMs = Math.round(((cpu.user + cpu.system) / 1000) * 100) / 100;
     s.lastTickAt = Date.now();
-    for (const l of listeners) l(s);
-    // The tick's native buffers are freed now: give their pages back (at most every 10 s, for all hosts).
-    trimNativeHeap();
+    return readings.length;
   }
 
-  /** Starts the host's tick now; the host is busy until it ends. */
-  function run(host: H) {
-    const p = tick(host)
-      .catch((err) => log.error({ err, host: host.name }, 'collector tick crashed'))
-      .finally(() => {
-        inFlight.delete(p);
-        hostTicks.delete(host.id);
-      });
-    inFlight.add(p);
-    hostTicks.set(host.id, p);
+  /**
+   * Starts the hosts' ticks together (a phase's slot, or one host kicked); each host is busy until
+   * its own tick ends. The process' CPU is read once for the batch, from its start until its last
+   * tick ends, and shared out by VMs read: ticks of one phase overlap, so a window per host would
+   * count the others' work too. (A host still busy from the previous slot, a tick longer than the
+   * interval, has what it does meanwhile counted in both batches.)
+   */
+  function run(batch: H[]) {
+    if (!batch.length) return;
+    // Only the previous tick's snapshots are alive now: a scavenge here is short, and the tick's own
+    // garbage then fits in the young generation instead of a scavenge copying it mid-tick.
+    collectYoungGeneration(opts.intervalMs * 0.9);
+    const cpu0 = process.cpuUsage();
+    const ticks = batch.map((host) => {
+      const p = tick(host)
+        .catch((err) => {
+          log.error({ err, host: host.name }, 'collector tick crashed');
+          return 0;
+        })
+        .finally(() => hostTicks.delete(host.id));
+      hostTicks.set(host.id, p);
+      return p;
+    });
+    const done = Promise.all(ticks)
+      .then((vms) => {
+        const cpu = process.cpuUsage(cpu0);
+        const weights = vms.map((n) => Math.max(1, n));
+        const total = weights.reduce((a, b) => a + b, 0);
+        batch.forEach((host, i) => {
+          const s = statsOf(host.id);
+          s.lastTickCpuMs = Math.round((((cpu.user + cpu.system) / 1000) * weights[i]!) / total * 100) / 100;
+          for (const l of listeners) l(s);
+        });
+        // The ticks' native buffers are freed now: give their pages back (at most every 10 s, for all hosts).
+        trimNativeHeap();
+      })
+      .finally(() => inFlight.delete(done));
+    inFlight.add(done);
   }
 
   /**
@@ -253,7 +274,7 @@ export function createCollectorLoop<H extends CollectedHost, V extends Collected
     timers.set(
       offset,
       setTimeout(() => {
-        for (const host of members) if (owns(host.id) && !hostTicks.has(host.id)) run(host);
+        run(members.filter((host) => owns(host.id) && !hostTicks.has(host.id)));
         if (!running) return;
         const now = performance.now();
         let next = due + opts.intervalMs;
@@ -299,7 +320,7 @@ export function createCollectorLoop<H extends CollectedHost, V extends Collected
     kick(hostId: number) {
       const host = hosts.list().find((h) => h.id === hostId);
       if (!running || !host || hostTicks.has(hostId)) return;
-      run(host);
+      run([host]);
     },
     /** Resolves when the host's tick in flight (if any) is over: after a lease is given up, before it is freed. */
     async settle(hostId: number): Promise<void> {

@@ -30,7 +30,7 @@ const HostStatusRef = builder.objectRef<HostCollectorStatus>('CollectorHostStatu
     errors: t.exposeInt('errors'),
     staleVms: t.exposeInt('staleVms'),
     lastTickMs: t.exposeFloat('lastTickMs', { nullable: true, description: 'wall time of the last tick, ms' }),
-    lastTickCpuMs: t.exposeFloat('lastTickCpuMs', { nullable: true, description: 'CPU time vmpulse spent on the last tick, ms' }),
+    lastTickCpuMs: t.exposeFloat('lastTickCpuMs', { nullable: true, description: 'CPU time vmpulse spent on the last tick, ms (hosts that tick together share theirs by VMs read)' }),
     lastTickAt: t.field({ type: 'DateTime', nullable: true, resolve: (h) => (h.lastTickAt ? new Date(h.lastTickAt) : null) }),
     lastError: t.exposeString('lastError', { nullable: true }),
     owner: t.exposeString('owner', { nullable: true, description: 'the replica collecting this host ("hostname:pid"); null while none holds its lease' }),

@@ -92,7 +92,7 @@ const HostStatus = z.object({
   errors: z.number().int(),
   stale_vms: z.number().int().describe('VMs whose last tick failed (values kept, marked stale)'),
   last_tick_ms: z.number().nullable().describe('wall time of the last tick, ms'),
-  last_tick_cpu_ms: z.number().nullable().describe('CPU time of the last tick, ms'),
+  last_tick_cpu_ms: z.number().nullable().describe('CPU time of the last tick, ms (hosts that tick together share theirs by VMs read)'),
   last_tick_at: isoTimestamp('when the last tick ended').nullable(),
   last_error: z.string().nullable(),
   owner: z.string().nullable().describe('the replica collecting this host ("hostname:pid"); null while none holds its lease'),

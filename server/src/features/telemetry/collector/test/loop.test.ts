@@ -83,4 +83,38 @@ describe('collector schedule', () => {
     expect(at(2)).toEqual([0, 2000, 4000]);
     for (const hostId of [1, 3, 4]) expect(at(hostId)).toEqual([0, 1000, 2000, 3000, 4000]);
   });
+
+  it("shares a phase's CPU among its hosts by VMs read, instead of counting it once per host", async () => {
+    vi.useFakeTimers({ now: 0 });
+    // four disconnected hosts of 1, 2, 3 and 4 VMs, one phase; each ingest burns the same CPU
+    const hosts: CollectedHost[] = [1, 2, 3, 4].map((id) => ({ id, name: `h${id}`, conn: null }));
+    const vmsOf = (hostId: number): CollectedVm[] =>
+      Array.from({ length: hostId }, (_, i) => ({ id: hostId * 1000 + i, hostId, uuid: `u${hostId}-${i}`, state: 'running', cpuCount: 1, present: true }));
+    let sink = 0;
+    const loop = createCollectorLoop({
+      hosts: { list: () => hosts, lost: () => {} },
+      vmsOf,
+      ingest: async (readings) => {
+        for (let i = 0; i < 3e6; i++) sink += Math.sqrt(i);
+        return readings.map(() => ({ stale: true }));
+      },
+      log: pino({ level: 'silent' }),
+      opts: { intervalMs: 1000, timeoutMs: 500, deviceCacheTtlMs: 60_000 },
+    });
+    const shares = new Map<number, number | null>();
+    loop.onTick((s) => shares.set(s.hostId, s.lastTickCpuMs));
+    const c0 = process.cpuUsage();
+    loop.start();
+    await vi.advanceTimersByTimeAsync(10); // the first slot only
+    const c = process.cpuUsage(c0);
+    const spentMs = (c.user + c.system) / 1000;
+    await loop.stop();
+    expect(sink).toBeGreaterThan(0);
+    const ms = [1, 2, 3, 4].map((id) => shares.get(id)!);
+    const sum = ms.reduce((a, b) => a + b, 0);
+    // together no more than the process spent (a window per host counted the others' ticks: ~2.5x)
+    expect(sum).toBeLessThanOrEqual(spentMs + 0.05);
+    expect(sum).toBeGreaterThan(spentMs / 2);
+    for (const id of [2, 3, 4]) expect(ms[id - 1]! / ms[0]!).toBeCloseTo(id, 1);
+  });
 });
