@@ -130,7 +130,7 @@ for (const s of servers) s.child.kill('SIGTERM');
 let libvirtMs: number;
 if (real) {
   // A real connection's cost lies between the calls too (event thread, keepalives): paced, whole process.
-  const perTick = pacers.map((p, i) => ((pacersAfter[i]! - pacersBefore[i]!) * 1000) / seconds);
+  const perTick = pacersAfter.map((cpu, i) => ((cpu - pacersBefore[i]!) * 1000) / seconds);
   for (const [i, p] of pacers.entries()) {
     if (p.child.exitCode !== null) console.log(`  libvirt alone on ${p.hosts} connection(s) exited during the run (code ${p.child.exitCode}): not a measurement`);
     console.log(`  libvirt alone  ${String(p.hosts).padStart(3)} host(s): ${perTick[i]!.toFixed(2)} ms per tick (the stats call once a second on each connection, whole process, side by side)`);
